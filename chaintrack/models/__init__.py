@@ -1,0 +1,47 @@
+"""All ORM models, importable from one place (Alembic and tests import this)."""
+
+from chaintrack.models.audit import AuditRecord
+from chaintrack.models.base import Base
+from chaintrack.models.chain import Chain, ChainGroup, ChainLeader
+from chaintrack.models.enterprise import Designation, Enterprise, EnterpriseFigures
+from chaintrack.models.lists import ChainList, ListEntry, ListType
+from chaintrack.models.map import MapNode, MapRelation, MapVersion
+from chaintrack.models.membership import Membership
+from chaintrack.models.progress import Problem, ProgressReport
+from chaintrack.models.project import (
+    Project,
+    ProjectAnnualPlan,
+    ProjectStatusChange,
+    ProjectTarget,
+)
+from chaintrack.models.reference import ProjectTypeDefinition, Region, TierDefinition
+from chaintrack.models.user import EditorAssignment, User
+
+__all__ = [
+    "AuditRecord",
+    "Base",
+    "Chain",
+    "ChainGroup",
+    "ChainLeader",
+    "ChainList",
+    "Designation",
+    "EditorAssignment",
+    "Enterprise",
+    "EnterpriseFigures",
+    "ListEntry",
+    "ListType",
+    "MapNode",
+    "MapRelation",
+    "MapVersion",
+    "Membership",
+    "Problem",
+    "ProgressReport",
+    "Project",
+    "ProjectAnnualPlan",
+    "ProjectStatusChange",
+    "ProjectTarget",
+    "ProjectTypeDefinition",
+    "Region",
+    "TierDefinition",
+    "User",
+]

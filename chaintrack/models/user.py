@@ -1,0 +1,32 @@
+"""Staff accounts and which chains an editor may change."""
+
+from __future__ import annotations
+
+from sqlalchemy import Boolean, ForeignKey, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from chaintrack.models.base import Base, TimestampMixin, VersionedMixin, enum_type
+from chaintrack.models.enums import UserRole
+
+
+class User(Base, TimestampMixin, VersionedMixin):
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    display_name: Mapped[str] = mapped_column(String(64))
+    organisation: Mapped[str | None] = mapped_column(String(128))
+    role: Mapped[UserRole] = mapped_column(enum_type(UserRole, "role"), default=UserRole.VIEWER)
+    password_hash: Mapped[str | None] = mapped_column(String(255))
+    is_active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class EditorAssignment(Base, TimestampMixin):
+    __tablename__ = "editor_assignments"
+
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    chain_id: Mapped[int] = mapped_column(
+        ForeignKey("chains.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
