@@ -1,0 +1,76 @@
+"""The FastAPI application: settings, database, error handlers, and the routers."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+from sqlalchemy import Engine
+
+from chaintrack import __version__
+from chaintrack.chains.router import router as chains_router
+from chaintrack.config import Settings, get_settings
+from chaintrack.db import engine_from_settings, make_sessionmaker, readonly
+from chaintrack.enterprises.router import router as enterprises_router
+from chaintrack.errors import install_handlers
+from chaintrack.lists.router import router as lists_router
+from chaintrack.maps.router import router as maps_router
+from chaintrack.memberships.router import router as memberships_router
+from chaintrack.progress.router import router as progress_router
+from chaintrack.projects.router import router as projects_router
+from chaintrack.reference.router import router as reference_router
+
+API_PREFIX = "/api/v1"
+
+TAGS = [
+    {"name": "reference", "description": "Regions, tiers and project types (参考数据)."},
+    {"name": "chains", "description": "Chain groups, chains and leadership (产业链、链长)."},
+    {"name": "map", "description": "The chain map: nodes, relations, versions (产业链图谱)."},
+    {"name": "lists", "description": "The N lists: types, lists and entries (N张清单)."},
+    {
+        "name": "enterprises",
+        "description": "Enterprises, figures, tiers (企业、梯度培育).",
+    },
+    {"name": "memberships", "description": "Enterprises registered to chains (链上企业)."},
+    {
+        "name": "projects",
+        "description": "Chain-building projects (建链补链延链强链).",
+    },
+    {"name": "progress", "description": "Monthly dispatch: progress and problems (月度调度)."},
+]
+
+
+def create_app(settings: Settings | None = None, engine: Engine | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    engine = engine or engine_from_settings(settings)
+    app = FastAPI(
+        title="chaintrack",
+        version=__version__,
+        description=(
+            "链长制产业链跟踪数据库 — the tracking database for the chain-leader system: "
+            "chains with their map and N lists, enterprises and tiers, chain-building "
+            "projects and their monthly progress. Money is in 万元 as exact decimal strings. "
+            "Errors are RFC 9457 problem details."
+        ),
+        openapi_tags=TAGS,
+    )
+    app.state.settings = settings
+    app.state.engine = engine
+    app.state.sessionmaker = make_sessionmaker(engine)
+    app.state.read_sessionmaker = make_sessionmaker(readonly(engine))
+    install_handlers(app)
+    for router in (
+        reference_router,
+        chains_router,
+        maps_router,
+        lists_router,
+        enterprises_router,
+        memberships_router,
+        projects_router,
+        progress_router,
+    ):
+        app.include_router(router, prefix=API_PREFIX)
+
+    @app.get("/health", include_in_schema=False)
+    def health() -> dict[str, str]:
+        return {"status": "ok"}
+
+    return app

@@ -1,0 +1,1 @@
+"""Pieces every domain package shares: session dependency, pagination, ETags, schemas."""

@@ -1,0 +1,51 @@
+"""Optimistic concurrency over HTTP: ETag out, If-Match in, 412 when stale.
+
+Versioned rows carry ``version`` (SQLAlchemy's version_id_col); the ETag is
+that number. Updates must send If-Match (428 otherwise), so two clerks
+editing the same record can never silently overwrite each other.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Protocol
+
+from fastapi import Header, Response
+
+from chaintrack.errors import PreconditionFailed, PreconditionRequired
+
+
+class Versioned(Protocol):
+    version: int
+
+
+def etag_for(obj: Versioned) -> str:
+    return f'"{obj.version}"'
+
+
+def set_etag(response: Response, obj: Versioned) -> None:
+    response.headers["ETag"] = etag_for(obj)
+
+
+IfMatch = Annotated[
+    str | None,
+    Header(
+        alias="If-Match",
+        description='The ETag you read, e.g. `"3"`. Required on updates; a stale one gets 412.',
+        examples=['"1"'],
+    ),
+]
+
+
+def check_if_match(if_match: str | None, obj: Versioned) -> None:
+    if if_match is None or not if_match.strip():
+        raise PreconditionRequired(
+            "Send If-Match with the ETag you read, so concurrent edits are not lost."
+        )
+    current = etag_for(obj)
+    tags = [t.strip().removeprefix("W/") for t in if_match.split(",")]
+    if "*" in tags or current in tags:
+        return
+    raise PreconditionFailed(
+        f"The record is now at version {obj.version}; reload it and apply your change again.",
+        current_etag=current,
+    )

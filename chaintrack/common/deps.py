@@ -1,0 +1,32 @@
+"""FastAPI dependencies: one database transaction per request."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlalchemy.orm import Session
+
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def get_session(request: Request) -> Iterator[Session]:
+    """Commit when the endpoint returns, roll back if it raises.
+
+    ``scope="function"`` below makes the commit happen before the response is
+    sent, so a failed commit becomes an error response, not a lost write.
+    Reads use the read-only sessionmaker (a plain BEGIN on SQLite).
+    """
+    state = request.app.state
+    factory = state.read_sessionmaker if request.method in SAFE_METHODS else state.sessionmaker
+    with factory() as session:
+        try:
+            yield session
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
+
+
+SessionDep = Annotated[Session, Depends(get_session, scope="function")]

@@ -1,0 +1,5 @@
+"""HTTP routes for enterprises (to be filled)."""
+
+from fastapi import APIRouter
+
+router = APIRouter()

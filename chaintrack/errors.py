@@ -1,0 +1,226 @@
+"""RFC 9457 problem details: one exception hierarchy and the handlers that render it.
+
+Services raise these; routers never build error responses by hand. Each class
+also describes itself for OpenAPI (``responses=problem_responses(NotFound, ...)``).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.exc import StaleDataError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from chaintrack.identifiers import IdentifierError
+
+log = logging.getLogger(__name__)
+
+PROBLEM_MEDIA_TYPE = "application/problem+json"
+TYPE_PREFIX = "urn:chaintrack:problem:"
+
+
+class FieldError(BaseModel):
+    location: str = Field(description="body, query, path or header", examples=["body"])
+    field: str = Field(description="Dotted path of the field", examples=["uscc"])
+    message: str = Field(examples=["第18位校验码应为“L”，实际为“X” / check character ..."])
+    code: str | None = Field(default=None, examples=["uscc"])
+
+
+class ProblemDetail(BaseModel):
+    """application/problem+json (RFC 9457)."""
+
+    type: str = Field(examples=["urn:chaintrack:problem:validation"])
+    title: str
+    status: int
+    detail: str | None = None
+    instance: str | None = None
+    errors: list[FieldError] | None = None
+
+    model_config = {"extra": "allow"}
+
+
+class Problem(Exception):
+    status: int = 500
+    slug: str = "internal"
+    title: str = "Internal server error"
+
+    def __init__(
+        self,
+        detail: str | None = None,
+        *,
+        errors: list[FieldError] | None = None,
+        headers: dict[str, str] | None = None,
+        **extra: Any,
+    ) -> None:
+        super().__init__(detail or self.title)
+        self.detail = detail
+        self.errors = errors
+        self.headers = headers or {}
+        self.extra = extra
+
+    def body(self, instance: str | None = None) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "type": TYPE_PREFIX + self.slug,
+            "title": self.title,
+            "status": self.status,
+        }
+        if self.detail:
+            out["detail"] = self.detail
+        if instance:
+            out["instance"] = instance
+        if self.errors:
+            out["errors"] = [e.model_dump(exclude_none=True) for e in self.errors]
+        out.update(self.extra)
+        return out
+
+
+class BadRequest(Problem):
+    status, slug, title = 400, "bad-request", "Bad request"
+
+
+class Unauthorized(Problem):
+    status, slug, title = 401, "unauthorized", "Authentication required"
+
+
+class Forbidden(Problem):
+    status, slug, title = 403, "forbidden", "Not allowed"
+
+
+class NotFound(Problem):
+    status, slug, title = 404, "not-found", "Not found"
+
+
+class Conflict(Problem):
+    status, slug, title = 409, "conflict", "Conflict with the current state"
+
+
+class PreconditionFailed(Problem):
+    status, slug, title = 412, "precondition-failed", "The resource has changed"
+
+
+class PreconditionRequired(Problem):
+    status, slug, title = 428, "precondition-required", "If-Match header required"
+
+
+class PayloadTooLarge(Problem):
+    status, slug, title = 413, "payload-too-large", "Request too large"
+
+
+class ValidationProblem(Problem):
+    status, slug, title = 422, "validation", "Invalid input"
+
+    @classmethod
+    def for_field(
+        cls, field: str, message: str, *, location: str = "body", code: str | None = None
+    ) -> ValidationProblem:
+        return cls(
+            f"{field}: {message}",
+            errors=[FieldError(location=location, field=field, message=message, code=code)],
+        )
+
+
+def not_found(entity: str, key: object) -> NotFound:
+    return NotFound(f"{entity} {key} does not exist", entity=entity, key=str(key))
+
+
+def identifier_problem(err: IdentifierError, field: str | None = None) -> ValidationProblem:
+    problem = ValidationProblem.for_field(field or err.kind, err.message, code=err.kind)
+    if err.position is not None:
+        problem.extra["position"] = err.position
+    return problem
+
+
+def problem_responses(*classes: type[Problem]) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI ``responses=`` entries for the problems a route can answer with."""
+    return {
+        cls.status: {
+            "model": ProblemDetail,
+            "description": cls.title,
+            "content": {PROBLEM_MEDIA_TYPE: {}},
+        }
+        for cls in classes
+    }
+
+
+def _response(problem: Problem, request: Request) -> JSONResponse:
+    return JSONResponse(
+        problem.body(instance=request.url.path),
+        status_code=problem.status,
+        media_type=PROBLEM_MEDIA_TYPE,
+        headers=problem.headers,
+    )
+
+
+def _clean_message(msg: str) -> str:
+    return msg.removeprefix("Value error, ").removeprefix("Assertion failed, ")
+
+
+def _validation_to_problem(exc: RequestValidationError) -> Problem:
+    errors: list[FieldError] = []
+    for err in exc.errors():
+        loc = [str(p) for p in err.get("loc", ())]
+        location = loc[0] if loc else "body"
+        if err.get("type") == "json_invalid":
+            return BadRequest(f"The request body is not valid JSON: {err.get('msg')}")
+        field = ".".join(loc[1:]) or location
+        errors.append(
+            FieldError(
+                location=location,
+                field=field,
+                message=_clean_message(str(err.get("msg", "invalid"))),
+                code=err.get("type"),
+            )
+        )
+    summary = "; ".join(f"{e.field}: {e.message}" for e in errors[:5])
+    return ValidationProblem(summary, errors=errors)
+
+
+def install_handlers(app: FastAPI) -> None:
+    @app.exception_handler(Problem)
+    async def _problem(request: Request, exc: Problem) -> JSONResponse:
+        return _response(exc, request)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
+        return _response(_validation_to_problem(exc), request)
+
+    @app.exception_handler(IdentifierError)
+    async def _identifier(request: Request, exc: IdentifierError) -> JSONResponse:
+        return _response(identifier_problem(exc), request)
+
+    @app.exception_handler(StaleDataError)
+    async def _stale(request: Request, exc: StaleDataError) -> JSONResponse:
+        return _response(
+            PreconditionFailed("Someone else changed this record first; reload and retry."),
+            request,
+        )
+
+    @app.exception_handler(IntegrityError)
+    async def _integrity(request: Request, exc: IntegrityError) -> JSONResponse:
+        # Services check what they can first; this is the safety net for races.
+        log.info("integrity error: %s", exc.orig)
+        return _response(
+            Conflict("The change conflicts with existing data (a duplicate or a reference)."),
+            request,
+        )
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        problem = Problem(str(exc.detail), headers=dict(exc.headers or {}))
+        problem.status = exc.status_code
+        problem.slug = {404: "not-found", 405: "method-not-allowed"}.get(exc.status_code, "http")
+        problem.title = {404: "Not found", 405: "Method not allowed"}.get(
+            exc.status_code, "HTTP error"
+        )
+        return _response(problem, request)
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unhandled error on %s %s", request.method, request.url.path)
+        return _response(Problem("An unexpected error occurred; it has been logged."), request)

@@ -1,0 +1,5 @@
+"""HTTP routes for progress (to be filled)."""
+
+from fastapi import APIRouter
+
+router = APIRouter()

@@ -1,0 +1,5 @@
+"""HTTP routes for reference (to be filled)."""
+
+from fastapi import APIRouter
+
+router = APIRouter()

@@ -1,0 +1,1 @@
+"""Loading the files in ``seeds/``: reference catalogues and demonstration data."""
