@@ -54,6 +54,13 @@ def fresh_database(tmp_dir: Path) -> Iterator[str]:
         admin.dispose()
 
 
+@pytest.fixture
+def scratch_database_url(tmp_path: Path) -> Iterator[str]:
+    """An empty database of the engine under test, for tests that migrate on their own."""
+    with fresh_database(tmp_path) as url:
+        yield url
+
+
 @pytest.fixture(scope="session")
 def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     with fresh_database(tmp_path_factory.mktemp("db")) as url:

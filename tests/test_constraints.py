@@ -1,0 +1,120 @@
+"""The database itself refuses bad enumeration values and cross-chain references.
+
+Driven by the metadata: every enumerated column of every table is tried, so a
+new table or column cannot slip through without a CHECK constraint.
+"""
+
+import datetime as dt
+
+import pytest
+from sqlalchemy import Enum as SAEnum
+from sqlalchemy import inspect, text
+from sqlalchemy.exc import IntegrityError
+
+from chaintrack.models import (
+    AuditRecord,
+    Base,
+    ChainLeader,
+    MapRelation,
+    Problem,
+    ProjectStatusChange,
+    User,
+)
+from tests.factories import (
+    make_chain,
+    make_designation,
+    make_enterprise,
+    make_membership,
+    make_node,
+    make_project,
+)
+
+
+def _enum_columns():
+    for table in Base.metadata.sorted_tables:
+        for column in table.columns:
+            if isinstance(column.type, SAEnum):
+                yield table, column
+
+
+@pytest.fixture
+def one_row_per_table(db):
+    chain = make_chain(db)
+    a, b = make_node(db, chain), make_node(db, chain)
+    ent = make_enterprise(db)
+    make_membership(db, ent, chain, node_id=a.id)
+    make_designation(db, ent)
+    project = make_project(db, chain)
+    user = User(username="ck_user", display_name="检查", role="viewer")
+    db.add_all(
+        [
+            ChainLeader(
+                chain_id=chain.id, role="leader", person_name="某某", start_on=dt.date(2024, 1, 1)
+            ),
+            MapRelation(chain_id=chain.id, from_node_id=a.id, to_node_id=b.id),
+            ProjectStatusChange(
+                project_id=project.id,
+                from_status=None,
+                to_status="planned",
+                changed_on=dt.date(2024, 1, 1),
+            ),
+            Problem(project_id=project.id, period="2024-01", description="问题"),
+            user,
+            AuditRecord(action="create", entity="chain", entity_id=str(chain.id)),
+        ]
+    )
+    db.flush()
+    return {"chain": chain, "nodes": (a, b)}
+
+
+def test_every_enumerated_column_has_a_check_constraint(db, one_row_per_table):
+    covered = []
+    for table, column in _enum_columns():
+        pk = next(iter(table.primary_key.columns))
+        row = db.execute(text(f"SELECT {pk.name} FROM {table.name} LIMIT 1")).first()
+        assert row is not None, f"no row in {table.name} to test {column.name} on"
+        nested = db.begin_nested()
+        with pytest.raises(IntegrityError):
+            db.execute(
+                text(
+                    f"UPDATE {table.name} SET {column.name} = 'not-a-value' WHERE {pk.name} = :pk"
+                ),
+                {"pk": row[0]},
+            )
+        nested.rollback()
+        covered.append(f"{table.name}.{column.name}")
+    assert len(covered) >= 20
+
+
+def test_a_node_cannot_have_a_parent_on_another_chain(db):
+    chain_a, chain_b = make_chain(db), make_chain(db)
+    foreign_parent = make_node(db, chain_b)
+    nested = db.begin_nested()
+    with pytest.raises(IntegrityError):
+        make_node(db, chain_a, parent_id=foreign_parent.id)
+    nested.rollback()
+
+
+def test_negative_money_is_refused_by_the_database(db):
+    chain = make_chain(db)
+    project = make_project(db, chain)
+    nested = db.begin_nested()
+    with pytest.raises(IntegrityError):
+        db.execute(
+            text("UPDATE projects SET total_investment = -1 WHERE id = :id"), {"id": project.id}
+        )
+    nested.rollback()
+
+
+def test_only_one_current_progress_report_per_period(db):
+    chain = make_chain(db)
+    project = make_project(db, chain)
+    from tests.factories import make_report
+
+    make_report(db, project, "2024-01")
+    nested = db.begin_nested()
+    with pytest.raises(IntegrityError):
+        make_report(db, project, "2024-01", revision=2)
+    nested.rollback()
+    index_names = {ix["name"] for ix in inspect(db.connection()).get_indexes("progress_reports")}
+    assert "uq_progress_reports_current" in index_names
