@@ -1,0 +1,1 @@
+"""Chain status reports and the province dashboard (as of any date; JSON, CSV, Excel)."""

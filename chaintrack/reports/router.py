@@ -1,0 +1,150 @@
+"""HTTP routes for reports: ``?format=json|csv|xlsx`` or the Accept header."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Literal
+from urllib.parse import quote
+
+from fastapi import APIRouter, Query, Request, Response
+from pydantic import BaseModel
+from sqlalchemy.orm import Session
+
+from chaintrack.common.deps import SessionDep
+from chaintrack.errors import NotFound, ValidationProblem, problem_responses
+from chaintrack.identifiers import IdentifierError
+from chaintrack.reports import schemas as s
+from chaintrack.reports.chain_report import build_chain_report
+from chaintrack.reports.dashboard import SORT_KEYS, build_dashboard
+from chaintrack.reports.render import CSV_MEDIA_TYPE, XLSX_MEDIA_TYPE, to_csv, to_xlsx
+from chaintrack.reports.tables import Section, chain_report_sections, dashboard_sections
+from chaintrack.reports.window import Window
+
+router = APIRouter(prefix="/reports", tags=["reports"])
+
+Format = Literal["json", "csv", "xlsx"]
+PeriodQuery = Annotated[
+    str | None,
+    Query(
+        description="Reporting month YYYY-MM; default: the latest complete month",
+        examples=["2026-10"],
+    ),
+]
+AsOfQuery = Annotated[
+    dt.date | None,
+    Query(
+        description="Show the register as it stood at the end of this day (Beijing time): "
+        "memberships, tiers, statuses and progress revisions as they were then"
+    ),
+]
+FormatQuery = Annotated[
+    Format | None,
+    Query(description="json (default), csv or xlsx; overrides the Accept header"),
+]
+FILE_RESPONSES: dict[int | str, dict[str, object]] = {
+    200: {
+        "content": {"text/csv": {}, XLSX_MEDIA_TYPE: {}},
+        "description": "JSON, CSV (sections stacked) or Excel (a sheet per section)",
+    },
+}
+
+
+def _window(period: str | None, as_of: dt.date | None) -> Window:
+    try:
+        return Window.build(period, as_of)
+    except IdentifierError as err:
+        raise ValidationProblem.for_field("period", err.message, location="query") from None
+
+
+def _format(request: Request, fmt: Format | None) -> Format:
+    if fmt:
+        return fmt
+    accept = request.headers.get("accept", "")
+    if "spreadsheetml" in accept:
+        return "xlsx"
+    if "text/csv" in accept:
+        return "csv"
+    return "json"
+
+
+def _snapshot(session: Session) -> None:
+    # Every query of one report reads the same snapshot, so its figures add up.
+    if session.get_bind().dialect.name == "postgresql":
+        session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
+
+
+def _respond(model: BaseModel, sections: list[Section], fmt: Format, filename: str) -> Response:
+    if fmt == "json":
+        return Response(model.model_dump_json(), media_type="application/json")
+    body, media, ext = (
+        (to_csv(sections), CSV_MEDIA_TYPE, "csv")
+        if fmt == "csv"
+        else (to_xlsx(sections), XLSX_MEDIA_TYPE, "xlsx")
+    )
+    ascii_name = "".join(
+        ch if (ch.isascii() and ch.isalnum()) or ch in "-_" else "-" for ch in filename
+    )
+    disposition = (
+        f"attachment; filename=\"{ascii_name}.{ext}\"; filename*=UTF-8''{quote(filename)}.{ext}"
+    )
+    return Response(body, media_type=media, headers={"Content-Disposition": disposition})
+
+
+@router.get(
+    "/chains/{chain_id}",
+    summary="Chain status report (产业链运行情况报告)",
+    response_model=s.ChainReport,
+    responses={**FILE_RESPONSES, **problem_responses(NotFound, ValidationProblem)},
+)
+def chain_report(
+    chain_id: int,
+    request: Request,
+    session: SessionDep,
+    period: PeriodQuery = None,
+    as_of: AsOfQuery = None,
+    format: FormatQuery = None,
+) -> Response:
+    """Leaders and chain masters, map coverage and gaps, enterprises by role / tier / city,
+    projects by type × status, investment and completion rates, projects behind schedule or
+    not reported, open problems, and the change against the previous month."""
+    window = _window(period, as_of)
+    _snapshot(session)
+    report = build_chain_report(session, chain_id, window, dt.datetime.now(dt.UTC))
+    return _respond(
+        report,
+        chain_report_sections(report),
+        _format(request, format),
+        f"产业链报告-{report.chain.code}-{report.meta.period}",
+    )
+
+
+@router.get(
+    "/dashboard",
+    summary="Province dashboard: one row per chain (全省产业链总览)",
+    response_model=s.Dashboard,
+    responses={**FILE_RESPONSES, **problem_responses(ValidationProblem)},
+)
+def dashboard(
+    request: Request,
+    session: SessionDep,
+    period: PeriodQuery = None,
+    as_of: AsOfQuery = None,
+    sort: Annotated[
+        str | None,
+        Query(
+            description=f"A row field, '-' for descending: {', '.join(SORT_KEYS)}",
+            examples=["-completed_year"],
+        ),
+    ] = None,
+    group_id: Annotated[int | None, Query(description="Only chains of this group")] = None,
+    format: FormatQuery = None,
+) -> Response:
+    window = _window(period, as_of)
+    _snapshot(session)
+    board = build_dashboard(session, window, dt.datetime.now(dt.UTC), sort=sort, group_id=group_id)
+    return _respond(
+        board,
+        dashboard_sections(board),
+        _format(request, format),
+        f"全省产业链总览-{board.meta.period}",
+    )
