@@ -17,6 +17,7 @@ from chaintrack.memberships.router import router as memberships_router
 from chaintrack.progress.router import router as progress_router
 from chaintrack.projects.router import router as projects_router
 from chaintrack.reference.router import router as reference_router
+from chaintrack.reports.router import router as reports_router
 
 API_PREFIX = "/api/v1"
 
@@ -35,6 +36,7 @@ TAGS = [
         "description": "Chain-building projects (建链补链延链强链).",
     },
     {"name": "progress", "description": "Monthly dispatch: progress and problems (月度调度)."},
+    {"name": "reports", "description": "Chain status reports and the dashboard (运行报告)."},
 ]
 
 
@@ -66,6 +68,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         memberships_router,
         projects_router,
         progress_router,
+        reports_router,
     ):
         app.include_router(router, prefix=API_PREFIX)
 

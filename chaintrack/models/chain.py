@@ -11,7 +11,7 @@ from chaintrack.models.base import Base, TimestampMixin, VersionedMixin, enum_ty
 from chaintrack.models.enums import ChainStatus, LeaderRole
 
 
-class ChainGroup(Base, TimestampMixin):
+class ChainGroup(Base, TimestampMixin, VersionedMixin):
     """A family of chains, e.g. 新增长极 (new growth poles)."""
 
     __tablename__ = "chain_groups"

@@ -48,6 +48,9 @@ class MapNode(Base, TimestampMixin, VersionedMixin):
         CheckConstraint(
             "gap_kind IS NULL OR assessment IN ('weak', 'missing')", name="gap_only_on_weak"
         ),
+        # Ids are never reused (SQLite would reuse the highest deleted one): published
+        # map versions identify nodes by id, so a new node must not take a deleted one's.
+        {"sqlite_autoincrement": True},
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -83,6 +86,7 @@ class MapRelation(Base, TimestampMixin):
             ondelete="CASCADE",
         ),
         CheckConstraint("from_node_id <> to_node_id", name="not_self"),
+        {"sqlite_autoincrement": True},
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -7,12 +7,18 @@ A chain-master enterprise (链主) is a membership with role ``chain_master``.
 from __future__ import annotations
 
 import datetime as dt
+from typing import TYPE_CHECKING
 
 from sqlalchemy import CheckConstraint, Date, ForeignKey, ForeignKeyConstraint, Index, Integer, Text
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from chaintrack.models.base import Base, TimestampMixin, VersionedMixin, enum_type
 from chaintrack.models.enums import MembershipRole
+
+if TYPE_CHECKING:
+    from chaintrack.models.chain import Chain
+    from chaintrack.models.enterprise import Enterprise
+    from chaintrack.models.map import MapNode
 
 
 class Membership(Base, TimestampMixin, VersionedMixin):
@@ -37,3 +43,13 @@ class Membership(Base, TimestampMixin, VersionedMixin):
     ended_on: Mapped[dt.date | None] = mapped_column(Date)
     end_reason: Mapped[str | None] = mapped_column(Text)
     note: Mapped[str | None] = mapped_column(Text)
+
+    # Load explicitly (joinedload / contains_eager): an accidental lazy load is an N+1.
+    enterprise: Mapped[Enterprise] = relationship(lazy="raise")
+    chain: Mapped[Chain] = relationship(lazy="raise")
+    node: Mapped[MapNode | None] = relationship(
+        primaryjoin="Membership.node_id == MapNode.id",
+        foreign_keys=[node_id],
+        viewonly=True,
+        lazy="raise",
+    )

@@ -8,7 +8,6 @@ from urllib.parse import quote
 
 from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel
-from sqlalchemy.orm import Session
 
 from chaintrack.common.deps import SessionDep
 from chaintrack.errors import NotFound, ValidationProblem, problem_responses
@@ -67,12 +66,6 @@ def _format(request: Request, fmt: Format | None) -> Format:
     return "json"
 
 
-def _snapshot(session: Session) -> None:
-    # Every query of one report reads the same snapshot, so its figures add up.
-    if session.get_bind().dialect.name == "postgresql":
-        session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
-
-
 def _respond(model: BaseModel, sections: list[Section], fmt: Format, filename: str) -> Response:
     if fmt == "json":
         return Response(model.model_dump_json(), media_type="application/json")
@@ -108,7 +101,6 @@ def chain_report(
     projects by type × status, investment and completion rates, projects behind schedule or
     not reported, open problems, and the change against the previous month."""
     window = _window(period, as_of)
-    _snapshot(session)
     report = build_chain_report(session, chain_id, window, dt.datetime.now(dt.UTC))
     return _respond(
         report,
@@ -140,7 +132,6 @@ def dashboard(
     format: FormatQuery = None,
 ) -> Response:
     window = _window(period, as_of)
-    _snapshot(session)
     board = build_dashboard(session, window, dt.datetime.now(dt.UTC), sort=sort, group_id=group_id)
     return _respond(
         board,

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-26 17:55:56.429947
+Create Date: 2026-11-26 18:05:30.401613
 """
 
 from collections.abc import Sequence
@@ -40,6 +40,7 @@ def upgrade() -> None:
             server_default=sa.text("(CURRENT_TIMESTAMP)"),
             nullable=False,
         ),
+        sa.Column("version", sa.Integer(), server_default="1", nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_chain_groups")),
         sa.UniqueConstraint("code", name=op.f("uq_chain_groups_code")),
     )
@@ -693,6 +694,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_map_nodes")),
         sa.UniqueConstraint("chain_id", "code", name=op.f("uq_map_nodes_chain_id_code")),
         sa.UniqueConstraint("chain_id", "id", name=op.f("uq_map_nodes_chain_id_id")),
+        sqlite_autoincrement=True,
     )
     with op.batch_alter_table("map_nodes", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_map_nodes_chain_id"), ["chain_id"], unique=False)
@@ -968,6 +970,7 @@ def upgrade() -> None:
             "kind",
             name=op.f("uq_map_relations_from_node_id_to_node_id_kind"),
         ),
+        sqlite_autoincrement=True,
     )
     with op.batch_alter_table("map_relations", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_map_relations_chain_id"), ["chain_id"], unique=False)

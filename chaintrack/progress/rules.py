@@ -1,0 +1,81 @@
+"""Shared rules of the monthly dispatch: what "this month" and "today" are, period checks."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy.orm import Session
+
+from chaintrack.errors import FieldError, ValidationProblem, not_found
+from chaintrack.models import Project
+from chaintrack.progress.schemas import ProblemInline
+
+# The dispatch runs on Beijing time: "this month" and "today" are China's (no DST).
+CHINA_TZ = dt.timezone(dt.timedelta(hours=8), "UTC+08:00")
+
+
+def today() -> dt.date:
+    return dt.datetime.now(CHINA_TZ).date()
+
+
+def current_period() -> str:
+    return today().strftime("%Y-%m")
+
+
+def period_start(period: str) -> dt.date:
+    return dt.date(int(period[:4]), int(period[5:7]), 1)
+
+
+def check_period_not_future(period: str, *, field: str = "period", location: str = "body") -> None:
+    now = current_period()
+    if period > now:
+        raise ValidationProblem.for_field(
+            field,
+            f"期间“{period}”晚于本月（{now}），不能报送未来月份 / "
+            f"a period after the current month ({now}) cannot be reported",
+            location=location,
+            code="period_in_future",
+        )
+
+
+def check_deadlines(problems: list[ProblemInline], period: str, prefix: str) -> None:
+    start = period_start(period)
+    errors = [
+        FieldError(
+            location="body",
+            field=f"{prefix}.{i}.deadline",
+            message=f"时限不能早于问题所在月份（{period}）/ a deadline before {start} is not valid",
+            code="deadline_before_period",
+        )
+        for i, p in enumerate(problems)
+        if p.deadline is not None and p.deadline < start
+    ]
+    if errors:
+        raise ValidationProblem("; ".join(e.message for e in errors), errors=errors)
+
+
+def get_project(session: Session, project_id: int) -> Project:
+    project = session.get(Project, project_id)
+    if project is None:
+        raise not_found("project", project_id)
+    return project
+
+
+def check_deadline(deadline: dt.date | None, period: str, field: str = "deadline") -> None:
+    start = period_start(period)
+    if deadline is not None and deadline < start:
+        raise ValidationProblem.for_field(
+            field,
+            f"时限不能早于问题所在月份（{period}）/ a deadline before {start} is not valid",
+            code="deadline_before_period",
+        )
+
+
+def check_not_future_date(day: dt.date, field: str) -> None:
+    now = today()
+    if day > now:
+        raise ValidationProblem.for_field(
+            field,
+            f"日期{day}晚于今天（{now}）/ a date after today ({now}) is not valid",
+            code="date_in_future",
+        )

@@ -1,0 +1,248 @@
+"""Problems met by projects (存在问题): raised, assigned, given deadlines, resolved."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import ColumnElement, Select, and_, func, not_, select
+from sqlalchemy.orm import Session
+
+from chaintrack.common.concurrency import check_if_match
+from chaintrack.common.pagination import Page, PageParams, sort_clause
+from chaintrack.errors import Conflict, ValidationProblem, not_found
+from chaintrack.models import Chain, Problem, ProgressReport, Project
+from chaintrack.models.enums import ProblemStatus
+from chaintrack.progress.rules import (
+    check_deadline,
+    check_not_future_date,
+    check_period_not_future,
+    get_project,
+    today,
+)
+from chaintrack.progress.schemas import (
+    ChainProblemOut,
+    ProblemCreate,
+    ProblemOut,
+    ProblemResolve,
+    ProblemStatusFilter,
+    ProblemUpdate,
+)
+
+SORT_KEYS: dict[str, Any] = {
+    "period": Problem.period,
+    "deadline": Problem.deadline,
+    "created_at": Problem.created_at,
+    "status": Problem.status,
+    "responsible_unit": Problem.responsible_unit,
+}
+CHAIN_SORT_KEYS: dict[str, Any] = {**SORT_KEYS, "project_code": Project.internal_code}
+DEFAULT_SORT = (Problem.period.asc(), Problem.id.asc())
+
+
+@dataclass(frozen=True)
+class ProblemFilters:
+    status: ProblemStatusFilter
+    overdue: bool | None = None
+    responsible_unit: str | None = None
+    period: str | None = None
+    sort: str | None = None
+
+
+def _problem_fields(problem: Problem, today_: dt.date) -> dict[str, Any]:
+    overdue = (
+        problem.status == ProblemStatus.OPEN
+        and problem.deadline is not None
+        and problem.deadline < today_
+    )
+    return {
+        "id": problem.id,
+        "project_id": problem.project_id,
+        "report_id": problem.report_id,
+        "period": problem.period,
+        "description": problem.description,
+        "responsible_unit": problem.responsible_unit,
+        "responsible_person": problem.responsible_person,
+        "deadline": problem.deadline,
+        "status": problem.status,
+        "status_label": problem.status.label_zh,
+        "overdue": overdue,
+        "resolution": problem.resolution,
+        "resolved_on": problem.resolved_on,
+        "version": problem.version,
+        "created_at": problem.created_at,
+        "updated_at": problem.updated_at,
+    }
+
+
+def problem_out(problem: Problem, today_: dt.date | None = None) -> ProblemOut:
+    return ProblemOut(**_problem_fields(problem, today_ or today()))
+
+
+def problems_of_month(
+    session: Session, project_id: int, period: str, as_of: dt.datetime | None
+) -> list[Problem]:
+    """Problems raised for a month (those raised by ``as_of`` when given; current state)."""
+    stmt = select(Problem).where(Problem.project_id == project_id, Problem.period == period)
+    if as_of is not None:
+        stmt = stmt.where(Problem.created_at <= as_of)
+    return list(session.scalars(stmt.order_by(Problem.id)))
+
+
+def get_problem(session: Session, problem_id: int) -> Problem:
+    problem = session.get(Problem, problem_id)
+    if problem is None:
+        raise not_found("problem", problem_id)
+    return problem
+
+
+def create_problem(session: Session, project_id: int, data: ProblemCreate) -> Problem:
+    project = get_project(session, project_id)
+    check_period_not_future(data.period)
+    check_deadline(data.deadline, data.period)
+    if data.report_id is not None:
+        report = session.get(ProgressReport, data.report_id)
+        if report is None or report.project_id != project.id:
+            raise ValidationProblem.for_field(
+                "report_id",
+                f"本项目没有编号为 {data.report_id} 的月度报告 / "
+                f"progress report {data.report_id} does not exist for this project",
+                code="unknown_reference",
+            )
+        if report.period != data.period:
+            raise ValidationProblem.for_field(
+                "report_id",
+                f"报告 {report.id} 属于 {report.period}，与问题月份 {data.period} 不符 / "
+                f"report {report.id} is for {report.period}, not {data.period}",
+                code="period_mismatch",
+            )
+    problem = Problem(
+        project_id=project.id,
+        report_id=data.report_id,
+        period=data.period,
+        description=data.description,
+        responsible_unit=data.responsible_unit,
+        responsible_person=data.responsible_person,
+        deadline=data.deadline,
+    )
+    session.add(problem)
+    session.flush()
+    return problem
+
+
+def _refuse_if_resolved(problem: Problem) -> None:
+    if problem.status == ProblemStatus.RESOLVED:
+        raise Conflict(
+            f"问题 {problem.id} 已于 {problem.resolved_on} 解决 / "
+            f"problem {problem.id} was already resolved on {problem.resolved_on}",
+            problem_id=problem.id,
+            resolved_on=str(problem.resolved_on),
+        )
+
+
+def update_problem(
+    session: Session, problem_id: int, data: ProblemUpdate, if_match: str | None
+) -> Problem:
+    problem = get_problem(session, problem_id)
+    check_if_match(if_match, problem)
+    _refuse_if_resolved(problem)
+    changes = data.model_dump(exclude_unset=True)
+    if "deadline" in changes:
+        check_deadline(changes["deadline"], problem.period)
+    for name, value in changes.items():
+        setattr(problem, name, value)
+    session.flush()
+    return problem
+
+
+def resolve_problem(
+    session: Session, problem_id: int, data: ProblemResolve, if_match: str | None
+) -> Problem:
+    problem = get_problem(session, problem_id)
+    check_if_match(if_match, problem)
+    _refuse_if_resolved(problem)
+    check_not_future_date(data.resolved_on, "resolved_on")
+    raised = dt.date(int(problem.period[:4]), int(problem.period[5:7]), 1)
+    if data.resolved_on < raised:
+        raise ValidationProblem.for_field(
+            "resolved_on",
+            f"解决日期早于问题提出月份（{problem.period}）/ "
+            f"resolved before the month it was raised ({problem.period})",
+            code="resolved_before_raised",
+        )
+    problem.status = ProblemStatus.RESOLVED
+    problem.resolution = data.resolution
+    problem.resolved_on = data.resolved_on
+    session.flush()
+    return problem
+
+
+# --- lists -------------------------------------------------------------------------
+
+
+def _overdue(today_: dt.date) -> ColumnElement[bool]:
+    return and_(
+        Problem.status == ProblemStatus.OPEN,
+        Problem.deadline.is_not(None),
+        Problem.deadline < today_,
+    )
+
+
+def _filtered(stmt: Select[Any], filters: ProblemFilters, today_: dt.date) -> Select[Any]:
+    if filters.status != ProblemStatusFilter.ALL:
+        stmt = stmt.where(Problem.status == ProblemStatus(filters.status.value))
+    if filters.overdue is True:
+        stmt = stmt.where(_overdue(today_))
+    elif filters.overdue is False:
+        stmt = stmt.where(not_(_overdue(today_)))
+    if filters.responsible_unit:
+        unit = Problem.responsible_unit
+        stmt = stmt.where(unit.contains(filters.responsible_unit, autoescape=True))
+    if filters.period:
+        stmt = stmt.where(Problem.period == filters.period)
+    return stmt
+
+
+def _count(session: Session, stmt: Select[Any]) -> int:
+    return session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
+
+
+def list_project_problems(
+    session: Session, project_id: int, filters: ProblemFilters, page: PageParams
+) -> Page[ProblemOut]:
+    project = get_project(session, project_id)
+    today_ = today()
+    stmt = _filtered(select(Problem).where(Problem.project_id == project.id), filters, today_)
+    stmt = stmt.order_by(*sort_clause(filters.sort, SORT_KEYS, DEFAULT_SORT))
+    total = _count(session, stmt)
+    rows = session.scalars(stmt.limit(page.limit).offset(page.offset)).all()
+    return Page(
+        items=[problem_out(p, today_) for p in rows],
+        total=total,
+        limit=page.limit,
+        offset=page.offset,
+    )
+
+
+def list_chain_problems(
+    session: Session, chain_id: int, filters: ProblemFilters, page: PageParams
+) -> Page[ChainProblemOut]:
+    """Problems across a chain's projects, with each project's code and name: two statements."""
+    if session.get(Chain, chain_id) is None:
+        raise not_found("chain", chain_id)
+    today_ = today()
+    stmt = (
+        select(Problem, Project.internal_code, Project.name)
+        .join(Project, Project.id == Problem.project_id)
+        .where(Project.chain_id == chain_id)
+    )
+    stmt = _filtered(stmt, filters, today_)
+    stmt = stmt.order_by(*sort_clause(filters.sort, CHAIN_SORT_KEYS, DEFAULT_SORT))
+    total = _count(session, stmt)
+    rows = session.execute(stmt.limit(page.limit).offset(page.offset)).all()
+    items = [
+        ChainProblemOut(**_problem_fields(problem, today_), project_code=code, project_name=name)
+        for problem, code, name in rows
+    ]
+    return Page(items=items, total=total, limit=page.limit, offset=page.offset)
