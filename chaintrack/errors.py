@@ -13,7 +13,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DataError, IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -30,6 +30,9 @@ class FieldError(BaseModel):
     field: str = Field(description="Dotted path of the field", examples=["uscc"])
     message: str = Field(examples=["第18位校验码应为“L”，实际为“X” / check character ..."])
     code: str | None = Field(default=None, examples=["uscc"])
+    position: int | None = Field(
+        default=None, description="1-based position of the wrong character, for identifiers"
+    )
 
 
 class ProblemDetail(BaseModel):
@@ -169,16 +172,24 @@ def _validation_to_problem(exc: RequestValidationError) -> Problem:
         if err.get("type") == "json_invalid":
             return BadRequest(f"The request body is not valid JSON: {err.get('msg')}")
         field = ".".join(loc[1:]) or location
+        cause = (err.get("ctx") or {}).get("error")
+        identifier = cause if isinstance(cause, IdentifierError) else None
         errors.append(
             FieldError(
                 location=location,
                 field=field,
-                message=_clean_message(str(err.get("msg", "invalid"))),
-                code=err.get("type"),
+                message=identifier.message
+                if identifier
+                else _clean_message(str(err.get("msg", "invalid"))),
+                code=identifier.kind if identifier else err.get("type"),
+                position=identifier.position if identifier else None,
             )
         )
     summary = "; ".join(f"{e.field}: {e.message}" for e in errors[:5])
-    return ValidationProblem(summary, errors=errors)
+    problem = ValidationProblem(summary, errors=errors)
+    if len(errors) == 1 and errors[0].position is not None:
+        problem.extra["position"] = errors[0].position
+    return problem
 
 
 def install_handlers(app: FastAPI) -> None:
@@ -209,6 +220,20 @@ def install_handlers(app: FastAPI) -> None:
             Conflict("The change conflicts with existing data (a duplicate or a reference)."),
             request,
         )
+
+    @app.exception_handler(DataError)
+    async def _data(request: Request, exc: DataError) -> JSONResponse:
+        # The database refused a value the validators let through (e.g. a number
+        # beyond its range): the client's input, not a server fault.
+        log.info("data error: %s", exc.orig)
+        return _response(
+            ValidationProblem("A value is outside what the database can store.", code="data"),
+            request,
+        )
+
+    @app.exception_handler(OverflowError)
+    async def _overflow(request: Request, exc: OverflowError) -> JSONResponse:
+        return _response(ValidationProblem("A number is too large.", code="overflow"), request)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:

@@ -9,6 +9,7 @@ later never changes a report as of before it was filed.
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import ColumnElement, Select, and_, func, or_, select
@@ -39,10 +40,16 @@ def office_today() -> dt.date:
     return dt.datetime.now(OFFICE_TZ).date()
 
 
-def membership_current(day: dt.date) -> ColumnElement[bool]:
+def membership_current(
+    day: dt.date | ColumnElement[dt.date], membership: Any = Membership
+) -> ColumnElement[bool]:
+    """Started on or before ``day`` and not ended by then (``ended_on`` is exclusive).
+
+    ``membership`` may be an alias of Membership, for queries that join it twice.
+    """
     return and_(
-        Membership.started_on <= day,
-        or_(Membership.ended_on.is_(None), Membership.ended_on > day),
+        membership.started_on <= day,
+        or_(membership.ended_on.is_(None), membership.ended_on > day),
     )
 
 
@@ -54,10 +61,11 @@ def designation_active(day: dt.date) -> ColumnElement[bool]:
     )
 
 
-def leader_current(day: dt.date) -> ColumnElement[bool]:
+def leader_current(day: dt.date | ColumnElement[dt.date]) -> ColumnElement[bool]:
+    """In office on ``day``; ``end_on`` is the successor's first day (exclusive)."""
     return and_(
         ChainLeader.start_on <= day,
-        or_(ChainLeader.end_on.is_(None), ChainLeader.end_on >= day),
+        or_(ChainLeader.end_on.is_(None), ChainLeader.end_on > day),
     )
 
 

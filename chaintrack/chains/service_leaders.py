@@ -11,7 +11,7 @@ import datetime as dt
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, case, or_, select
+from sqlalchemy import case, or_, select
 from sqlalchemy.orm import Session
 
 from chaintrack.chains.schemas import ChainLeaderCreate, ChainLeaderUpdate
@@ -19,6 +19,7 @@ from chaintrack.chains.service import API, require_chain
 from chaintrack.common.concurrency import check_if_match
 from chaintrack.common.pagination import PageParams, paginate, sort_clause
 from chaintrack.errors import Conflict, ValidationProblem, not_found
+from chaintrack.history import leader_current as leader_in_office_on
 from chaintrack.models import ChainLeader
 from chaintrack.models.enums import LeaderRole
 
@@ -29,13 +30,6 @@ LEADER_SORTS: dict[str, Any] = {
     "end_on": ChainLeader.end_on,
     "person_name": ChainLeader.person_name,
 }
-
-
-def leader_in_office_on(d: dt.date | ColumnElement[dt.date]) -> ColumnElement[bool]:
-    """SQL: the term is in office on ``d``."""
-    return and_(
-        ChainLeader.start_on <= d, or_(ChainLeader.end_on.is_(None), ChainLeader.end_on > d)
-    )
 
 
 def get_leader(session: Session, leader_id: int) -> ChainLeader:

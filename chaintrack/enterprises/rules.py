@@ -9,18 +9,15 @@ from __future__ import annotations
 
 import datetime as dt
 from enum import StrEnum
-from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, and_, or_
+from sqlalchemy import ColumnElement, and_
 
-from chaintrack.models import Designation, Membership
+from chaintrack.history import designation_active as designation_active_on
+from chaintrack.history import membership_current as membership_current_on
+from chaintrack.history import office_today as today
+from chaintrack.models import Designation
 
-CHINA_TZ = ZoneInfo("Asia/Shanghai")
-
-
-def today() -> dt.date:
-    """The calendar day in China, which is what the clerks' dates mean."""
-    return dt.datetime.now(CHINA_TZ).date()
+__all__ = ["designation_active_on", "membership_current_on", "today"]
 
 
 class DesignationState(StrEnum):
@@ -38,19 +35,6 @@ STATE_LABELS_ZH = {
     DesignationState.EXPIRED: "已到期",
     DesignationState.REVOKED: "已撤销",
 }
-
-
-def designation_active_on(d: dt.date) -> ColumnElement[bool]:
-    """SQL: the designation is in force on day ``d``.
-
-    recognised_on <= d and (valid_until is null or valid_until >= d)
-    and (revoked_on is null or revoked_on > d).
-    """
-    return and_(
-        Designation.recognised_on <= d,
-        or_(Designation.valid_until.is_(None), Designation.valid_until >= d),
-        or_(Designation.revoked_on.is_(None), Designation.revoked_on > d),
-    )
 
 
 def designation_in_state_on(state: DesignationState, d: dt.date) -> ColumnElement[bool]:
@@ -96,12 +80,3 @@ def designation_end(valid_until: dt.date | None, revoked_on: dt.date | None) -> 
     if revoked_on is not None:
         ends.append(revoked_on)
     return min(ends) if ends else None
-
-
-def membership_current_on(d: dt.date) -> ColumnElement[bool]:
-    """SQL: the chain membership holds on day ``d``
-    (started_on <= d and (ended_on is null or ended_on > d))."""
-    return and_(
-        Membership.started_on <= d,
-        or_(Membership.ended_on.is_(None), Membership.ended_on > d),
-    )

@@ -18,24 +18,12 @@ from sqlalchemy.orm import Session, contains_eager, joinedload
 from chaintrack.common.concurrency import check_if_match
 from chaintrack.common.pagination import PageParams, paginate, sort_clause
 from chaintrack.errors import Conflict, ValidationProblem, not_found
+from chaintrack.history import membership_current as current_on
 from chaintrack.memberships.schemas import MembershipCreate, MembershipEnd, MembershipUpdate
 from chaintrack.models import Chain, Enterprise, MapNode, Membership, Region
 from chaintrack.models.enums import MembershipRole
 
 API = "/api/v1"
-
-
-def current_on(
-    d: dt.date | ColumnElement[dt.date], membership: Any = Membership
-) -> ColumnElement[bool]:
-    """SQL: the membership is current on day ``d``.
-
-    ``membership`` may be an alias of :class:`Membership` (for reports that join it twice).
-    """
-    return and_(
-        membership.started_on <= d,
-        or_(membership.ended_on.is_(None), membership.ended_on > d),
-    )
 
 
 def _overlapping(start: dt.date, end: dt.date | None) -> ColumnElement[bool]:

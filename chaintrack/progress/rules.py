@@ -7,15 +7,12 @@ import datetime as dt
 from sqlalchemy.orm import Session
 
 from chaintrack.errors import FieldError, ValidationProblem, not_found
+from chaintrack.history import office_today
 from chaintrack.models import Project
 from chaintrack.progress.schemas import ProblemInline
 
-# The dispatch runs on Beijing time: "this month" and "today" are China's (no DST).
-CHINA_TZ = dt.timezone(dt.timedelta(hours=8), "UTC+08:00")
-
-
-def today() -> dt.date:
-    return dt.datetime.now(CHINA_TZ).date()
+# The dispatch runs on Beijing time: "this month" and "today" are China's.
+today = office_today
 
 
 def current_period() -> str:

@@ -15,10 +15,10 @@ hard-codes which status may follow which.
 from __future__ import annotations
 
 import datetime as dt
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import ColumnElement, and_, or_
 
+from chaintrack.history import office_today
 from chaintrack.models import Project
 from chaintrack.models.enums import ProjectStatus as S
 
@@ -49,12 +49,8 @@ FINISHED: frozenset[S] = frozenset({S.COMPLETED, S.IN_OPERATION, S.CANCELLED})
 #: Not yet under construction.
 NOT_STARTED: frozenset[S] = frozenset({S.PLANNED, S.SIGNED})
 
-LOCAL_TZ = ZoneInfo("Asia/Shanghai")
-
-
-def local_today() -> dt.date:
-    """Today in China (the offices' calendar), whatever the server's time zone."""
-    return dt.datetime.now(LOCAL_TZ).date()
+#: Today in China (the offices' calendar), whatever the server's time zone.
+local_today = office_today
 
 
 def allowed_next(current: S, suspended_from: S | None = None) -> list[S]:
