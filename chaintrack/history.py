@@ -53,7 +53,7 @@ def membership_current(
     )
 
 
-def designation_active(day: dt.date) -> ColumnElement[bool]:
+def designation_active(day: dt.date | ColumnElement[dt.date]) -> ColumnElement[bool]:
     return and_(
         Designation.recognised_on <= day,
         or_(Designation.valid_until.is_(None), Designation.valid_until >= day),
@@ -69,7 +69,9 @@ def leader_current(day: dt.date | ColumnElement[dt.date]) -> ColumnElement[bool]
     )
 
 
-def revision_on_record(cutoff: dt.datetime | None) -> ColumnElement[bool]:
+def revision_on_record(
+    cutoff: dt.datetime | ColumnElement[dt.datetime] | None,
+) -> ColumnElement[bool]:
     """The progress revision that was current at ``cutoff`` (None: current now)."""
     if cutoff is None:
         return ProgressReport.superseded_at.is_(None)
@@ -79,16 +81,23 @@ def revision_on_record(cutoff: dt.datetime | None) -> ColumnElement[bool]:
     )
 
 
-def problem_open(day: dt.date) -> ColumnElement[bool]:
-    """Raised in or before the month of ``day`` and not resolved by then."""
+def problem_open(
+    day: dt.date | ColumnElement[dt.date], month: str | ColumnElement[str] | None = None
+) -> ColumnElement[bool]:
+    """Raised in or before the month of ``day`` (``month``, YYYY-MM) and not resolved by then."""
+    if month is None:
+        assert isinstance(day, dt.date)
+        month = f"{day.year:04d}-{day.month:02d}"
     return and_(
-        Problem.period <= f"{day.year:04d}-{day.month:02d}",
+        Problem.period <= month,
         or_(Problem.resolved_on.is_(None), Problem.resolved_on > day),
         or_(Problem.status == ProblemStatus.OPEN, Problem.resolved_on.is_not(None)),
     )
 
 
-def status_as_of(day: dt.date, chain_id: int | None = None) -> Select[tuple[int, str]]:
+def status_as_of(
+    day: dt.date | ColumnElement[dt.date], chain_id: int | ColumnElement[int] | None = None
+) -> Select[tuple[int, str]]:
     """(project_id, status) for every project (of one chain) that had a status on ``day``.
 
     A project appears only once its first status date has passed, so a report

@@ -1,7 +1,8 @@
 """The chain status report: a fixed number of aggregate queries, scoped to one chain.
 
 Every query filters on the chain first, so the cost follows the chain's own
-size, not the size of the register.
+size, not the size of the register. The statements themselves are built once
+(chain_queries.py); a request binds its chain and dates.
 """
 
 from __future__ import annotations
@@ -9,38 +10,13 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 from decimal import Decimal
+from typing import Any
 
-from sqlalchemy import and_, distinct, func, literal, or_, select
+from sqlalchemy.engine import Result
 from sqlalchemy.orm import Session
 
 from chaintrack.errors import not_found
-from chaintrack.history import (
-    CLOSED_STATUSES,
-    designation_active,
-    leader_current,
-    membership_current,
-    problem_open,
-    revision_on_record,
-    status_as_of,
-)
-from chaintrack.models import (
-    Chain,
-    ChainGroup,
-    ChainLeader,
-    ChainList,
-    Designation,
-    Enterprise,
-    ListEntry,
-    ListType,
-    MapNode,
-    Membership,
-    Problem,
-    ProgressReport,
-    Project,
-    ProjectAnnualPlan,
-    ProjectTarget,
-    Region,
-)
+from chaintrack.history import CLOSED_STATUSES
 from chaintrack.models.enums import (
     Assessment,
     LeaderRole,
@@ -50,158 +26,105 @@ from chaintrack.models.enums import (
     Tier,
 )
 from chaintrack.reports import schemas as s
-from chaintrack.reports.sql import ZERO, count_where, money_sum, pct
+from chaintrack.reports.chain_queries import chain_statements
+from chaintrack.reports.sql import ZERO, pct
 from chaintrack.reports.window import Window
 
-GAP_ASSESSMENTS = (Assessment.WEAK, Assessment.MISSING)
 
-
-def city_of(region_code: str) -> str:
-    return region_code[:4] + "00"
+def _month(day: dt.date) -> str:
+    return f"{day.year:04d}-{day.month:02d}"
 
 
 class ChainReportBuilder:
     def __init__(self, session: Session, chain_id: int, window: Window) -> None:
-        self.db = session
-        self.chain_id = chain_id
+        # Core execution on the session's connection: the report selects columns
+        # and aggregates, never entities, so the ORM layer would only add overhead.
+        self.db = session.connection()
         self.w = window
         self.prev = window.previous()
+        self.q = chain_statements(window.cutoff is not None)
+        self.params: dict[str, Any] = {
+            "chain": chain_id,
+            "day": window.day,
+            "prev_day": self.prev.day,
+            "month": _month(window.day),
+            "prev_month": _month(self.prev.day),
+            "period": window.period,
+            "prev_period": self.prev.period,
+            "year_start": window.year_start,
+            "prev_year_start": self.prev.year_start,
+            "year": window.year,
+            "cutoff": window.cutoff,
+        }
+        self.chain_id = chain_id
+
+    def _run(self, stmt: Any) -> Result[Any]:
+        return self.db.execute(stmt, self.params)
 
     # -- chain and people ------------------------------------------------------
     def chain(self) -> s.ChainRef:
-        row = self.db.execute(
-            select(Chain, ChainGroup.name_zh)
-            .outerjoin(ChainGroup, ChainGroup.id == Chain.group_id)
-            .where(Chain.id == self.chain_id)
-        ).first()
+        row = self._run(self.q.chain).first()
         if row is None:
             raise not_found("chain", self.chain_id)
-        chain, group_name = row
+        cid, code, name_zh, name_en, group_name, status = row
         return s.ChainRef(
-            id=chain.id,
-            code=chain.code,
-            name_zh=chain.name_zh,
-            name_en=chain.name_en,
+            id=cid,
+            code=code,
+            name_zh=name_zh,
+            name_en=name_en,
             group_name_zh=group_name,
-            status=chain.status,
+            status=status,
         )
 
     def leaders(self) -> list[s.LeaderRow]:
-        rows = self.db.scalars(
-            select(ChainLeader)
-            .where(ChainLeader.chain_id == self.chain_id, leader_current(self.w.day))
-            .order_by(ChainLeader.role, ChainLeader.start_on)
-        )
         return [
             s.LeaderRow(
-                role=r.role,
-                role_zh=LeaderRole(r.role).label_zh,
-                person_name=r.person_name,
-                title=r.title,
-                organisation=r.organisation,
-                start_on=r.start_on,
+                role=role,
+                role_zh=LeaderRole(role).label_zh,
+                person_name=name,
+                title=title,
+                organisation=org,
+                start_on=start,
             )
-            for r in rows
+            for role, name, title, org, start in self._run(self.q.leaders)
         ]
 
     def chain_masters(self) -> list[s.EnterpriseRef]:
-        rows = self.db.execute(
-            select(
-                Enterprise.id,
-                Enterprise.uscc,
-                Enterprise.name,
-                Enterprise.region_code,
-                Membership.started_on,
-            )
-            .join(Membership, Membership.enterprise_id == Enterprise.id)
-            .where(
-                Membership.chain_id == self.chain_id,
-                Membership.role == MembershipRole.CHAIN_MASTER,
-                membership_current(self.w.day),
-            )
-            .order_by(Enterprise.name)
-        )
         return [
             s.EnterpriseRef(enterprise_id=i, uscc=u, name=n, region_code=r, since=d)
-            for i, u, n, r, d in rows
+            for i, u, n, r, d in self._run(self.q.masters)
         ]
 
     # -- the map ---------------------------------------------------------------
     def map_coverage(self) -> s.MapCoverage:
-        by_assessment: dict[str | None, int] = dict(
-            self.db.execute(  # type: ignore[arg-type]
-                select(MapNode.assessment, func.count())
-                .where(MapNode.chain_id == self.chain_id)
-                .group_by(MapNode.assessment)
-            ).all()
-        )
-        with_enterprises = (
-            self.db.scalar(
-                select(func.count(distinct(Membership.node_id))).where(
-                    Membership.chain_id == self.chain_id,
-                    Membership.node_id.is_not(None),
-                    membership_current(self.w.day),
+        by_assessment: dict[str | None, int] = {
+            a: n for a, n in self._run(self.q.nodes_by_assessment)
+        }
+        with_enterprises = self._run(self.q.nodes_with_enterprises).scalar() or 0
+        addressed: dict[int, list[s.GapAddress]] = defaultdict(list)
+        for node_id, pid, code, name, status in self._run(self.q.gap_projects):
+            addressed[node_id].append(
+                s.GapAddress.model_construct(
+                    kind="project", id=pid, label=f"{code} {name}", detail=status
                 )
             )
-            or 0
-        )
-        gap_nodes = self.db.scalars(
-            select(MapNode)
-            .where(MapNode.chain_id == self.chain_id, MapNode.assessment.in_(GAP_ASSESSMENTS))
-            .order_by(MapNode.stage, MapNode.position, MapNode.id)
-        ).all()
-        addressed: dict[int, list[s.GapAddress]] = defaultdict(list)
-        live = status_as_of(self.w.day, self.chain_id).subquery()
-        for node_id, pid, code, name, status in self.db.execute(
-            select(
-                ProjectTarget.node_id,
-                Project.id,
-                Project.internal_code,
-                Project.name,
-                live.c.status,
-            )
-            .join(Project, Project.id == ProjectTarget.project_id)
-            .join(live, live.c.project_id == Project.id)
-            .join(MapNode, MapNode.id == ProjectTarget.node_id)
-            .where(
-                ProjectTarget.chain_id == self.chain_id,
-                MapNode.assessment.in_(GAP_ASSESSMENTS),
-                live.c.status != ProjectStatus.CANCELLED,
-            )
-            .order_by(Project.internal_code)
-        ):
+        for node_id, entry_id, title, type_name, period in self._run(self.q.gap_entries):
             addressed[node_id].append(
-                s.GapAddress(kind="project", id=pid, label=f"{code} {name}", detail=status)
-            )
-        for node_id, entry_id, title, type_name, period in self.db.execute(
-            select(
-                ListEntry.node_id, ListEntry.id, ListEntry.title, ListType.name_zh, ChainList.period
-            )
-            .join(ChainList, ChainList.id == ListEntry.list_id)
-            .join(ListType, ListType.id == ChainList.list_type_id)
-            .join(MapNode, MapNode.id == ListEntry.node_id)
-            .where(
-                ListEntry.chain_id == self.chain_id,
-                MapNode.assessment.in_(GAP_ASSESSMENTS),
-            )
-            .order_by(ListEntry.id)
-        ):
-            addressed[node_id].append(
-                s.GapAddress(
+                s.GapAddress.model_construct(
                     kind="list_entry", id=entry_id, label=title, detail=f"{type_name}（{period}）"
                 )
             )
         gaps = [
-            s.GapNode(
-                node_id=n.id,
-                code=n.code,
-                name_zh=n.name_zh,
-                stage=n.stage,
-                assessment=n.assessment or "",
-                gap_kind=n.gap_kind,
-                addressed_by=addressed.get(n.id, []),
+            s.GapNode.model_construct(
+                node_id=nid,
+                code=code,
+                name_zh=name,
+                stage=stage,
+                assessment=assessment or "",
+                gap_kind=gap_kind,
+                addressed_by=addressed.get(nid, []),
             )
-            for n in gap_nodes
+            for nid, code, name, stage, assessment, gap_kind in self._run(self.q.gap_nodes)
         ]
         return s.MapCoverage(
             nodes_total=sum(by_assessment.values()),
@@ -219,41 +142,12 @@ class ChainReportBuilder:
     # -- enterprises -------------------------------------------------------------
     def enterprises(self) -> tuple[s.EnterpriseSection, int]:
         """The section, and the count of enterprises at the previous period's date."""
-        now, prev = membership_current(self.w.day), membership_current(self.prev.day)
-        role_rows = self.db.execute(
-            select(Membership.role, count_where(now), count_where(prev))
-            .where(Membership.chain_id == self.chain_id)
-            .group_by(Membership.role)
-        ).all()
-        totals = self.db.execute(
-            select(
-                func.count(distinct(Membership.enterprise_id)).filter(now),
-                func.count(distinct(Membership.enterprise_id)).filter(prev),
-            ).where(Membership.chain_id == self.chain_id)
-        ).one()
-        members = (
-            select(Membership.enterprise_id)
-            .where(Membership.chain_id == self.chain_id, now)
-            .scalar_subquery()
-        )
-        tier_rows = self.db.execute(
-            select(Designation.tier, func.count(distinct(Designation.enterprise_id)))
-            .where(Designation.enterprise_id.in_(members), designation_active(self.w.day))
-            .group_by(Designation.tier)
-        ).all()
-        city = func.substr(Enterprise.region_code, 1, 4)
-        city_rows = self.db.execute(
-            select(city, func.count(distinct(Enterprise.id)), func.max(Region.name_zh))
-            .join(Membership, Membership.enterprise_id == Enterprise.id)
-            .outerjoin(Region, Region.code == city + literal("00"))
-            .where(Membership.chain_id == self.chain_id, now)
-            .group_by(city)
-            .order_by(city)
-        ).all()
-        roles = {r: c for r, c, _ in role_rows}
-        tiers: dict[str, int] = {t: n for t, n in tier_rows}
+        roles = {role: n for role, n, _ in self._run(self.q.members_by_role)}
+        total_now, total_prev = self._run(self.q.member_totals).one()
+        tiers: dict[str, int] = {t: n for t, n in self._run(self.q.tiers)}
+        cities = self._run(self.q.cities).all()
         section = s.EnterpriseSection(
-            total=totals[0] or 0,
+            total=total_now or 0,
             by_role=[
                 s.CountRow(key=r.value, label_zh=r.label_zh, count=roles.get(r, 0))
                 for r in MembershipRole
@@ -263,60 +157,18 @@ class ChainReportBuilder:
             ],
             by_city=[
                 s.CountRow(key=f"{c}00", label_zh=name or f"{c}00", count=n)
-                for c, n, name in city_rows
+                for c, n, name in cities
             ],
         )
-        return section, totals[1] or 0
+        return section, total_prev or 0
 
     # -- projects and investment ---------------------------------------------
     def projects(self) -> tuple[s.ProjectSection, dict[str, Decimal], dict[str, int]]:
-        live = status_as_of(self.w.day, self.chain_id).subquery()
-        rows = self.db.execute(
-            select(
-                Project.id,
-                Project.internal_code,
-                Project.name,
-                Project.type,
-                live.c.status,
-                Project.planned_start,
-                Project.planned_completion,
-                Project.total_investment,
-            )
-            .join(live, live.c.project_id == Project.id)
-            .where(Project.chain_id == self.chain_id)
-            .order_by(Project.internal_code)
-        ).all()
-        prev_live = status_as_of(self.prev.day, self.chain_id).subquery()
-        prev_status: dict[str, int] = dict(
-            self.db.execute(  # type: ignore[arg-type]
-                select(prev_live.c.status, func.count()).group_by(prev_live.c.status)
-            ).all()
-        )
-        year_plan = (
-            self.db.scalar(
-                select(money_sum(ProjectAnnualPlan.planned_investment))
-                .join(Project, Project.id == ProjectAnnualPlan.project_id)
-                .join(live, live.c.project_id == Project.id)
-                .where(
-                    Project.chain_id == self.chain_id,
-                    ProjectAnnualPlan.year == self.w.year,
-                    live.c.status != ProjectStatus.CANCELLED,
-                )
-            )
-            or ZERO
-        )
+        rows = self._run(self.q.projects).all()
+        prev_status: dict[str, int] = {st: n for st, n in self._run(self.q.prev_statuses)}
+        year_plan = self._run(self.q.year_plan).scalar() or ZERO
         figures = self.investment_sums()
-        reported = set(
-            self.db.scalars(
-                select(ProgressReport.project_id)
-                .join(Project, Project.id == ProgressReport.project_id)
-                .where(
-                    Project.chain_id == self.chain_id,
-                    ProgressReport.period == self.w.period,
-                    revision_on_record(self.w.cutoff),
-                )
-            )
-        )
+        reported = set(self._run(self.q.reported).scalars())
         counts: dict[tuple[str, str], int] = defaultdict(int)
         behind: list[s.ProjectRow] = []
         silent: list[s.ProjectRow] = []
@@ -325,20 +177,24 @@ class ChainReportBuilder:
             counts[(ptype, status)] += 1
             if status != ProjectStatus.CANCELLED:
                 total_planned += total
-            row = s.ProjectRow(
-                project_id=pid,
-                internal_code=code,
-                name=name,
-                type=ptype,
-                status=status,
-                planned_start=start,
-                planned_completion=end,
-            )
             reason = behind_schedule_reason(status, start, end, self.w.day)
-            if reason:
-                behind.append(row.model_copy(update={"reason": reason}))
-            if status == ProjectStatus.UNDER_CONSTRUCTION and pid not in reported:
-                silent.append(row)
+            silent_now = status == ProjectStatus.UNDER_CONSTRUCTION and pid not in reported
+            if reason or silent_now:
+                # Trusted rows straight from the database: construct without re-validating.
+                row = s.ProjectRow.model_construct(
+                    project_id=pid,
+                    internal_code=code,
+                    name=name,
+                    type=ptype,
+                    status=status,
+                    planned_start=start,
+                    planned_completion=end,
+                    reason=reason,
+                )
+                if reason:
+                    behind.append(row)
+                if silent_now:
+                    silent.append(row if not reason else row.model_copy(update={"reason": None}))
         investment = s.Investment(
             total_planned=total_planned,
             year_plan=year_plan,
@@ -373,55 +229,15 @@ class ChainReportBuilder:
         return section, figures, prev_counts
 
     def investment_sums(self) -> dict[str, Decimal]:
-        """This month / year / since start, for the period and the one before, in one query."""
-        p, prev = self.w.period, self.prev.period
-        amount = ProgressReport.investment_month
-        row = self.db.execute(
-            select(
-                money_sum(amount, ProgressReport.period == p),
-                money_sum(amount, ProgressReport.period >= self.w.year_start),
-                money_sum(amount),
-                money_sum(amount, ProgressReport.period == prev),
-                money_sum(
-                    amount,
-                    and_(
-                        ProgressReport.period >= self.prev.year_start, ProgressReport.period <= prev
-                    ),
-                ),
-                money_sum(amount, ProgressReport.period <= prev),
-            )
-            .join(Project, Project.id == ProgressReport.project_id)
-            .where(
-                Project.chain_id == self.chain_id,
-                ProgressReport.period <= p,
-                revision_on_record(self.w.cutoff),
-            )
-        ).one()
+        row = self._run(self.q.investment).one()
         keys = ("month", "year", "total", "prev_month", "prev_year", "prev_total")
         return {k: v if v is not None else ZERO for k, v in zip(keys, row, strict=True)}
 
     # -- problems --------------------------------------------------------------
     def problems(self) -> tuple[s.ProblemSection, int]:
-        now, prev = problem_open(self.w.day), problem_open(self.prev.day)
-        rows = self.db.execute(
-            select(
-                Problem.id,
-                Project.id,
-                Project.internal_code,
-                Project.name,
-                Problem.period,
-                Problem.description,
-                Problem.responsible_unit,
-                Problem.deadline,
-                now,
-                prev,
-            )
-            .join(Project, Project.id == Problem.project_id)
-            .where(Project.chain_id == self.chain_id, or_(now, prev))
-            .order_by(Problem.deadline, Problem.id)
-        ).all()
+        rows = self._run(self.q.problems).all()
         items = [
-            s.ProblemRow(
+            s.ProblemRow.model_construct(
                 problem_id=pid,
                 project_id=prj,
                 internal_code=code,
@@ -441,7 +257,6 @@ class ChainReportBuilder:
         )
         return section, prev_open
 
-    # -- the whole report -----------------------------------------------------
     def build(self, generated_at: dt.datetime) -> s.ChainReport:
         chain = self.chain()
         coverage = self.map_coverage()

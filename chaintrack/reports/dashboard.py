@@ -7,7 +7,7 @@ from collections import defaultdict
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import and_, distinct, exists, func, or_, select
+from sqlalchemy import CompoundSelect, and_, distinct, exists, func, or_, select, union
 from sqlalchemy.orm import Session
 
 from chaintrack.errors import ValidationProblem
@@ -83,19 +83,20 @@ def build_dashboard(
         ),
     )
     live = status_as_of(day).subquery()
-    targeted = exists().where(
-        ProjectTarget.node_id == MapNode.id,
-        ProjectTarget.project_id == live.c.project_id,
-        live.c.status != ProjectStatus.CANCELLED,
+    # Non-correlated IN (...) so the status subquery is evaluated once, not per node.
+    addressing: CompoundSelect = union(
+        select(ProjectTarget.node_id)
+        .join(live, live.c.project_id == ProjectTarget.project_id)
+        .where(live.c.status != ProjectStatus.CANCELLED),
+        select(ListEntry.node_id).where(ListEntry.node_id.is_not(None)),
     )
-    listed = exists().where(ListEntry.node_id == MapNode.id)
     addressed = _grouped(
         session,
         (
             select(MapNode.chain_id, func.count())
             .where(
                 MapNode.assessment.in_((Assessment.WEAK, Assessment.MISSING)),
-                or_(targeted, listed),
+                MapNode.id.in_(addressing),
             )
             .group_by(MapNode.chain_id)
         ),

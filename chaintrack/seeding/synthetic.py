@@ -359,7 +359,7 @@ class _Generator:
         for cid, n in zip(chain_ids, self._spread(self.plan.projects, weights), strict=True):
             for _ in range(n):
                 total = Decimal(self.rng.randrange(500_00, 50_000_00)) / 100 * 10
-                start_idx = self.rng.randrange(-6, 12)
+                start_idx = self.rng.randrange(-12, 3)
                 start_period = periods[max(0, start_idx)]
                 sy, sm = map(int, start_period.split("-"))
                 planned_start = dt.date(sy, sm, 1)
@@ -369,14 +369,14 @@ class _Generator:
                 r = self.rng.random()
                 status = (
                     ProjectStatus.UNDER_CONSTRUCTION
-                    if r < 0.7
+                    if r < 0.80
                     else ProjectStatus.COMPLETED
-                    if r < 0.8
-                    else ProjectStatus.SIGNED
-                    if r < 0.88
-                    else ProjectStatus.PLANNED
-                    if r < 0.94
+                    if r < 0.92
                     else ProjectStatus.SUSPENDED
+                    if r < 0.97
+                    else ProjectStatus.SIGNED
+                    if r < 0.99
+                    else ProjectStatus.PLANNED
                 )
                 owner = self.rng.choice(on_chain[cid]) if on_chain.get(cid) else None
                 projects.append(
@@ -459,7 +459,7 @@ class _Generator:
                 ):
                     monthly = total / 30
                     for period in periods:
-                        if period < start_period or self.rng.random() < 0.03:
+                        if period < start_period or self.rng.random() < 0.01:
                             continue
                         y, m = map(int, period.split("-"))
                         submitted = dt.datetime(y + m // 12, m % 12 + 1, 8, tzinfo=dt.UTC)
