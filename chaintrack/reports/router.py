@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from typing import Annotated, Literal
 from urllib.parse import quote
 
@@ -66,13 +67,15 @@ def _format(request: Request, fmt: Format | None) -> Format:
     return "json"
 
 
-def _respond(model: BaseModel, sections: list[Section], fmt: Format, filename: str) -> Response:
+def _respond(
+    model: BaseModel, sections: Callable[[], list[Section]], fmt: Format, filename: str
+) -> Response:
     if fmt == "json":
         return Response(model.model_dump_json(), media_type="application/json")
     body, media, ext = (
-        (to_csv(sections), CSV_MEDIA_TYPE, "csv")
+        (to_csv(sections()), CSV_MEDIA_TYPE, "csv")
         if fmt == "csv"
-        else (to_xlsx(sections), XLSX_MEDIA_TYPE, "xlsx")
+        else (to_xlsx(sections()), XLSX_MEDIA_TYPE, "xlsx")
     )
     ascii_name = "".join(
         ch if (ch.isascii() and ch.isalnum()) or ch in "-_" else "-" for ch in filename
@@ -104,7 +107,7 @@ def chain_report(
     report = build_chain_report(session, chain_id, window, dt.datetime.now(dt.UTC))
     return _respond(
         report,
-        chain_report_sections(report),
+        lambda: chain_report_sections(report),
         _format(request, format),
         f"产业链报告-{report.chain.code}-{report.meta.period}",
     )
@@ -135,7 +138,7 @@ def dashboard(
     board = build_dashboard(session, window, dt.datetime.now(dt.UTC), sort=sort, group_id=group_id)
     return _respond(
         board,
-        dashboard_sections(board),
+        lambda: dashboard_sections(board),
         _format(request, format),
         f"全省产业链总览-{board.meta.period}",
     )
