@@ -2,15 +2,24 @@
 
 from __future__ import annotations
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from sqlalchemy import Engine
 
 from chaintrack import __version__
+from chaintrack.audit import capture
+from chaintrack.audit.request_id import RequestIdMiddleware
+from chaintrack.audit.router import router as audit_router
+from chaintrack.auth.deps import AuthState, current_principal
+from chaintrack.auth.permissions import document_permissions
+from chaintrack.auth.router import public_router as auth_public_router
+from chaintrack.auth.router import router as auth_router
+from chaintrack.auth.users_router import router as users_router
 from chaintrack.chains.router import router as chains_router
 from chaintrack.config import Settings, get_settings
 from chaintrack.db import engine_from_settings, make_sessionmaker, readonly
 from chaintrack.enterprises.router import router as enterprises_router
 from chaintrack.errors import install_handlers
+from chaintrack.imports.router import router as imports_router
 from chaintrack.lists.router import router as lists_router
 from chaintrack.maps.router import router as maps_router
 from chaintrack.memberships.router import router as memberships_router
@@ -37,11 +46,20 @@ TAGS = [
     },
     {"name": "progress", "description": "Monthly dispatch: progress and problems (月度调度)."},
     {"name": "reports", "description": "Chain status reports and the dashboard (运行报告)."},
+    {
+        "name": "auth",
+        "description": "Sign in and your account (登录). Every other route needs the bearer "
+        "token: use the Authorize button.",
+    },
+    {"name": "users", "description": "Accounts and editor assignments, for administrators."},
+    {"name": "audit", "description": "The audit trail, for administrators (操作日志)."},
 ]
 
 
 def create_app(settings: Settings | None = None, engine: Engine | None = None) -> FastAPI:
+    """The application; raises ConfigurationError for a weak secret key outside development."""
     settings = settings or get_settings()
+    auth = AuthState.from_settings(settings)
     engine = engine or engine_from_settings(settings)
     app = FastAPI(
         title="chaintrack",
@@ -50,16 +68,26 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
             "链长制产业链跟踪数据库 — the tracking database for the chain-leader system: "
             "chains with their map and N lists, enterprises and tiers, chain-building "
             "projects and their monthly progress. Money is in 万元 as exact decimal strings. "
-            "Errors are RFC 9457 problem details."
+            "Errors are RFC 9457 problem details. Every request needs a bearer token from "
+            "POST /api/v1/auth/token (the Authorize button); administrators manage users, "
+            "editors change the chains assigned to them, viewers read."
         ),
         openapi_tags=TAGS,
     )
     app.state.settings = settings
+    app.state.auth = auth
     app.state.engine = engine
     app.state.sessionmaker = make_sessionmaker(engine)
     app.state.read_sessionmaker = make_sessionmaker(readonly(engine))
     install_handlers(app)
-    for router in (
+    capture.install()
+    app.add_middleware(RequestIdMiddleware)
+    app.include_router(auth_public_router, prefix=API_PREFIX)
+    signed_in = [Depends(current_principal)]
+    routers = (
+        auth_router,
+        users_router,
+        audit_router,
         reference_router,
         chains_router,
         maps_router,
@@ -69,8 +97,11 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         projects_router,
         progress_router,
         reports_router,
-    ):
-        app.include_router(router, prefix=API_PREFIX)
+        imports_router,
+    )
+    document_permissions(routers)
+    for router in routers:
+        app.include_router(router, prefix=API_PREFIX, dependencies=signed_in)
 
     @app.get("/health", include_in_schema=False)
     def health() -> dict[str, str]:

@@ -1,8 +1,18 @@
 """The ``chaintrack`` command: migrations, seed data and the server.
 
-chaintrack serve --demo        migrate, load reference + demo data, start on :8000
+chaintrack serve --demo        migrate, load reference + demo data and demo accounts,
+                               start on :8000 in development mode
 chaintrack db upgrade|downgrade [REVISION] | db current
 chaintrack seed reference|demo
+chaintrack user create USERNAME --role admin --display-name NAME [--organisation ORG]
+                               [--chain CODE ...] [--password-stdin]
+chaintrack user reset-password USERNAME [--password-stdin]
+chaintrack user deactivate|activate USERNAME
+chaintrack user assign|unassign USERNAME CHAIN_CODE
+chaintrack user list
+
+Passwords are read from a prompt (twice), or from standard input when it is not a
+terminal (e.g. `printf '%s\n' "$PW" | chaintrack user create ...`).
 """
 
 from __future__ import annotations
@@ -10,15 +20,20 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine
 from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session
 
 from chaintrack import migrate
 from chaintrack.config import Settings, get_settings
 from chaintrack.db import engine_from_settings, make_sessionmaker, session_scope
 from chaintrack.seeding.demo import load_demo
 from chaintrack.seeding.reference import load_reference
+
+if TYPE_CHECKING:
+    from chaintrack.auth.deps import AuthState
 
 
 def _describe(settings: Settings) -> str:
@@ -84,18 +99,155 @@ def cmd_generate(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _demo_accounts(engine: Engine, settings: Settings) -> None:
+    from chaintrack.auth.demo import ensure_demo_users
+    from chaintrack.auth.passwords import Passwords
+
+    for session in session_scope(make_sessionmaker(engine)):
+        accounts = ensure_demo_users(
+            session, Passwords.from_settings(settings), settings.demo_admin_password
+        )
+    print("demo accounts (sign in at /docs with the Authorize button):")
+    for a in accounts:
+        chains = f" for chain {', '.join(a.chains)}" if a.chains else ""
+        if a.password:
+            print(f"  {a.username:<7} {a.role.value:<7}{chains}  password: {a.password}")
+        else:
+            print(
+                f"  {a.username:<7} {a.role.value:<7}{chains}  (password printed at first start;"
+                f" `chaintrack user reset-password {a.username}` sets a new one)"
+            )
+
+
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     import uvicorn
 
     from chaintrack.api import create_app
+    from chaintrack.auth.tokens import ConfigurationError, check_secret
 
+    if args.demo and not settings.is_development:
+        settings = settings.model_copy(update={"env": "development"})
+        print("development mode (--demo): a demonstration instance, not for real data")
+    try:
+        check_secret(settings)  # before touching the database
+    except ConfigurationError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
     engine = engine_from_settings(settings)
     print(f"database: {_describe(settings)}")
     migrate.upgrade(engine)
     _seed(engine, demo=args.demo)
+    if args.demo:
+        _demo_accounts(engine, settings)
     app = create_app(settings, engine=engine)
     print(f"chaintrack on http://{args.host}:{args.port}  (API docs: /docs)")
     uvicorn.run(app, host=args.host, port=args.port, log_level="info")
+    return 0
+
+
+def read_password(args: argparse.Namespace, *, prompt: str = "password") -> str:
+    """From standard input when asked to or when it is not a terminal, else a prompt twice."""
+    import getpass
+
+    if getattr(args, "password_stdin", False) or not sys.stdin.isatty():
+        line = sys.stdin.readline()
+        password = line.rstrip("\r\n")
+        if not password:
+            raise SystemExit("error: no password on standard input")
+        return password
+    first = getpass.getpass(f"{prompt}: ")
+    second = getpass.getpass(f"{prompt} (again): ")
+    if first != second:
+        raise SystemExit("error: the two passwords differ")
+    return first
+
+
+def _user_action(session: Session, args: argparse.Namespace, auth: AuthState) -> None:
+    from sqlalchemy import select
+
+    from chaintrack.auth import service
+    from chaintrack.auth.schemas import UserCreate
+    from chaintrack.models import Chain, User
+    from chaintrack.models.enums import UserRole
+
+    def chain_id(code: str) -> int:
+        found = session.scalar(select(Chain.id).where(Chain.code == code))
+        if found is None:
+            raise SystemExit(f"error: no chain with code {code}")
+        return found
+
+    if args.action == "list":
+        for u in session.scalars(select(User).order_by(User.username)):
+            out = service.user_out(session, u)
+            state = "active" if u.is_active else "inactive"
+            print(
+                f"{u.id:>4}  {u.username:<20} {u.role.value:<7} {state:<8} "
+                f"{u.display_name}  chains={out.chain_ids}"
+            )
+        return
+    if args.action == "create":
+        data = UserCreate(
+            username=args.username,
+            display_name=args.display_name or args.username,
+            organisation=args.organisation,
+            role=UserRole(args.role),
+            password=read_password(args),
+            chain_ids=[chain_id(c) for c in args.chain or []],
+        )
+        user = service.create_user(session, auth, data)
+        print(f"created {user.role.value} {user.username} (id {user.id})")
+        return
+    user = service.get_by_username(session, args.username)
+    if args.action == "reset-password":
+        password = read_password(args, prompt="new password")
+        service.set_password(session, auth, user, password, "password")
+        print(f"password of {user.username} changed; their sessions are ended")
+    elif args.action in ("deactivate", "activate"):
+        active = args.action == "activate"
+        if not active and user.role is UserRole.ADMIN and user.is_active:
+            other = session.scalar(
+                select(User.id)
+                .where(User.role == UserRole.ADMIN, User.is_active.is_(True), User.id != user.id)
+                .limit(1)
+            )
+            if other is None:
+                raise SystemExit("error: the last active administrator stays active")
+        if user.is_active and not active:
+            user.token_version += 1  # ends their sessions
+        user.is_active = active
+        session.flush()
+        print(f"{user.username} is now {'active' if active else 'inactive'}")
+    elif args.action == "assign":
+        _, created = service.assign_chain(session, user.id, chain_id(args.chain_code))
+        print(f"{user.username} {'now edits' if created else 'already edits'} {args.chain_code}")
+    elif args.action == "unassign":
+        service.unassign_chain(session, user.id, chain_id(args.chain_code))
+        print(f"{user.username} no longer edits {args.chain_code}")
+
+
+def cmd_user(args: argparse.Namespace, settings: Settings) -> int:
+    import getpass
+
+    from pydantic import ValidationError
+
+    from chaintrack.audit import capture
+    from chaintrack.auth.deps import AuthState
+    from chaintrack.errors import Problem
+
+    engine = engine_from_settings(settings)
+    migrate.upgrade(engine)
+    auth = AuthState.for_cli(settings)
+    try:
+        for session in session_scope(make_sessionmaker(engine)):
+            capture.enable(session, request_id=f"cli:{getpass.getuser()}"[:64])
+            _user_action(session, args, auth)
+    except Problem as err:
+        print(f"error: {err.detail or err.title}", file=sys.stderr)
+        return 1
+    except ValidationError as err:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in err.errors())
+        print(f"error: {problems}", file=sys.stderr)
+        return 1
     return 0
 
 
@@ -127,6 +279,28 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--demo", action="store_true", help="also load the demonstration data")
     serve.set_defaults(func=cmd_serve)
+
+    user = sub.add_parser("user", help="create users, reset passwords, (de)activate, assign")
+    actions = user.add_subparsers(dest="action", required=True)
+    create = actions.add_parser("create", help="create a user (the first administrator too)")
+    create.add_argument("username")
+    create.add_argument("--role", choices=["admin", "editor", "viewer"], required=True)
+    create.add_argument("--display-name", help="shown name, e.g. 张伟 (default: the username)")
+    create.add_argument("--organisation", help="department / 处室")
+    create.add_argument("--chain", action="append", help="chain code an editor edits (repeat)")
+    create.add_argument("--password-stdin", action="store_true", help="read it from stdin")
+    reset = actions.add_parser("reset-password", help="set a new password; ends their sessions")
+    reset.add_argument("username")
+    reset.add_argument("--password-stdin", action="store_true", help="read it from stdin")
+    for name, text in (("deactivate", "stop a user signing in"), ("activate", "undo deactivate")):
+        p = actions.add_parser(name, help=text)
+        p.add_argument("username")
+    for name, text in (("assign", "let an editor edit a chain"), ("unassign", "take it back")):
+        p = actions.add_parser(name, help=text)
+        p.add_argument("username")
+        p.add_argument("chain_code")
+    actions.add_parser("list", help="list users")
+    user.set_defaults(func=cmd_user)
     return parser
 
 

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_SQLITE_PATH = Path("var") / "chaintrack.db"
+MIN_SECRET_LENGTH = 32
 
 
 class Settings(BaseSettings):
@@ -23,9 +25,38 @@ class Settings(BaseSettings):
     page_size_max: int = 200
     echo_sql: bool = False
 
+    # --- authentication -------------------------------------------------------------
+    env: Literal["development", "production"] = Field(
+        default="production",
+        description=(
+            "development allows a missing or placeholder secret key (a random one is used "
+            "for the process); production refuses to start without a real one."
+        ),
+    )
+    secret_key: str = Field(
+        default="",
+        description=f"Signs the access tokens; at least {MIN_SECRET_LENGTH} random characters.",
+    )
+    token_ttl_minutes: int = Field(default=480, ge=1, le=60 * 24 * 30)
+    password_min_length: int = Field(default=10, ge=1)
+    # Argon2id cost; the defaults are pwdlib's recommendation. Tests use cheap ones.
+    argon2_time_cost: int = Field(default=3, ge=1)
+    argon2_memory_cost: int = Field(default=65536, ge=8, description="KiB")
+    argon2_parallelism: int = Field(default=4, ge=1)
+    # Login throttling: failures within the window, per account and per client address.
+    login_window_seconds: int = Field(default=900, ge=1)
+    login_max_failures_per_user: int = Field(default=5, ge=1)
+    login_max_failures_per_address: int = Field(default=20, ge=1)
+    # `chaintrack serve --demo`: the demo administrator's password (else generated).
+    demo_admin_password: str | None = None
+
     @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
+
+    @property
+    def is_development(self) -> bool:
+        return self.env == "development"
 
 
 @lru_cache

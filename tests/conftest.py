@@ -9,13 +9,19 @@ The engine comes from ``CHAINTRACK_TEST_DATABASE_URL``:
 Every HTTP request in a test runs in a SAVEPOINT of the test's transaction, so
 a request that fails is rolled back exactly as in production, and the whole
 test is rolled back at the end.
+
+Every API request needs a bearer token. ``client`` is signed in as an
+administrator created in the test's transaction; ``anon_client`` sends no token;
+``client_for(user)`` signs in as anyone, and ``make_user(role, chains=...)``
+creates users (password ``TEST_PASSWORD``). Tokens are issued directly (no
+login round trip) and passwords hashed with cheap Argon2 parameters.
 """
 
 from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -27,11 +33,30 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from chaintrack import migrate
 from chaintrack.api import create_app
+from chaintrack.auth.deps import AuthState
 from chaintrack.config import Settings
 from chaintrack.db import make_engine
+from chaintrack.models import EditorAssignment, User
+from chaintrack.models.enums import UserRole
 from chaintrack.seeding.reference import load_reference
 
 TEST_URL_ENV = "CHAINTRACK_TEST_DATABASE_URL"
+TEST_PASSWORD = "correct horse battery staple"
+TEST_SECRET = "Kq3vY8rT1xW6zN0pL5sD9fG2hJ7mB4cV-test-signing-key"
+
+
+def settings_for_tests(database_url: str, **overrides: object) -> Settings:
+    """Production mode with a fixed strong key, and cheap password hashing."""
+    values: dict[str, object] = {
+        "database_url": database_url,
+        "env": "production",
+        "secret_key": TEST_SECRET,
+        "argon2_time_cost": 1,
+        "argon2_memory_cost": 8,
+        "argon2_parallelism": 1,
+        **overrides,
+    }
+    return Settings(**values)  # type: ignore[arg-type]
 
 
 @contextmanager
@@ -107,17 +132,118 @@ def db(session_factory: sessionmaker[Session]) -> Iterator[Session]:
         yield session
 
 
-@pytest.fixture
-def app(engine: Engine, session_factory: sessionmaker[Session], database_url: str):
-    application = create_app(Settings(database_url=database_url), engine=engine)
+@pytest.fixture(scope="session")
+def shared_app(engine: Engine, database_url: str):
+    """One application for the run (building routes is the slow part of a first request)."""
+    return create_app(settings_for_tests(database_url), engine=engine)
+
+
+def _bind(application, session_factory: sessionmaker[Session]):
     application.state.sessionmaker = session_factory
     application.state.read_sessionmaker = session_factory
+    # A fresh throttle, so login failures never leak from one test into another.
+    application.state.auth = AuthState.from_settings(application.state.settings)
     return application
 
 
 @pytest.fixture
-def client(app) -> Iterator[TestClient]:
-    with TestClient(app, raise_server_exceptions=False) as c:
+def app(shared_app, session_factory: sessionmaker[Session]):
+    """The application, its requests running in this test's transaction."""
+    return _bind(shared_app, session_factory)
+
+
+@pytest.fixture
+def make_app(engine: Engine, database_url: str, session_factory: sessionmaker[Session]):
+    """``make_app(token_ttl_minutes=1, ...)``: an application with other settings."""
+
+    def _make(**overrides: object):
+        return _bind(
+            create_app(settings_for_tests(database_url, **overrides), engine=engine),
+            session_factory,
+        )
+
+    return _make
+
+
+@pytest.fixture
+def make_user(db: Session, app):
+    """``make_user(UserRole.EDITOR, chains=[chain])`` -> a flushed User (TEST_PASSWORD)."""
+    passwords = app.state.auth.passwords
+    hashed = passwords.hash(TEST_PASSWORD)
+    counter = iter(range(1, 1_000_000))
+
+    def _make(
+        role: UserRole = UserRole.VIEWER,
+        *,
+        chains: Sequence = (),
+        username: str | None = None,
+        **kw: object,
+    ) -> User:
+        n = next(counter)
+        values: dict[str, object] = {
+            "username": username or f"{role.value}{n}-{uuid.uuid4().hex[:6]}",
+            "display_name": f"测试用户{n}",
+            "role": role,
+            "password_hash": hashed,
+            "is_active": True,
+            "token_version": 0,
+            **kw,
+        }
+        user = User(**values)
+        db.add(user)
+        db.flush()
+        for chain in chains:
+            chain_id = chain if isinstance(chain, int) else chain.id
+            db.add(EditorAssignment(user_id=user.id, chain_id=chain_id))
+        db.flush()
+        return user
+
+    return _make
+
+
+@pytest.fixture
+def token_for(app):
+    """A bearer token for a user, issued directly (no login round trip)."""
+
+    def _token(user: User) -> str:
+        return app.state.auth.tokens.issue(user.id, user.token_version)
+
+    return _token
+
+
+@pytest.fixture
+def client_for(app, token_for):
+    """``client_for(user)``: a TestClient that sends the user's bearer token."""
+
+    def _client(user: User | None) -> TestClient:
+        headers = {"Authorization": f"Bearer {token_for(user)}"} if user is not None else {}
+        return TestClient(app, raise_server_exceptions=False, headers=headers)
+
+    return _client
+
+
+@pytest.fixture
+def admin_user(make_user) -> User:
+    return make_user(UserRole.ADMIN, username="test-admin")
+
+
+@pytest.fixture
+def client(client_for, admin_user) -> Iterator[TestClient]:
+    """Signed in as an administrator (may do everything)."""
+    with client_for(admin_user) as c:
+        yield c
+
+
+@pytest.fixture
+def anon_client(client_for) -> Iterator[TestClient]:
+    """No token at all."""
+    with client_for(None) as c:
+        yield c
+
+
+@pytest.fixture
+def viewer_client(client_for, make_user) -> Iterator[TestClient]:
+    with client_for(make_user(UserRole.VIEWER)) as c:
         yield c
 
 
@@ -130,16 +256,25 @@ class StatementCounter:
         return len(self.statements)
 
 
+def _is_authentication(statement: str) -> bool:
+    """The per-request lookup of the signed-in user (constant; not the endpoint's work)."""
+    flat = " ".join(statement.split())
+    return flat.startswith("SELECT users.") and "FROM users WHERE users.id =" in flat
+
+
 @pytest.fixture
 def count_statements(connection: Connection):
-    """``with count_statements() as c: ...`` then ``c.count`` (SAVEPOINTs excluded)."""
+    """``with count_statements() as c: ...`` then ``c.count`` (SAVEPOINTs and the
+    authentication lookup excluded)."""
 
     @contextmanager
     def _count() -> Iterator[StatementCounter]:
         counter = StatementCounter()
 
         def _before(conn, cursor, statement, parameters, context, executemany):
-            if not statement.lstrip().upper().startswith(("SAVEPOINT", "RELEASE", "ROLLBACK")):
+            if statement.lstrip().upper().startswith(("SAVEPOINT", "RELEASE", "ROLLBACK")):
+                return
+            if not _is_authentication(statement):
                 counter.statements.append(statement)
 
         event.listen(connection, "before_cursor_execute", _before)

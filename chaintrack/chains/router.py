@@ -7,6 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
 
+from chaintrack.auth.permissions import ChainOf, admin_only, chain_write
 from chaintrack.chains import service, service_leaders
 from chaintrack.chains.schemas import (
     ChainCreate,
@@ -52,6 +53,7 @@ def _created(response: Response, location: str, obj: Versioned) -> None:
 
 @router.post(
     "/chain-groups",
+    dependencies=[admin_only()],
     response_model=ChainGroupOut,
     status_code=201,
     summary="Create a chain group (产业链分组)",
@@ -101,6 +103,7 @@ def get_group(group_id: int, session: SessionDep, response: Response) -> ChainGr
 
 @router.patch(
     "/chain-groups/{group_id}",
+    dependencies=[admin_only()],
     response_model=ChainGroupOut,
     summary="Update a chain group",
     description="Send only the fields to change, with `If-Match` (the ETag you read).",
@@ -123,6 +126,7 @@ def update_group(
 
 @router.post(
     "/chains",
+    dependencies=[admin_only()],
     response_model=ChainOut,
     status_code=201,
     summary="Create a chain (产业链)",
@@ -183,6 +187,7 @@ def get_chain(chain_id: int, session: SessionDep, response: Response) -> ChainOu
 
 @router.patch(
     "/chains/{chain_id}",
+    dependencies=[chain_write(ChainOf.chain())],
     response_model=ChainOut,
     summary="Update a chain",
     description="Send only the fields to change, with `If-Match` (the ETag you read).",
@@ -236,6 +241,7 @@ def list_leaders(
 
 @router.post(
     "/chains/{chain_id}/leaders",
+    dependencies=[chain_write(ChainOf.chain())],
     response_model=ChainLeaderOut,
     status_code=201,
     summary="Record a leadership term",
@@ -267,6 +273,7 @@ def get_leader(leader_id: int, session: SessionDep, response: Response) -> Chain
 
 @router.patch(
     "/chain-leaders/{leader_id}",
+    dependencies=[chain_write(ChainOf.chain_leader("leader_id"))],
     response_model=ChainLeaderOut,
     summary="Update or end a leadership term",
     description=(

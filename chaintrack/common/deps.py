@@ -8,6 +8,8 @@ from typing import Annotated
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
+from chaintrack.audit import capture
+
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
@@ -16,11 +18,16 @@ def get_session(request: Request) -> Iterator[Session]:
 
     ``scope="function"`` below makes the commit happen before the response is
     sent, so a failed commit becomes an error response, not a lost write.
-    Reads use the read-only sessionmaker (a plain BEGIN on SQLite).
+    Reads use the read-only sessionmaker (a plain BEGIN on SQLite). Write
+    requests are audited: every row they change is recorded in the same
+    transaction with the request id (and the user, once authenticated).
     """
     state = request.app.state
-    factory = state.read_sessionmaker if request.method in SAFE_METHODS else state.sessionmaker
+    read = request.method in SAFE_METHODS
+    factory = state.read_sessionmaker if read else state.sessionmaker
     with factory() as session:
+        if not read:
+            capture.enable(session, request_id=getattr(request.state, "request_id", None))
         try:
             yield session
             session.commit()

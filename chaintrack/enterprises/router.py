@@ -7,6 +7,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Response, status
 
+from chaintrack.auth.permissions import register_write
 from chaintrack.common.concurrency import IfMatch, set_etag
 from chaintrack.common.deps import SessionDep
 from chaintrack.common.pagination import Page, PageDep
@@ -81,6 +82,7 @@ def _detail(session: SessionDep, enterprise_id: int, response: Response) -> Ente
 
 @router.post(
     "/enterprises",
+    dependencies=[register_write()],
     response_model=EnterpriseDetail,
     status_code=status.HTTP_201_CREATED,
     summary="Register an enterprise (登记企业)",
@@ -172,6 +174,7 @@ def read_enterprise(
 
 @router.patch(
     "/enterprises/{enterprise_id}",
+    dependencies=[register_write()],
     response_model=EnterpriseDetail,
     summary="Update an enterprise (修改企业信息)",
     description=(
@@ -227,6 +230,7 @@ def list_figures(
 
 @router.put(
     "/enterprises/{enterprise_id}/figures/{year}",
+    dependencies=[register_write()],
     response_model=FiguresOut,
     summary="Record a year's key figures (录入年度指标)",
     description=(
@@ -261,6 +265,7 @@ def put_figures(
 
 @router.post(
     "/enterprises/{enterprise_id}/designations",
+    dependencies=[register_write()],
     response_model=DesignationOut,
     status_code=status.HTTP_201_CREATED,
     summary="Grant a designation (录入梯度认定)",
@@ -326,6 +331,7 @@ def read_designation(
 
 @router.patch(
     "/designations/{designation_id}",
+    dependencies=[register_write()],
     response_model=DesignationOut,
     summary="Correct a designation (更正认定信息)",
     description="仅用于更正批次、认定机关、有效期至；撤销请用 /revoke。需 If-Match。 / "
@@ -348,6 +354,7 @@ def correct_designation(
 
 @router.post(
     "/designations/{designation_id}/revoke",
+    dependencies=[register_write()],
     response_model=DesignationOut,
     summary="Revoke a designation (撤销认定)",
     description="记录撤销日期和原因，认定记录保留。已撤销的返回409。需 If-Match。 / Records the "

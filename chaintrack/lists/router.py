@@ -6,6 +6,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Path, Query, Response, status
 
+from chaintrack.auth.permissions import ChainOf, Ref, admin_only, chain_write
 from chaintrack.common.concurrency import IfMatch, set_etag
 from chaintrack.common.deps import SessionDep
 from chaintrack.common.pagination import Page, PageDep
@@ -37,6 +38,9 @@ from chaintrack.lists.service import ListView
 from chaintrack.lists.service_entries import EntryView
 
 router = APIRouter(tags=["lists"])
+
+# An entry may point at an enterprise, project or node: none may be another chain's.
+ENTRY_REFS = (Ref.enterprise("enterprise_id"), Ref.project("project_id"), Ref.node("node_id"))
 
 Id = Annotated[int, Path(ge=1, le=2_147_483_647)]
 QueryId = Annotated[int | None, Query(ge=1, le=2_147_483_647)]
@@ -148,6 +152,7 @@ def get_list_type(type_id: Id, session: SessionDep, response: Response) -> ListT
 
 @router.post(
     "/list-types",
+    dependencies=[admin_only()],
     response_model=ListTypeOut,
     status_code=status.HTTP_201_CREATED,
     summary="Add a list type to the catalogue (新增清单类型)",
@@ -167,6 +172,7 @@ def create_list_type(data: ListTypeCreate, session: SessionDep, response: Respon
 
 @router.patch(
     "/list-types/{type_id}",
+    dependencies=[admin_only()],
     response_model=ListTypeOut,
     summary="Change a list type (修改清单类型)",
     description=(
@@ -240,6 +246,7 @@ def list_chain_lists(
 
 @router.post(
     "/chains/{chain_id}/lists",
+    dependencies=[chain_write(ChainOf.chain())],
     response_model=ChainListDetail,
     status_code=status.HTTP_201_CREATED,
     summary="Open a list for a chain and period (新建清单)",
@@ -269,6 +276,7 @@ def get_list(list_id: Id, session: SessionDep, response: Response) -> ChainListD
 
 @router.patch(
     "/lists/{list_id}",
+    dependencies=[chain_write(ChainOf.list("list_id"))],
     response_model=ChainListDetail,
     summary="Change a list's period, title or note",
     description="Requires If-Match. The type of a list cannot change.",
@@ -324,6 +332,7 @@ def list_entries(
 
 @router.post(
     "/lists/{list_id}/entries",
+    dependencies=[chain_write(ChainOf.list("list_id"), *ENTRY_REFS)],
     response_model=EntryOut,
     status_code=status.HTTP_201_CREATED,
     summary="Add an entry to a list (新增清单条目)",
@@ -347,6 +356,7 @@ def create_entry(
 
 @router.put(
     "/lists/{list_id}/entries/order",
+    dependencies=[chain_write(ChainOf.list("list_id"), Ref.list_entries("entry_ids"))],
     response_model=EntryOrderOut,
     summary="Re-order a list's entries (调整条目顺序)",
     description=(
@@ -375,6 +385,7 @@ def get_entry(entry_id: Id, session: SessionDep, response: Response) -> EntryOut
 
 @router.patch(
     "/list-entries/{entry_id}",
+    dependencies=[chain_write(ChainOf.list_entry("entry_id"), *ENTRY_REFS)],
     response_model=EntryOut,
     summary="Change a list entry (修改清单条目)",
     description=(
@@ -397,6 +408,7 @@ def update_entry(
 
 @router.delete(
     "/list-entries/{entry_id}",
+    dependencies=[chain_write(ChainOf.list_entry("entry_id"))],
     status_code=status.HTTP_204_NO_CONTENT,
     response_class=Response,
     summary="Remove an entry from its list (删除清单条目)",

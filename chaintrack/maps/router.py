@@ -7,6 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Response, status
 
+from chaintrack.auth.permissions import ChainOf, Ref, chain_write
 from chaintrack.common.concurrency import IfMatch, check_if_match, set_etag
 from chaintrack.common.deps import SessionDep
 from chaintrack.common.pagination import Page, PageDep
@@ -50,6 +51,7 @@ PREFIX = "/api/v1"
 
 @router.post(
     "/chains/{chain_id}/nodes",
+    dependencies=[chain_write(ChainOf.chain(), Ref.node("parent_id"))],
     response_model=NodeOut,
     status_code=status.HTTP_201_CREATED,
     summary="新增图谱节点 / Add a map node",
@@ -137,6 +139,7 @@ def read_node(node_id: NodeId, session: SessionDep, response: Response) -> NodeO
 
 @router.patch(
     "/nodes/{node_id}",
+    dependencies=[chain_write(ChainOf.node("node_id"), Ref.node("parent_id"))],
     response_model=NodeOut,
     summary="修改、重新研判或移动节点 / Rename, re-assess or move a node",
     description=(
@@ -165,6 +168,7 @@ def update_node(
 
 @router.delete(
     "/nodes/{node_id}",
+    dependencies=[chain_write(ChainOf.node("node_id"))],
     status_code=status.HTTP_204_NO_CONTENT,
     response_class=Response,
     summary="删除图谱节点 / Delete a map node",
@@ -189,6 +193,7 @@ def delete_node(node_id: NodeId, session: SessionDep, if_match: IfMatch = None) 
 
 @router.post(
     "/chains/{chain_id}/relations",
+    dependencies=[chain_write(ChainOf.chain(), Ref.node("from_node_id"), Ref.node("to_node_id"))],
     response_model=RelationOut,
     status_code=status.HTTP_201_CREATED,
     summary="新增节点间关系 / Add a relation between two nodes",
@@ -247,6 +252,7 @@ def read_relation(relation_id: Annotated[int, Path(ge=1)], session: SessionDep) 
 
 @router.delete(
     "/relations/{relation_id}",
+    dependencies=[chain_write(ChainOf.relation("relation_id"))],
     status_code=status.HTTP_204_NO_CONTENT,
     response_class=Response,
     summary="删除节点间关系 / Delete a relation",
@@ -292,6 +298,7 @@ def read_map(
 
 @router.post(
     "/chains/{chain_id}/map-versions",
+    dependencies=[chain_write(ChainOf.chain())],
     response_model=MapVersionOut,
     status_code=status.HTTP_201_CREATED,
     summary="发布图谱版本 / Publish a map version",

@@ -8,6 +8,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
 
+from chaintrack.auth.permissions import ChainOf, Ref, chain_write
 from chaintrack.common.concurrency import IfMatch, set_etag
 from chaintrack.common.deps import SessionDep
 from chaintrack.common.pagination import Page, PageDep, PageParams
@@ -60,6 +61,7 @@ def _page(total: int, rows: Sequence[Membership], page: PageParams) -> Page[Memb
 
 @router.post(
     "/chains/{chain_id}/memberships",
+    dependencies=[chain_write(ChainOf.chain(), Ref.node("node_id"))],
     response_model=MembershipOut,
     status_code=201,
     summary="Register an enterprise to a chain (企业入链)",
@@ -203,6 +205,7 @@ def get_membership(membership_id: int, session: SessionDep, response: Response) 
 
 @router.patch(
     "/memberships/{membership_id}",
+    dependencies=[chain_write(ChainOf.membership("membership_id"), Ref.node("node_id"))],
     response_model=MembershipOut,
     summary="Change a membership's role, node or note",
     description=(
@@ -225,6 +228,7 @@ def update_membership(
 
 @router.post(
     "/memberships/{membership_id}/end",
+    dependencies=[chain_write(ChainOf.membership("membership_id"))],
     response_model=MembershipOut,
     summary="End a membership (企业出链)",
     description=(

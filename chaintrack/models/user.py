@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Boolean, ForeignKey, String
+from sqlalchemy import Boolean, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from chaintrack.models.base import Base, TimestampMixin, VersionedMixin, enum_type
@@ -19,6 +19,9 @@ class User(Base, TimestampMixin, VersionedMixin):
     role: Mapped[UserRole] = mapped_column(enum_type(UserRole, "role"), default=UserRole.VIEWER)
     password_hash: Mapped[str | None] = mapped_column(String(255))
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Part of every token; bumped on password reset and deactivation, which
+    # invalidates the tokens issued before.
+    token_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class EditorAssignment(Base, TimestampMixin):

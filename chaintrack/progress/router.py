@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query, Response, status
 from pydantic import AwareDatetime
 
+from chaintrack.auth.permissions import ChainOf, Ref, chain_write
 from chaintrack.common.concurrency import IfMatch, etag_for, set_etag
 from chaintrack.common.deps import SessionDep
 from chaintrack.common.pagination import Page, PageDep
@@ -79,6 +80,7 @@ def _revision_etag(response: Response, revision: int) -> None:
 
 @router.put(
     "/projects/{project_id}/progress/{period}",
+    dependencies=[chain_write(ChainOf.project("project_id"))],
     response_model=ProgressReportDetail,
     status_code=status.HTTP_201_CREATED,
     summary="Submit or correct a month's progress (报送/更正月度进度)",
@@ -193,6 +195,7 @@ def get_progress_report(
 
 @router.post(
     "/projects/{project_id}/problems",
+    dependencies=[chain_write(ChainOf.project("project_id"), Ref.progress_report("report_id"))],
     response_model=ProblemOut,
     status_code=status.HTTP_201_CREATED,
     summary="Raise a problem (登记存在问题)",
@@ -252,6 +255,7 @@ def get_problem(problem_id: ProblemId, session: SessionDep, response: Response) 
 
 @router.patch(
     "/problems/{problem_id}",
+    dependencies=[chain_write(ChainOf.problem("problem_id"))],
     response_model=ProblemOut,
     summary="Assign or reschedule a problem (分派/调整问题)",
     description=(
@@ -277,6 +281,7 @@ def update_problem(
 
 @router.post(
     "/problems/{problem_id}/resolve",
+    dependencies=[chain_write(ChainOf.problem("problem_id"))],
     response_model=ProblemOut,
     summary="Resolve a problem (问题销号)",
     description=(

@@ -7,6 +7,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Response, status
 
+from chaintrack.auth.permissions import ChainOf, Ref, chain_write
 from chaintrack.common.concurrency import IfMatch, check_if_match, set_etag
 from chaintrack.common.deps import SessionDep
 from chaintrack.common.pagination import Page, PageDep
@@ -132,6 +133,7 @@ def _list_item(row: Any) -> ProjectListItem:
 
 @router.post(
     "/projects",
+    dependencies=[chain_write(ChainOf.body_chain("chain_id"), Ref.nodes("target_node_ids"))],
     response_model=ProjectOut,
     status_code=status.HTTP_201_CREATED,
     summary="Register a project / 登记建链补链延链强链项目",
@@ -219,6 +221,7 @@ def get_project(project_id: ProjectId, session: SessionDep, response: Response) 
 
 @router.patch(
     "/projects/{project_id}",
+    dependencies=[chain_write(ChainOf.project("project_id"), Ref.nodes("target_node_ids"))],
     response_model=ProjectOut,
     summary="Update a project / 修改项目信息",
     description="Send only the fields to change, with `If-Match`. `target_node_ids` replaces "
@@ -241,6 +244,7 @@ def update_project(
 
 @router.post(
     "/projects/{project_id}/transitions",
+    dependencies=[chain_write(ChainOf.project("project_id"))],
     response_model=ProjectOut,
     summary="Change a project's status / 项目状态变更",
     description=(
@@ -315,6 +319,7 @@ def get_annual_plans(
 
 @router.put(
     "/projects/{project_id}/annual-plans/{year}",
+    dependencies=[chain_write(ChainOf.project("project_id"))],
     response_model=AnnualPlanOut,
     summary="Set one year's plan / 设置年度计划投资",
     description="Creates (201) or replaces (200) the planned investment for a year. Send "

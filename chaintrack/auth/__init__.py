@@ -1,0 +1,1 @@
+"""Accounts, login (OAuth2 password flow, bearer tokens), roles and per-chain permissions."""

@@ -1,0 +1,437 @@
+"""Shared helpers for the auth and audit tests (builders of valid write requests)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from chaintrack.models import (
+    ChainGroup,
+    ChainLeader,
+    ChainList,
+    EditorAssignment,
+    EnterpriseFigures,
+    ListEntry,
+    MapRelation,
+    Problem,
+    User,
+)
+from chaintrack.models.enums import LeaderRole, UserRole
+from tests.conftest import TEST_PASSWORD
+from tests.factories import (
+    fake_uscc,
+    make_chain,
+    make_designation,
+    make_enterprise,
+    make_list_type,
+    make_membership,
+    make_node,
+    make_project,
+    make_report,
+)
+
+API = "/api/v1"
+_seq = itertools.count(1)
+
+
+@dataclass
+class Req:
+    method: str
+    url: str
+    json: Any = None
+    headers: dict[str, str] = field(default_factory=dict)
+
+    def send(self, client: Any) -> Any:
+        kwargs: dict[str, Any] = {"headers": self.headers}
+        if self.json is not None:
+            kwargs["json"] = self.json
+        return client.request(self.method, self.url, **kwargs)
+
+
+@dataclass
+class World:
+    """Chain A ("this" chain, edited by editor_this), chain B (edited by editor_other)."""
+
+    db: Session
+    chain: Any
+    other: Any
+    make_user: Callable[..., User]
+
+
+IF1 = {"If-Match": '"1"'}
+BUILDERS: dict[tuple[str, str], Callable[[World], Req]] = {}
+
+
+def builder(method: str, path: str) -> Callable[[Callable[[World], Req]], Callable[[World], Req]]:
+    def register(fn: Callable[[World], Req]) -> Callable[[World], Req]:
+        BUILDERS[(method, API + path)] = fn
+        return fn
+
+    return register
+
+
+def _add(db: Session, obj: Any) -> Any:
+    db.add(obj)
+    db.flush()
+    return obj
+
+
+# --- auth and users -------------------------------------------------------------------
+
+
+@builder("POST", "/auth/password")
+def _change_password(w: World) -> Req:
+    return Req(
+        "POST",
+        f"{API}/auth/password",
+        {"current_password": TEST_PASSWORD, "new_password": "another good password"},
+    )
+
+
+@builder("POST", "/users")
+def _create_user(w: World) -> Req:
+    n = next(_seq)
+    return Req(
+        "POST",
+        f"{API}/users",
+        {
+            "username": f"new.user{n}",
+            "display_name": "新用户",
+            "role": "editor",
+            "password": "a fine password",
+            "chain_ids": [w.chain.id],
+        },
+    )
+
+
+@builder("PATCH", "/users/{user_id}")
+def _update_user(w: World) -> Req:
+    u = w.make_user(UserRole.VIEWER)
+    return Req("PATCH", f"{API}/users/{u.id}", {"display_name": "改名"}, IF1)
+
+
+@builder("POST", "/users/{user_id}/password")
+def _reset_password(w: World) -> Req:
+    u = w.make_user(UserRole.VIEWER)
+    return Req("POST", f"{API}/users/{u.id}/password", {"password": "a new password!"}, IF1)
+
+
+@builder("PUT", "/users/{user_id}/chains/{chain_id}")
+def _assign(w: World) -> Req:
+    u = w.make_user(UserRole.EDITOR)
+    return Req("PUT", f"{API}/users/{u.id}/chains/{w.chain.id}")
+
+
+@builder("DELETE", "/users/{user_id}/chains/{chain_id}")
+def _unassign(w: World) -> Req:
+    u = w.make_user(UserRole.EDITOR)
+    _add(w.db, EditorAssignment(user_id=u.id, chain_id=w.chain.id))
+    return Req("DELETE", f"{API}/users/{u.id}/chains/{w.chain.id}")
+
+
+# --- chains ---------------------------------------------------------------------------
+
+
+@builder("POST", "/chain-groups")
+def _create_group(w: World) -> Req:
+    n = next(_seq)
+    return Req("POST", f"{API}/chain-groups", {"code": f"G{n}", "name_zh": "组", "name_en": "G"})
+
+
+@builder("PATCH", "/chain-groups/{group_id}")
+def _update_group(w: World) -> Req:
+    n = next(_seq)
+    g = _add(w.db, ChainGroup(code=f"GR{n}", name_zh="组", name_en="Group"))
+    return Req("PATCH", f"{API}/chain-groups/{g.id}", {"name_zh": "新组名"}, IF1)
+
+
+@builder("POST", "/chains")
+def _create_chain(w: World) -> Req:
+    n = next(_seq)
+    body = {"code": f"NC{n}", "name_zh": "新链", "name_en": "New chain", "region_code": "370000"}
+    return Req("POST", f"{API}/chains", body)
+
+
+@builder("PATCH", "/chains/{chain_id}")
+def _update_chain(w: World) -> Req:
+    return Req("PATCH", f"{API}/chains/{w.chain.id}", {"description": "更新说明"}, IF1)
+
+
+@builder("POST", "/chains/{chain_id}/leaders")
+def _create_leader(w: World) -> Req:
+    body = {"role": "leader", "person_name": "王某", "start_on": "2024-01-01"}
+    return Req("POST", f"{API}/chains/{w.chain.id}/leaders", body)
+
+
+@builder("PATCH", "/chain-leaders/{leader_id}")
+def _update_leader(w: World) -> Req:
+    leader = _add(
+        w.db,
+        ChainLeader(
+            chain_id=w.chain.id,
+            role=LeaderRole.LEADER,
+            person_name="李某",
+            start_on=dt.date(2023, 1, 1),
+        ),
+    )
+    return Req("PATCH", f"{API}/chain-leaders/{leader.id}", {"end_on": "2024-12-31"}, IF1)
+
+
+# --- map ------------------------------------------------------------------------------
+
+
+@builder("POST", "/chains/{chain_id}/nodes")
+def _create_node(w: World) -> Req:
+    parent = make_node(w.db, w.chain)
+    n = next(_seq)
+    body = {
+        "parent_id": parent.id,
+        "code": f"NEW{n}",
+        "name_zh": "新环节",
+        "kind": "segment",
+        "stage": "upstream",
+    }
+    return Req("POST", f"{API}/chains/{w.chain.id}/nodes", body)
+
+
+@builder("PATCH", "/nodes/{node_id}")
+def _update_node(w: World) -> Req:
+    node = make_node(w.db, w.chain)
+    return Req("PATCH", f"{API}/nodes/{node.id}", {"name_zh": "改名环节"}, IF1)
+
+
+@builder("DELETE", "/nodes/{node_id}")
+def _delete_node(w: World) -> Req:
+    node = make_node(w.db, w.chain)
+    return Req("DELETE", f"{API}/nodes/{node.id}", headers=IF1)
+
+
+@builder("POST", "/chains/{chain_id}/relations")
+def _create_relation(w: World) -> Req:
+    a, b = make_node(w.db, w.chain), make_node(w.db, w.chain)
+    body = {"from_node_id": a.id, "to_node_id": b.id, "kind": "supply"}
+    return Req("POST", f"{API}/chains/{w.chain.id}/relations", body)
+
+
+@builder("DELETE", "/relations/{relation_id}")
+def _delete_relation(w: World) -> Req:
+    a, b = make_node(w.db, w.chain), make_node(w.db, w.chain)
+    rel = _add(w.db, MapRelation(chain_id=w.chain.id, from_node_id=a.id, to_node_id=b.id))
+    return Req("DELETE", f"{API}/relations/{rel.id}")
+
+
+@builder("POST", "/chains/{chain_id}/map-versions")
+def _publish(w: World) -> Req:
+    make_node(w.db, w.chain)
+    return Req("POST", f"{API}/chains/{w.chain.id}/map-versions", {"label": "图谱1.0"})
+
+
+# --- lists ----------------------------------------------------------------------------
+
+
+@builder("POST", "/list-types")
+def _create_list_type(w: World) -> Req:
+    n = next(_seq)
+    body = {"code": f"type_{n}", "name_zh": "清单", "name_en": "List", "fields": []}
+    return Req("POST", f"{API}/list-types", body)
+
+
+@builder("PATCH", "/list-types/{type_id}")
+def _update_list_type(w: World) -> Req:
+    lt = make_list_type(w.db)
+    return Req("PATCH", f"{API}/list-types/{lt.id}", {"name_zh": "改名清单"}, IF1)
+
+
+def _list(w: World) -> ChainList:
+    lt = make_list_type(w.db)
+    return _add(w.db, ChainList(chain_id=w.chain.id, list_type_id=lt.id, period="2025"))
+
+
+def _entry(w: World, lst: ChainList | None = None, **kw: Any) -> ListEntry:
+    lst = lst or _list(w)
+    return _add(
+        w.db,
+        ListEntry(list_id=lst.id, chain_id=lst.chain_id, title="条目", attributes={}, **kw),
+    )
+
+
+@builder("POST", "/chains/{chain_id}/lists")
+def _create_list(w: World) -> Req:
+    lt = make_list_type(w.db)
+    body = {"list_type_id": lt.id, "period": "2025"}
+    return Req("POST", f"{API}/chains/{w.chain.id}/lists", body)
+
+
+@builder("PATCH", "/lists/{list_id}")
+def _update_list(w: World) -> Req:
+    return Req("PATCH", f"{API}/lists/{_list(w).id}", {"title": "新标题"}, IF1)
+
+
+@builder("POST", "/lists/{list_id}/entries")
+def _create_entry(w: World) -> Req:
+    return Req("POST", f"{API}/lists/{_list(w).id}/entries", {"title": "新条目"})
+
+
+@builder("PUT", "/lists/{list_id}/entries/order")
+def _reorder(w: World) -> Req:
+    lst = _list(w)
+    a, b = _entry(w, lst, position=1), _entry(w, lst, position=2)
+    return Req("PUT", f"{API}/lists/{lst.id}/entries/order", {"entry_ids": [b.id, a.id]}, IF1)
+
+
+@builder("PATCH", "/list-entries/{entry_id}")
+def _update_entry(w: World) -> Req:
+    return Req("PATCH", f"{API}/list-entries/{_entry(w).id}", {"title": "改名条目"}, IF1)
+
+
+@builder("DELETE", "/list-entries/{entry_id}")
+def _delete_entry(w: World) -> Req:
+    return Req("DELETE", f"{API}/list-entries/{_entry(w).id}", headers=IF1)
+
+
+# --- enterprises ----------------------------------------------------------------------
+
+
+@builder("POST", "/enterprises")
+def _create_enterprise(w: World) -> Req:
+    body = {"uscc": fake_uscc(), "name": "新登记企业有限公司", "region_code": "370100"}
+    return Req("POST", f"{API}/enterprises", body)
+
+
+@builder("PATCH", "/enterprises/{enterprise_id}")
+def _update_enterprise(w: World) -> Req:
+    ent = make_enterprise(w.db)
+    return Req("PATCH", f"{API}/enterprises/{ent.id}", {"address": "烟台市"}, IF1)
+
+
+@builder("PUT", "/enterprises/{enterprise_id}/figures/{year}")
+def _put_figures(w: World) -> Req:
+    ent = make_enterprise(w.db)
+    _add(w.db, EnterpriseFigures(enterprise_id=ent.id, year=2023, revenue=Decimal("1")))
+    body = {"revenue": "1250.5", "employees": 300}
+    return Req("PUT", f"{API}/enterprises/{ent.id}/figures/2024", body)
+
+
+@builder("POST", "/enterprises/{enterprise_id}/designations")
+def _grant(w: World) -> Req:
+    ent = make_enterprise(w.db)
+    body = {"tier": "gazelle", "level": "provincial", "recognised_on": "2024-03-01"}
+    return Req("POST", f"{API}/enterprises/{ent.id}/designations", body)
+
+
+@builder("PATCH", "/designations/{designation_id}")
+def _correct(w: World) -> Req:
+    d = make_designation(w.db, make_enterprise(w.db))
+    return Req("PATCH", f"{API}/designations/{d.id}", {"batch": "第二批"}, IF1)
+
+
+@builder("POST", "/designations/{designation_id}/revoke")
+def _revoke(w: World) -> Req:
+    d = make_designation(w.db, make_enterprise(w.db))
+    body = {"revoked_on": "2024-01-01", "reason": "复核未通过"}
+    return Req("POST", f"{API}/designations/{d.id}/revoke", body, IF1)
+
+
+# --- memberships ----------------------------------------------------------------------
+
+
+@builder("POST", "/chains/{chain_id}/memberships")
+def _create_membership(w: World) -> Req:
+    ent, node = make_enterprise(w.db), make_node(w.db, w.chain)
+    body = {
+        "enterprise_id": ent.id,
+        "node_id": node.id,
+        "role": "supporting",
+        "started_on": "2024-01-01",
+    }
+    return Req("POST", f"{API}/chains/{w.chain.id}/memberships", body)
+
+
+@builder("PATCH", "/memberships/{membership_id}")
+def _update_membership(w: World) -> Req:
+    m = make_membership(w.db, make_enterprise(w.db), w.chain)
+    return Req("PATCH", f"{API}/memberships/{m.id}", {"note": "备注"}, IF1)
+
+
+@builder("POST", "/memberships/{membership_id}/end")
+def _end_membership(w: World) -> Req:
+    m = make_membership(w.db, make_enterprise(w.db), w.chain)
+    return Req("POST", f"{API}/memberships/{m.id}/end", {"ended_on": "2025-01-31"}, IF1)
+
+
+# --- projects and progress ------------------------------------------------------------
+
+
+@builder("POST", "/projects")
+def _create_project(w: World) -> Req:
+    node = make_node(w.db, w.chain)
+    body = {
+        "chain_id": w.chain.id,
+        "name": "补链项目",
+        "type": "fill",
+        "region_code": "370600",
+        "total_investment": "50000",
+        "target_node_ids": [node.id],
+    }
+    return Req("POST", f"{API}/projects", body)
+
+
+@builder("PATCH", "/projects/{project_id}")
+def _update_project(w: World) -> Req:
+    p = make_project(w.db, w.chain)
+    return Req("PATCH", f"{API}/projects/{p.id}", {"name": "改名项目"}, IF1)
+
+
+@builder("POST", "/projects/{project_id}/transitions")
+def _transition(w: World) -> Req:
+    p = make_project(w.db, w.chain)
+    body = {"to_status": "suspended", "changed_on": dt.date.today().isoformat(), "reason": "缓建"}
+    return Req("POST", f"{API}/projects/{p.id}/transitions", body, IF1)
+
+
+@builder("PUT", "/projects/{project_id}/annual-plans/{year}")
+def _put_plan(w: World) -> Req:
+    p = make_project(w.db, w.chain)
+    body = {"planned_investment": "1000"}
+    return Req("PUT", f"{API}/projects/{p.id}/annual-plans/2025", body, IF1)
+
+
+@builder("PUT", "/projects/{project_id}/progress/{period}")
+def _submit_progress(w: World) -> Req:
+    p = make_project(w.db, w.chain)
+    body = {"investment_month": "120.5", "problems": [{"description": "用地指标未落实"}]}
+    return Req("PUT", f"{API}/projects/{p.id}/progress/2025-01", body)
+
+
+@builder("POST", "/projects/{project_id}/problems")
+def _create_problem(w: World) -> Req:
+    p = make_project(w.db, w.chain)
+    report = make_report(w.db, p, "2025-01")
+    body = {"period": "2025-01", "description": "资金缺口", "report_id": report.id}
+    return Req("POST", f"{API}/projects/{p.id}/problems", body)
+
+
+def _problem(w: World) -> Problem:
+    p = make_project(w.db, w.chain)
+    return _add(w.db, Problem(project_id=p.id, period="2025-01", description="问题"))
+
+
+@builder("PATCH", "/problems/{problem_id}")
+def _update_problem(w: World) -> Req:
+    return Req("PATCH", f"{API}/problems/{_problem(w).id}", {"responsible_unit": "某局"}, IF1)
+
+
+@builder("POST", "/problems/{problem_id}/resolve")
+def _resolve(w: World) -> Req:
+    body = {"resolution": "已解决", "resolved_on": "2025-02-01"}
+    return Req("POST", f"{API}/problems/{_problem(w).id}/resolve", body, IF1)
+
+
+def new_world(db: Session, make_user: Callable[..., User]) -> World:
+    return World(db=db, chain=make_chain(db), other=make_chain(db), make_user=make_user)
