@@ -258,7 +258,7 @@ def test_chain_report_figures(client, known):
     )
     assert m["nodes_with_enterprises"] == 2
     assert (m["gaps_total"], m["gaps_addressed"]) == (3, 2)
-    n1, n2, n3, n4 = known["nodes"]
+    _n1, n2, n3, n4 = known["nodes"]
     assert [g["node_id"] for g in m["gaps_unaddressed"]] == [n3.id]
     addressed = {g["node_id"]: [a["kind"] for a in g["addressed_by"]] for g in m["gaps"]}
     assert addressed == {n2.id: ["project"], n3.id: [], n4.id: ["list_entry"]}

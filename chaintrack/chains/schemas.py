@@ -5,21 +5,14 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Any
 
-from pydantic import BeforeValidator, Field, StringConstraints, computed_field, field_validator
+from pydantic import BeforeValidator, Field, StringConstraints, computed_field
 
-from chaintrack.common.schemas import InputModel, OutputModel, RegionCode
+from chaintrack.common.schemas import InputModel, OutputModel, RegionCode, not_null
 from chaintrack.models.enums import ChainStatus, LeaderRole
 
 
 def _upper(value: Any) -> Any:
     return value.strip().upper() if isinstance(value, str) else value
-
-
-def reject_null(value: Any) -> Any:
-    """PATCH: leaving a field out keeps it; sending ``null`` for a required one is refused."""
-    if value is None:
-        raise ValueError("不能为空 / may not be null (leave the field out to keep its value)")
-    return value
 
 
 Code = Annotated[
@@ -57,7 +50,7 @@ class ChainGroupUpdate(InputModel):
     description: str | None = Field(default=None, max_length=2000)
     position: int | None = Field(default=None, ge=0, le=10_000)
 
-    _not_null = field_validator("code", "name_zh", "name_en", "position")(reject_null)
+    _not_null = not_null("code", "name_zh", "name_en", "position")
 
 
 class ChainGroupSummary(OutputModel):
@@ -99,7 +92,7 @@ class ChainUpdate(InputModel):
     description: str | None = Field(default=None, max_length=4000)
     status: ChainStatus | None = None
 
-    _not_null = field_validator("code", "name_zh", "name_en", "region_code", "status")(reject_null)
+    _not_null = not_null("code", "name_zh", "name_en", "region_code", "status")
 
 
 class ChainSummary(OutputModel):
@@ -158,7 +151,7 @@ class ChainLeaderUpdate(InputModel):
         examples=["2025-01-31"],
     )
 
-    _not_null = field_validator("role", "person_name", "start_on")(reject_null)
+    _not_null = not_null("role", "person_name", "start_on")
 
 
 class ChainLeaderOut(OutputModel):

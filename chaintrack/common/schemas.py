@@ -69,3 +69,15 @@ InternalProjectCode = Annotated[
 Period = Annotated[
     str, AfterValidator(validate_period), Field(description="YYYY-MM", examples=["2025-03"])
 ]
+
+
+def reject_null(value: Any) -> Any:
+    """PATCH: leaving a field out keeps it; sending ``null`` for a required one is refused."""
+    if value is None:
+        raise ValueError("不能为空 / may not be null (leave the field out to keep its value)")
+    return value
+
+
+def not_null(*fields: str) -> Any:
+    """A validator for update models: these fields may be left out but not set to null."""
+    return field_validator(*fields, mode="before")(reject_null)

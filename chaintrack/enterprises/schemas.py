@@ -7,7 +7,7 @@ from typing import Annotated
 
 from pydantic import Field, computed_field, field_validator
 
-from chaintrack.common.schemas import InputModel, Money, OutputModel, RegionCode
+from chaintrack.common.schemas import InputModel, Money, OutputModel, RegionCode, not_null
 from chaintrack.enterprises.rules import STATE_LABELS_ZH, DesignationState, today
 from chaintrack.models.enums import Level, ListingStatus, Ownership, SizeClass, Tier
 
@@ -83,12 +83,7 @@ class EnterpriseUpdate(InputModel):
 
     _check_founded = field_validator("founded_on")(_not_in_future)
 
-    @field_validator("uscc", "name", "former_names", "region_code", "listing_status")
-    @classmethod
-    def _not_null(cls, value: object) -> object:
-        if value is None:
-            raise ValueError("此字段不能为空 / this field cannot be null")
-        return value
+    _not_null = not_null("uscc", "name", "former_names", "region_code", "listing_status")
 
 
 class EnterpriseOut(OutputModel):

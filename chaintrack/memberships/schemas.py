@@ -3,18 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
 
-from pydantic import Field, computed_field, field_validator
+from pydantic import Field, computed_field
 
-from chaintrack.common.schemas import InputModel, OutputModel
+from chaintrack.common.schemas import InputModel, OutputModel, not_null
 from chaintrack.models.enums import MembershipRole
-
-
-def _reject_null(value: Any) -> Any:
-    if value is None:
-        raise ValueError("不能为空 / may not be null (leave the field out to keep its value)")
-    return value
 
 
 class MembershipCreate(InputModel):
@@ -38,7 +31,7 @@ class MembershipUpdate(InputModel):
     started_on: dt.date | None = Field(default=None, description="Correct the start day")
     note: str | None = Field(default=None, max_length=2000)
 
-    _not_null = field_validator("role", "started_on")(_reject_null)
+    _not_null = not_null("role", "started_on")
 
 
 class MembershipEnd(InputModel):

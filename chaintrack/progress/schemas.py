@@ -10,20 +10,12 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 from enum import StrEnum
-from typing import Annotated, Any
+from typing import Annotated
 
-from pydantic import AfterValidator, Field, StringConstraints, field_validator
+from pydantic import AfterValidator, Field, StringConstraints
 
-from chaintrack.common.schemas import InputModel, Money, OutputModel, PercentValue, Period
+from chaintrack.common.schemas import InputModel, Money, OutputModel, PercentValue, Period, not_null
 from chaintrack.models.enums import ProblemStatus
-
-
-def reject_null(value: Any) -> Any:
-    """PATCH: leaving a field out keeps it; sending ``null`` for a required one is refused."""
-    if value is None:
-        raise ValueError("不能为空 / may not be null (leave the field out to keep its value)")
-    return value
-
 
 Description = Annotated[
     str,
@@ -85,7 +77,7 @@ class ProblemUpdate(InputModel):
     responsible_person: ResponsiblePerson | None = None
     deadline: dt.date | None = Field(default=None, examples=["2025-06-30"])
 
-    _not_null = field_validator("description")(reject_null)
+    _not_null = not_null("description")
 
 
 class ProblemResolve(InputModel):

@@ -15,6 +15,7 @@ from chaintrack.common.schemas import (
     NationalProjectCode,
     OutputModel,
     RegionCode,
+    not_null,
 )
 from chaintrack.models.enums import (
     Assessment,
@@ -163,12 +164,7 @@ class ProjectUpdate(_ProjectFields):
     total_investment: Money | None = None
     target_node_ids: list[int] | None = Field(default=None, **_TARGETS_DOC)
 
-    @field_validator(*_NOT_NULL, mode="before")
-    @classmethod
-    def _not_null(cls, value: Any) -> Any:
-        if value is None:
-            raise ValueError("不能为空 / may not be null")
-        return value
+    _not_null = not_null(*_NOT_NULL)
 
 
 class TransitionIn(InputModel):
