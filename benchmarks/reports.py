@@ -30,6 +30,7 @@ import floor_sql
 from common import DEFAULT_PG, fresh_database, live_server, measure, prepare
 
 from chaintrack.api import create_app
+from chaintrack.auth.bench import admin_token
 from chaintrack.config import Settings
 from chaintrack.seeding.synthetic import generate, latest_complete_month
 
@@ -64,13 +65,9 @@ def floor_params(engine_name: str, chain_id: int, period: str) -> dict[str, Any]
     return params
 
 
-def auth_headers(engine: Engine) -> dict[str, str]:
-    """A bearer token for an administrator when the app requires authentication."""
-    try:
-        from chaintrack.auth.bench import admin_token  # type: ignore[import-not-found]
-    except ImportError:
-        return {}
-    return {"Authorization": f"Bearer {admin_token(engine)}"}
+def auth_headers(engine: Engine, settings: Settings) -> dict[str, str]:
+    """A bearer token for a benchmark administrator."""
+    return {"Authorization": f"Bearer {admin_token(engine, settings)}"}
 
 
 class StatementCounter:
@@ -101,12 +98,15 @@ def run_engine(name: str, args: argparse.Namespace) -> list[dict[str, Any]]:
                 text("SELECT chain_id, count(*) FROM memberships GROUP BY chain_id ORDER BY 2 DESC")
             ).all()
         (big, big_n), (small, small_n) = sizes[0], sizes[-1]
-        app = create_app(Settings(database_url=url), engine=engine)
+        settings = Settings(database_url=url, env="development")
+        app = create_app(settings, engine=engine)
         counter = StatementCounter(engine)
         raw, style = raw_connection(url)
         with (
             live_server(app) as base,
-            httpx.Client(base_url=base, headers=auth_headers(engine), timeout=120) as client,
+            httpx.Client(
+                base_url=base, headers=auth_headers(engine, settings), timeout=120
+            ) as client,
         ):
             cases = [
                 (
