@@ -206,8 +206,11 @@ def validate_period(raw: str) -> str:
     """A reporting month, ``YYYY-MM``."""
     value = normalise(raw)
     m = _PERIOD.fullmatch(value)
-    if not m or not 1 <= int(m.group(2)) <= 12 or int(m.group(1)) < 2000:
+    if not m or not 1 <= int(m.group(2)) <= 12 or not 2000 <= int(m.group(1)) <= 2200:
         raise IdentifierError(
-            "period", value, f"期间应为YYYY-MM格式，实际为“{value}” / a period is YYYY-MM"
+            "period",
+            value,
+            f"期间应为YYYY-MM格式（2000-2200年），实际为“{value}” / "
+            "a period is YYYY-MM (2000-2200)",
         )
     return value

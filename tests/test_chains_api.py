@@ -113,7 +113,7 @@ def test_group_update_concurrency_and_conflicts(client, db):
     body = _problem(client.patch(url, json={"code": other.code}, headers={"If-Match": '"1"'}), 409)
     assert body["existing_id"] == other.id
     _problem(client.patch(url, json={"name_zh": None}, headers={"If-Match": '"1"'}), 422, "name_zh")
-    _problem(client.patch(f"{API}/chain-groups/999999", json={}, headers={"If-Match": "*"}), 404)
+    _problem(client.patch(f"{API}/chain-groups/999999", json={}, headers={"If-Match": '"1"'}), 404)
     db.expire_all()
     assert db.get(ChainGroup, group.id).version == 1
     assert db.get(ChainGroup, group.id).name_zh == group.name_zh
@@ -234,7 +234,7 @@ def test_update_chain(client, db):
 
 def test_chain_404(client):
     _problem(client.get(f"{API}/chains/999999"), 404, slug="not-found")
-    _problem(client.patch(f"{API}/chains/999999", json={}, headers={"If-Match": "*"}), 404)
+    _problem(client.patch(f"{API}/chains/999999", json={}, headers={"If-Match": '"1"'}), 404)
     _problem(client.get(f"{API}/chains/abc"), 422, "chain_id")
 
 

@@ -199,7 +199,7 @@ def test_patch_uscc_change(client, db):
     other = make_enterprise(db)
     new_code = fake_uscc(authority="Y1")
     r = client.patch(
-        f"{API}/enterprises/{ent.id}", json={"uscc": new_code.lower()}, headers={"If-Match": "*"}
+        f"{API}/enterprises/{ent.id}", json={"uscc": new_code.lower()}, headers={"If-Match": '"1"'}
     )
     assert r.status_code == 200 and r.json()["uscc"] == new_code
 

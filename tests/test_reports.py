@@ -479,3 +479,35 @@ def test_report_bad_input(client, known, url, params, status, field):
     assert r.headers["content-type"] == "application/problem+json"
     if field:
         assert r.json()["errors"][0]["field"] == field
+
+
+def test_if_match_star_is_refused(client, db):
+    from tests.factories import make_chain as _make_chain
+
+    chain = _make_chain(db)
+    r = client.patch(
+        f"/api/v1/chains/{chain.id}", json={"description": "x"}, headers={"If-Match": "*"}
+    )
+    assert r.status_code == 428
+    assert r.json()["current_etag"] == '"1"'
+
+
+def test_text_that_looks_like_a_formula_stays_text(client, db, known):
+    known["p1"].name = '=HYPERLINK("http://example.invalid","点击")'
+    db.flush()
+    chain = known["chain"]
+    x = client.get(
+        f"/api/v1/reports/chains/{chain.id}", params={"period": "2026-10", "format": "xlsx"}
+    )
+    sheet = openpyxl.load_workbook(io.BytesIO(x.content))["滞后项目"]
+    cells = [
+        c
+        for row in sheet.iter_rows(min_row=2)
+        for c in row
+        if c.value and str(c.value).startswith("=")
+    ]
+    assert cells and all(c.data_type == "s" for c in cells)
+    c = client.get(
+        f"/api/v1/reports/chains/{chain.id}", params={"period": "2026-10", "format": "csv"}
+    )
+    assert "'=HYPERLINK" in c.content.decode("utf-8-sig")

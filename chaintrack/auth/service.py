@@ -177,8 +177,12 @@ def list_users(
             )
         )
     if q:
-        like = f"%{q.lower()}%"
-        stmt = stmt.where(or_(User.username.like(like), func.lower(User.display_name).like(like)))
+        stmt = stmt.where(
+            or_(
+                User.username.icontains(q, autoescape=True),
+                User.display_name.icontains(q, autoescape=True),
+            )
+        )
     stmt = stmt.order_by(*sort_clause(sort, SORT_KEYS, [User.id]))
     total, rows = paginate(session, stmt, page)
     return total, users_out(session, list(rows))

@@ -20,6 +20,7 @@ from chaintrack.common.concurrency import check_if_match
 from chaintrack.common.pagination import PageParams, paginate, sort_clause
 from chaintrack.errors import Conflict, ValidationProblem, not_found
 from chaintrack.history import leader_current as leader_in_office_on
+from chaintrack.history import office_today
 from chaintrack.models import ChainLeader
 from chaintrack.models.enums import LeaderRole
 
@@ -126,7 +127,7 @@ def list_leaders(
     require_chain(session, chain_id)
     stmt = select(ChainLeader).where(ChainLeader.chain_id == chain_id)
     if current or as_of is not None:
-        stmt = stmt.where(leader_in_office_on(as_of or dt.date.today()))
+        stmt = stmt.where(leader_in_office_on(as_of or office_today()))
     if role is not None:
         stmt = stmt.where(ChainLeader.role == role)
     default = [ROLE_ORDER, ChainLeader.start_on.desc(), ChainLeader.id]

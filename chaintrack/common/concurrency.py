@@ -43,7 +43,13 @@ def check_if_match(if_match: str | None, obj: Versioned) -> None:
         )
     current = etag_for(obj)
     tags = [t.strip().removeprefix("W/") for t in if_match.split(",")]
-    if "*" in tags or current in tags:
+    if "*" in tags:
+        # "*" would match any version: exactly the blind overwrite this check prevents.
+        raise PreconditionRequired(
+            'If-Match "*" is not accepted: send the ETag you read (e.g. "3").',
+            current_etag=current,
+        )
+    if current in tags:
         return
     raise PreconditionFailed(
         f"The record is now at version {obj.version}; reload it and apply your change again.",

@@ -168,12 +168,12 @@ def list_nodes(
         parent = MapNode.parent_id
         stmt = stmt.where(parent.is_(None) if filters.top_level else parent.is_not(None))
     if filters.q:
-        pattern = f"%{filters.q.strip()}%"
+        q = filters.q.strip()
         stmt = stmt.where(
             or_(
-                MapNode.code.ilike(pattern),
-                MapNode.name_zh.ilike(pattern),
-                MapNode.name_en.ilike(pattern),
+                MapNode.code.icontains(q, autoescape=True),
+                MapNode.name_zh.icontains(q, autoescape=True),
+                MapNode.name_en.icontains(q, autoescape=True),
             )
         )
     stmt = stmt.order_by(*sort_clause(sort, NODE_SORTS, [MapNode.position, MapNode.id]))

@@ -11,9 +11,10 @@ import datetime as dt
 from collections import defaultdict
 from typing import Any
 
-from sqlalchemy import distinct, func, or_, select
+from sqlalchemy import distinct, func, select
 from sqlalchemy.orm import Session
 
+from chaintrack.history import membership_current, office_today
 from chaintrack.maps.service import get_chain
 from chaintrack.models import MapNode, MapRelation, Membership
 from chaintrack.models.enums import Assessment, Stage
@@ -26,8 +27,7 @@ def enterprise_counts(session: Session, chain_id: int, as_of: dt.date) -> dict[i
         .where(
             Membership.chain_id == chain_id,
             Membership.node_id.is_not(None),
-            Membership.started_on <= as_of,
-            or_(Membership.ended_on.is_(None), Membership.ended_on > as_of),
+            membership_current(as_of),
         )
         .group_by(Membership.node_id)
     ).all()
@@ -61,7 +61,7 @@ def _node_dict(node: MapNode, count: int) -> dict[str, Any]:
 
 
 def chain_map(session: Session, chain_id: int, as_of: dt.date | None = None) -> dict[str, Any]:
-    as_of = as_of or dt.date.today()
+    as_of = as_of or office_today()
     chain = get_chain(session, chain_id)
     nodes = session.scalars(
         select(MapNode).where(MapNode.chain_id == chain_id).order_by(MapNode.position, MapNode.id)

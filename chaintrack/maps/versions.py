@@ -7,7 +7,6 @@ versions by id; relations by (from_node_id, to_node_id, kind).
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Sequence
 from typing import Any
 
@@ -16,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from chaintrack.common.pagination import PageParams, paginate, sort_clause
 from chaintrack.errors import Conflict, FieldError, NotFound, not_found
+from chaintrack.history import office_today
 from chaintrack.maps.service import ensure_chain
 from chaintrack.models import MapNode, MapRelation, MapVersion
 
@@ -78,7 +78,7 @@ def publish(session: Session, chain_id: int, data: dict[str, Any]) -> MapVersion
         chain_id=chain_id,
         number=(latest or 0) + 1,
         label=label,
-        published_on=data.get("published_on") or dt.date.today(),
+        published_on=data.get("published_on") or office_today(),
         note=data.get("note"),
         snapshot=live_snapshot(session, chain_id),
     )

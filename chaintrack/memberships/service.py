@@ -19,6 +19,7 @@ from chaintrack.common.concurrency import check_if_match
 from chaintrack.common.pagination import PageParams, paginate, sort_clause
 from chaintrack.errors import Conflict, ValidationProblem, not_found
 from chaintrack.history import membership_current as current_on
+from chaintrack.history import office_today
 from chaintrack.memberships.schemas import MembershipCreate, MembershipEnd, MembershipUpdate
 from chaintrack.models import Chain, Enterprise, MapNode, Membership, Region
 from chaintrack.models.enums import MembershipRole
@@ -260,7 +261,7 @@ def list_chain_memberships(
     _require_chain(session, chain_id)
     stmt = _loaded().where(Membership.chain_id == chain_id)
     if current or as_of is not None:
-        stmt = stmt.where(current_on(as_of or dt.date.today()))
+        stmt = stmt.where(current_on(as_of or office_today()))
     if role is not None:
         stmt = stmt.where(Membership.role == role)
     if node_id is not None:
@@ -289,7 +290,7 @@ def list_enterprise_memberships(
         raise not_found("enterprise", enterprise_id)
     stmt = _loaded().where(Membership.enterprise_id == enterprise_id)
     if current or as_of is not None:
-        stmt = stmt.where(current_on(as_of or dt.date.today()))
+        stmt = stmt.where(current_on(as_of or office_today()))
     if chain_id is not None:
         stmt = stmt.where(Membership.chain_id == chain_id)
     if role is not None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import (
@@ -22,35 +22,24 @@ from sqlalchemy import (
     case,
     cast,
     func,
-    or_,
     select,
     type_coerce,
 )
 from sqlalchemy.orm import Session
 
 from chaintrack.common.pagination import PageParams
+from chaintrack.history import revision_on_record
 from chaintrack.models import ProgressReport, ProjectAnnualPlan
 from chaintrack.models.base import Money
 
-HUNDRED = Decimal(100)
-PCT_QUANTUM = Decimal("0.01")
-
 
 def on_record(as_of: dt.datetime | None) -> ColumnElement[bool]:
-    """The revisions on record now (``as_of`` None) or at ``as_of``."""
-    if as_of is None:
-        return ProgressReport.superseded_at.is_(None)
-    return and_(
-        ProgressReport.submitted_at <= as_of,
-        or_(ProgressReport.superseded_at.is_(None), ProgressReport.superseded_at > as_of),
-    )
+    """The revisions on record now (``as_of`` None) or at the instant ``as_of``.
 
-
-def percent(part: Decimal, whole: Decimal | None) -> Decimal | None:
-    """``part / whole`` in %, two places; None when there is nothing to divide by."""
-    if whole is None or whole <= 0:
-        return None
-    return (part * HUNDRED / whole).quantize(PCT_QUANTUM, rounding=ROUND_HALF_UP)
+    history.revision_on_record takes an exclusive cut-off (the first instant
+    after a day); a revision filed at ``as_of`` itself counts, hence the microsecond.
+    """
+    return revision_on_record(None if as_of is None else as_of + dt.timedelta(microseconds=1))
 
 
 def _money(expr: Any) -> Any:

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
 from chaintrack.common.concurrency import check_if_match
+from chaintrack.common.numbers import percent
 from chaintrack.common.pagination import Page, PageParams
 from chaintrack.errors import (
     Conflict,
@@ -30,7 +31,6 @@ from chaintrack.models.enums import ProjectStatus
 from chaintrack.progress.figures import (
     MonthFigures,
     month_figures,
-    percent,
     reports_with_figures,
 )
 from chaintrack.progress.rules import (

@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy.engine import Result
 from sqlalchemy.orm import Session
 
+from chaintrack.common.numbers import percent
 from chaintrack.errors import not_found
 from chaintrack.history import CLOSED_STATUSES
 from chaintrack.models.enums import (
@@ -27,7 +28,7 @@ from chaintrack.models.enums import (
 )
 from chaintrack.reports import schemas as s
 from chaintrack.reports.chain_queries import chain_statements
-from chaintrack.reports.sql import ZERO, pct
+from chaintrack.reports.sql import ZERO
 from chaintrack.reports.window import Window
 
 
@@ -201,8 +202,8 @@ class ChainReportBuilder:
             completed_month=figures["month"],
             completed_year=figures["year"],
             completed_since_start=figures["total"],
-            year_completion_pct=pct(figures["year"], year_plan),
-            total_completion_pct=pct(figures["total"], total_planned),
+            year_completion_pct=percent(figures["year"], year_plan),
+            total_completion_pct=percent(figures["total"], total_planned),
         )
         section = s.ProjectSection(
             total=len(rows),

@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import CompoundSelect, and_, distinct, exists, func, or_, select, union
 from sqlalchemy.orm import Session
 
+from chaintrack.common.numbers import percent
 from chaintrack.errors import ValidationProblem
 from chaintrack.history import (
     CLOSED_STATUSES,
@@ -32,7 +33,7 @@ from chaintrack.models import (
 )
 from chaintrack.models.enums import Assessment, MembershipRole, ProjectStatus
 from chaintrack.reports import schemas as s
-from chaintrack.reports.sql import ZERO, count_where, money_sum, pct
+from chaintrack.reports.sql import ZERO, count_where, money_sum
 from chaintrack.reports.window import Window
 
 SORT_KEYS = tuple(s.DashboardRow.model_fields)
@@ -196,7 +197,7 @@ def build_dashboard(
                 completed_month=inv[0],
                 completed_year=inv[1],
                 completed_since_start=inv[2],
-                year_completion_pct=pct(inv[1], plan),
+                year_completion_pct=percent(inv[1], plan),
                 behind_schedule=p[3],
                 not_reported=p[4],
                 open_problems=prob[0],
@@ -249,5 +250,5 @@ def _totals(rows: list[s.DashboardRow]) -> s.DashboardRow:
         "completed_since_start",
     ):
         fields[key] = Decimal(sums[key]) if sums[key] else ZERO
-    fields["year_completion_pct"] = pct(fields["completed_year"], fields["year_plan"])
+    fields["year_completion_pct"] = percent(fields["completed_year"], fields["year_plan"])
     return s.DashboardRow(**fields)

@@ -12,6 +12,7 @@ from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 
 from chaintrack.reports.tables import Section
+from chaintrack.sheets.writer import FORMULA_START
 
 XLSX_MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 CSV_MEDIA_TYPE = "text/csv; charset=utf-8"
@@ -22,6 +23,8 @@ def _csv_value(value: object) -> object:
         return ""
     if isinstance(value, dt.date):
         return value.isoformat()
+    if isinstance(value, str) and value.startswith(FORMULA_START):
+        return "'" + value  # a name like "=HYPERLINK(...)" must stay text in Excel
     return value
 
 
@@ -67,6 +70,9 @@ def to_xlsx(sections: list[Section]) -> bytes:
         widths = [max(8, len(h) * 2) for h in section.headers]
         for row in section.rows:
             ws.append(row)
+            for cell in ws[ws.max_row]:
+                if cell.data_type == "f":  # user text that looks like a formula stays text
+                    cell.data_type = "s"
             for col, value in enumerate(row):
                 widths[col] = max(widths[col], min(60, len(str(value)) + 2))
         for col, value in enumerate(section.rows[0] if section.rows else [], start=1):

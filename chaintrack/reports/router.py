@@ -11,6 +11,7 @@ from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel
 
 from chaintrack.common.deps import SessionDep
+from chaintrack.common.schemas import IsoDate
 from chaintrack.errors import NotFound, ValidationProblem, problem_responses
 from chaintrack.identifiers import IdentifierError
 from chaintrack.reports import schemas as s
@@ -31,7 +32,7 @@ PeriodQuery = Annotated[
     ),
 ]
 AsOfQuery = Annotated[
-    dt.date | None,
+    IsoDate | None,
     Query(
         description="Show the register as it stood at the end of this day (Beijing time): "
         "memberships, tiers, statuses and progress revisions as they were then"

@@ -10,7 +10,6 @@ from sqlalchemy import ColumnElement, case, func, literal, type_coerce
 from chaintrack.models.base import Money
 
 ZERO = Decimal("0")
-HUNDRED = Decimal("100")
 
 
 def money_sum(expr: Any, when: ColumnElement[bool] | None = None) -> ColumnElement[Decimal]:
@@ -25,9 +24,3 @@ def money_sum(expr: Any, when: ColumnElement[bool] | None = None) -> ColumnEleme
 
 def count_where(when: ColumnElement[bool]) -> ColumnElement[int]:
     return func.coalesce(func.sum(case((when, 1), else_=0)), 0)
-
-
-def pct(part: Decimal, whole: Decimal) -> Decimal | None:
-    if not whole:
-        return None
-    return (part * HUNDRED / whole).quantize(Decimal("0.01"))

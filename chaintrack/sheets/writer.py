@@ -40,7 +40,7 @@ LISTS_SHEET = "_lists"
 MAX_EXCEL_ROW = 1_048_576
 INLINE_LIST_LIMIT = 255  # Excel's limit for a list typed into the validation itself
 _CSV_FLUSH_ROWS = 1000
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 DATE_FORMAT = "yyyy-mm-dd"
 MONEY_FORMAT = "#,##0.00##"
@@ -316,7 +316,7 @@ def xlsx_bytes(spec: SheetSpec, rows: Iterable[Mapping[str, Any]] = (), **kw: An
 
 def _csv_text(col: Column, value: Any) -> str:
     text = col.to_text(value) if value is not None else ""
-    if text.startswith(_FORMULA_START) and col.kind in (
+    if text.startswith(FORMULA_START) and col.kind in (
         ColumnKind.TEXT,
         ColumnKind.MULTILINE,
         ColumnKind.TEXT_LIST,
