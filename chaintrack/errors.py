@@ -13,7 +13,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
-from sqlalchemy.exc import DataError, IntegrityError
+from sqlalchemy.exc import DataError, IntegrityError, StatementError
 from sqlalchemy.orm.exc import StaleDataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -234,6 +234,21 @@ def install_handlers(app: FastAPI) -> None:
     @app.exception_handler(OverflowError)
     async def _overflow(request: Request, exc: OverflowError) -> JSONResponse:
         return _response(ValidationProblem("A number is too large.", code="overflow"), request)
+
+    @app.exception_handler(StatementError)
+    async def _statement(request: Request, exc: StatementError) -> JSONResponse:
+        # A value the driver could not bind (e.g. a date or an integer beyond its
+        # range) arrives wrapped; anything else is a server fault.
+        if isinstance(exc.orig, (OverflowError, ValueError)):
+            log.info("unbindable value: %s", exc.orig)
+            return _response(
+                ValidationProblem(
+                    "A value is outside what can be stored or compared.", code="overflow"
+                ),
+                request,
+            )
+        log.exception("statement error on %s %s", request.method, request.url.path)
+        return _response(Problem("An unexpected error occurred; it has been logged."), request)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
