@@ -119,11 +119,12 @@ def test_assign_and_unassign_chains(client, client_for, make_user, db):
     editor = make_user(UserRole.EDITOR)
     viewer = make_user(UserRole.VIEWER)
     as_editor = client_for(editor)
-    edit = {"description": "编辑说明"}
-    headers = {"If-Match": '"1"'}
-    assert (
-        as_editor.patch(f"{API}/chains/{chain.id}", json=edit, headers=headers).status_code == 403
-    )
+
+    def add_node(code: str) -> int:
+        body = {"code": code, "name_zh": "环节", "kind": "segment", "stage": "upstream"}
+        return as_editor.post(f"{API}/chains/{chain.id}/nodes", json=body).status_code
+
+    assert add_node("A1") == 403
     url = f"{API}/users/{editor.id}/chains/{chain.id}"
     r = client.put(url)
     assert r.status_code == 201, r.text
@@ -133,18 +134,15 @@ def test_assign_and_unassign_chains(client, client_for, make_user, db):
         chain.id
     ]
     assert as_editor.get(f"{API}/auth/me").json()["chain_ids"] == [chain.id]
-    r = as_editor.patch(f"{API}/chains/{chain.id}", json=edit, headers=headers)
-    assert r.status_code == 200, r.text
+    assert add_node("A2") == 201
+    # The chain record itself (code, names, group, status) stays the administrators'.
+    edit = {"description": "编辑说明"}
+    r = as_editor.patch(f"{API}/chains/{chain.id}", json=edit, headers={"If-Match": '"1"'})
+    assert r.status_code == 403
     assert client.delete(url).status_code == 204
     _problem(client.delete(url), 404)
     assert db.scalar(select(func.count()).select_from(EditorAssignment)) == 0
-    edit2 = {"description": "再改"}
-    assert (
-        as_editor.patch(
-            f"{API}/chains/{chain.id}", json=edit2, headers={"If-Match": '"2"'}
-        ).status_code
-        == 403
-    )
+    assert add_node("A3") == 403
     _problem(client.put(f"{API}/users/{viewer.id}/chains/{chain.id}"), 409)
     _problem(client.put(f"{API}/users/{editor.id}/chains/999999"), 404)
     _problem(client.put(f"{API}/users/999999/chains/{chain.id}"), 404)

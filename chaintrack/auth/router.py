@@ -12,7 +12,7 @@ from chaintrack.auth.deps import CurrentPrincipal, auth_state
 from chaintrack.auth.permissions import signed_in
 from chaintrack.auth.schemas import Me, PasswordChange, Token
 from chaintrack.common.concurrency import set_etag
-from chaintrack.common.deps import SessionDep
+from chaintrack.common.deps import ReadSessionDep, SessionDep
 from chaintrack.errors import Unauthorized, ValidationProblem, problem_responses
 
 router = APIRouter(prefix="/auth", tags=["auth"])
@@ -40,12 +40,13 @@ public_router = APIRouter(prefix="/auth", tags=["auth"])
 def login(
     request: Request,
     form: Annotated[OAuth2PasswordRequestForm, Depends()],
+    reader: ReadSessionDep,
     session: SessionDep,
     response: Response,
 ) -> Token:
     auth = auth_state(request)
     address = request.client.host if request.client else "unknown"
-    user = service.authenticate(session, auth, form.username, form.password, address)
+    user = service.authenticate(reader, session, auth, form.username, form.password, address)
     response.headers["Cache-Control"] = "no-store"
     return service.issue_token(auth, user)
 

@@ -60,12 +60,14 @@ def check_password(auth: AuthState, password: str, *, field: str, username: str)
 
 
 def authenticate(
-    session: Session, auth: AuthState, username: str, password: str, address: str
+    reader: Session, writer: Session, auth: AuthState, username: str, password: str, address: str
 ) -> User:
     """The active user with this password; 401 otherwise, 429 when throttled.
 
     The same work is done whether or not the user exists (a dummy hash is
-    verified), and the answer does not say which part was wrong.
+    verified), and the answer does not say which part was wrong. The lookup and
+    the verification use ``reader``; ``writer`` (whose transaction, and on SQLite
+    the write lock, starts only when used) is touched only to upgrade a hash.
     """
     name = username.strip().lower()
     wait = auth.throttle.retry_after(name, address)
@@ -76,7 +78,7 @@ def authenticate(
             headers={"Retry-After": str(wait)},
             retry_after=wait,
         )
-    user = session.scalar(select(User).where(User.username == name)) if name else None
+    user = reader.scalar(select(User).where(User.username == name)) if name else None
     ok, new_hash = auth.passwords.verify(password, user.password_hash if user else None)
     if user is None or not ok or not user.is_active:
         auth.throttle.failed(name, address)
@@ -84,9 +86,14 @@ def authenticate(
         raise unauthorized("用户名或密码错误 / wrong username or password")
     auth.throttle.succeeded(name)
     if new_hash is not None:  # stored with older Argon2 parameters: upgrade it
-        capture.set_user(session, user.id)
-        user.password_hash = new_hash
-        session.flush()
+        user_id = user.id
+        reader.rollback()  # end the read transaction before the write begins
+        stored = writer.get(User, user_id)
+        assert stored is not None
+        capture.set_user(writer, user_id)
+        stored.password_hash = new_hash
+        writer.flush()
+        return stored
     return user
 
 

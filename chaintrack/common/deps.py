@@ -37,3 +37,16 @@ def get_session(request: Request) -> Iterator[Session]:
 
 
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]
+
+
+def get_read_session(request: Request) -> Iterator[Session]:
+    """A read-only session for any method, e.g. to check a password on POST without
+    holding SQLite's write lock during the (deliberately slow) hash verification."""
+    with request.app.state.read_sessionmaker() as session:
+        try:
+            yield session
+        finally:
+            session.rollback()
+
+
+ReadSessionDep = Annotated[Session, Depends(get_read_session, scope="function")]
