@@ -23,12 +23,10 @@ from chaintrack.models import (
     Project,
     ProjectStatusChange,
 )
-from chaintrack.models.enums import ProblemStatus, ProjectStatus
+from chaintrack.models.enums import ProblemStatus
 
 # Offices work on Beijing time: "the end of a day" is midnight there.
 OFFICE_TZ = ZoneInfo("Asia/Shanghai")
-
-CLOSED_STATUSES = (ProjectStatus.COMPLETED, ProjectStatus.IN_OPERATION, ProjectStatus.CANCELLED)
 
 
 def end_of_day(day: dt.date) -> dt.datetime:

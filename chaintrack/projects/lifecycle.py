@@ -94,34 +94,51 @@ def lifecycle_markdown() -> str:
 # together.
 
 
+def behind_schedule_reason(
+    status: S | str,
+    planned_start: dt.date | None,
+    planned_completion: dt.date | None,
+    today: dt.date,
+) -> str | None:
+    """Why one project is behind schedule on ``today`` (None when it is not)."""
+    if planned_completion is not None and planned_completion < today and status not in FINISHED:
+        return f"计划{planned_completion.isoformat()}竣工，尚未竣工 / past planned completion"
+    if planned_start is not None and planned_start < today and status in NOT_STARTED:
+        return f"计划{planned_start.isoformat()}开工，尚未开工 / past planned start"
+    return None
+
+
 def is_behind_schedule(
-    status: S,
+    status: S | str,
     planned_start: dt.date | None,
     planned_completion: dt.date | None,
     today: dt.date,
 ) -> bool:
     """The rule for one project (for objects already loaded)."""
-    late_finish = (
-        planned_completion is not None and planned_completion < today and status not in FINISHED
-    )
-    late_start = planned_start is not None and planned_start < today and status in NOT_STARTED
-    return late_finish or late_start
+    return behind_schedule_reason(status, planned_start, planned_completion, today) is not None
 
 
-def behind_schedule_condition(today: dt.date, *, behind: bool = True) -> ColumnElement[bool]:
+def behind_schedule_condition(
+    today: dt.date | ColumnElement[dt.date],
+    *,
+    behind: bool = True,
+    status: ColumnElement[str] | None = None,
+) -> ColumnElement[bool]:
     """The same rule as a SQL condition on :class:`Project` (for filters and reports).
 
+    ``status`` replaces ``Project.status`` (reports pass the status as of a date).
     ``behind=False`` gives its exact negation (NULL dates count as "not late").
     """
+    current = Project.status if status is None else status
     late_finish = and_(
         Project.planned_completion.is_not(None),
         Project.planned_completion < today,
-        Project.status.not_in(list(FINISHED)),
+        current.not_in(list(FINISHED)),
     )
     late_start = and_(
         Project.planned_start.is_not(None),
         Project.planned_start < today,
-        Project.status.in_(list(NOT_STARTED)),
+        current.in_(list(NOT_STARTED)),
     )
     condition = or_(late_finish, late_start)
     # The IS NOT NULL guards keep the condition TRUE or FALSE (never NULL), so

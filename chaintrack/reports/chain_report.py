@@ -17,7 +17,6 @@ from sqlalchemy.orm import Session
 
 from chaintrack.common.numbers import percent
 from chaintrack.errors import not_found
-from chaintrack.history import CLOSED_STATUSES
 from chaintrack.models.enums import (
     Assessment,
     LeaderRole,
@@ -26,6 +25,7 @@ from chaintrack.models.enums import (
     ProjectType,
     Tier,
 )
+from chaintrack.projects.lifecycle import behind_schedule_reason
 from chaintrack.reports import schemas as s
 from chaintrack.reports.chain_queries import chain_statements
 from chaintrack.reports.sql import ZERO
@@ -326,26 +326,6 @@ class ChainReportBuilder:
             previous_period=self.prev.period,
             changes=changes,
         )
-
-
-def behind_schedule_reason(
-    status: str,
-    planned_start: dt.date | None,
-    planned_completion: dt.date | None,
-    day: dt.date,
-) -> str | None:
-    """Why a project counts as behind schedule on ``day`` (None when it does not)."""
-    if status in CLOSED_STATUSES:
-        return None
-    if planned_completion is not None and planned_completion < day:
-        return f"计划{planned_completion.isoformat()}竣工，尚未竣工 / past planned completion"
-    if (
-        status in (ProjectStatus.PLANNED, ProjectStatus.SIGNED)
-        and planned_start is not None
-        and planned_start < day
-    ):
-        return f"计划{planned_start.isoformat()}开工，尚未开工 / past planned start"
-    return None
 
 
 def build_chain_report(

@@ -7,13 +7,12 @@ from collections import defaultdict
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import CompoundSelect, and_, distinct, exists, func, or_, select, union
+from sqlalchemy import CompoundSelect, and_, distinct, exists, func, select, union
 from sqlalchemy.orm import Session
 
 from chaintrack.common.numbers import percent
 from chaintrack.errors import ValidationProblem
 from chaintrack.history import (
-    CLOSED_STATUSES,
     membership_current,
     problem_open,
     revision_on_record,
@@ -32,6 +31,7 @@ from chaintrack.models import (
     ProjectTarget,
 )
 from chaintrack.models.enums import Assessment, MembershipRole, ProjectStatus
+from chaintrack.projects.lifecycle import behind_schedule_condition
 from chaintrack.reports import schemas as s
 from chaintrack.reports.sql import ZERO, count_where, money_sum
 from chaintrack.reports.window import Window
@@ -102,13 +102,7 @@ def build_dashboard(
             .group_by(MapNode.chain_id)
         ),
     )
-    behind = or_(
-        and_(Project.planned_completion < day, live.c.status.not_in(CLOSED_STATUSES)),
-        and_(
-            Project.planned_start < day,
-            live.c.status.in_((ProjectStatus.PLANNED, ProjectStatus.SIGNED)),
-        ),
-    )
+    behind = behind_schedule_condition(day, status=live.c.status)
     reported = exists().where(
         ProgressReport.project_id == Project.id,
         ProgressReport.period == window.period,
