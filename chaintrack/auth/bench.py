@@ -23,6 +23,9 @@ USERNAME = "bench-admin"
 
 def admin_token(engine: Engine, settings: Settings | None = None) -> str:
     settings = settings or get_settings()
+    if not settings.is_development:
+        # It creates an administrator without a usable password: scratch databases only.
+        raise RuntimeError("admin_token() is for development-mode benchmark and test databases")
     with Session(engine) as session:
         user = session.scalar(select(User).where(User.username == USERNAME))
         if user is None:
