@@ -18,7 +18,6 @@ import datetime as dt
 import random
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from decimal import Decimal
 from typing import Any, cast
 
 from sqlalchemy import Connection, Table, func, insert, select, text
@@ -43,13 +42,11 @@ from chaintrack.models.enums import (
     Level,
     MembershipRole,
     NodeKind,
-    ProblemStatus,
-    ProjectStatus,
-    ProjectType,
     SizeClass,
     Stage,
     Tier,
 )
+from chaintrack.seeding.synthetic_projects import ProjectRows
 
 
 def _t(model: type[Any]) -> Table:
@@ -348,186 +345,35 @@ class _Generator:
         nodes: dict[int, list[int]],
         on_chain: dict[int, list[int]],
     ) -> None:
-        periods = periods_ending(self.end_period, self.plan.months)
-        p_t, pid = _t(Project), self._next_id(_t(Project))
-        s_id = self._next_id(_t(ProjectStatusChange))
-        r_id = self._next_id(_t(ProgressReport))
-        pr_id = self._next_id(_t(Problem))
-        end_year, end_month = map(int, self.end_period.split("-"))
-        projects, targets, plans, changes, reports, problems = [], [], [], [], [], []
-        types = list(ProjectType)
+        order = (
+            "projects",
+            "project_targets",
+            "project_annual_plans",
+            "project_status_changes",
+            "progress_reports",
+            "problems",
+        )
+        models = {
+            "projects": Project,
+            "project_targets": ProjectTarget,
+            "project_annual_plans": ProjectAnnualPlan,
+            "project_status_changes": ProjectStatusChange,
+            "progress_reports": ProgressReport,
+            "problems": Problem,
+        }
+        with_ids = ("projects", "project_status_changes", "progress_reports", "problems")
+        rows = ProjectRows(
+            rng=self.rng,
+            seed=self.seed,
+            periods=periods_ending(self.end_period, self.plan.months),
+            cities=CITIES,
+            next_ids={name: self._next_id(_t(models[name])) for name in with_ids},
+        )
         for cid, n in zip(chain_ids, self._spread(self.plan.projects, weights), strict=True):
             for _ in range(n):
-                total = Decimal(self.rng.randrange(500_00, 50_000_00)) / 100 * 10
-                start_idx = self.rng.randrange(-12, 3)
-                start_period = periods[max(0, start_idx)]
-                sy, sm = map(int, start_period.split("-"))
-                planned_start = dt.date(sy, sm, 1)
-                planned_completion = planned_start + dt.timedelta(
-                    days=365 + self.rng.randrange(720)
-                )
-                r = self.rng.random()
-                status = (
-                    ProjectStatus.UNDER_CONSTRUCTION
-                    if r < 0.80
-                    else ProjectStatus.COMPLETED
-                    if r < 0.92
-                    else ProjectStatus.SUSPENDED
-                    if r < 0.97
-                    else ProjectStatus.SIGNED
-                    if r < 0.99
-                    else ProjectStatus.PLANNED
-                )
-                owner = self.rng.choice(on_chain[cid]) if on_chain.get(cid) else None
-                projects.append(
-                    {
-                        "id": pid,
-                        "chain_id": cid,
-                        "internal_code": f"SYN{self.seed}-{pid:06d}",
-                        "name": f"合成项目{pid:06d}",
-                        "type": self.rng.choice(types),
-                        "owner_enterprise_id": owner,
-                        "region_code": self.rng.choice(CITIES),
-                        "nature": "new",
-                        "level": "provincial",
-                        "planned_start": planned_start,
-                        "planned_completion": planned_completion,
-                        "total_investment": total,
-                        "status": status,
-                        "version": 1,
-                        "actual_start": planned_start
-                        if status
-                        in (
-                            ProjectStatus.UNDER_CONSTRUCTION,
-                            ProjectStatus.COMPLETED,
-                            ProjectStatus.SUSPENDED,
-                        )
-                        else None,
-                    }
-                )
-                if nodes[cid]:
-                    for node in self.rng.sample(
-                        nodes[cid], min(len(nodes[cid]), 1 + self.rng.randrange(2))
-                    ):
-                        targets.append({"project_id": pid, "node_id": node, "chain_id": cid})
-                for year in range(planned_start.year, planned_completion.year + 1):
-                    plans.append(
-                        {
-                            "project_id": pid,
-                            "year": year,
-                            "planned_investment": (total / 3).quantize(Decimal("0.01")),
-                        }
-                    )
-                path = {
-                    ProjectStatus.PLANNED: [ProjectStatus.PLANNED],
-                    ProjectStatus.SIGNED: [ProjectStatus.PLANNED, ProjectStatus.SIGNED],
-                    ProjectStatus.UNDER_CONSTRUCTION: [
-                        ProjectStatus.SIGNED,
-                        ProjectStatus.UNDER_CONSTRUCTION,
-                    ],
-                    ProjectStatus.COMPLETED: [
-                        ProjectStatus.SIGNED,
-                        ProjectStatus.UNDER_CONSTRUCTION,
-                        ProjectStatus.COMPLETED,
-                    ],
-                    ProjectStatus.SUSPENDED: [
-                        ProjectStatus.SIGNED,
-                        ProjectStatus.UNDER_CONSTRUCTION,
-                        ProjectStatus.SUSPENDED,
-                    ],
-                }[status]
-                previous = None
-                for k, st in enumerate(path):
-                    changes.append(
-                        {
-                            "id": s_id,
-                            "project_id": pid,
-                            "from_status": previous,
-                            "to_status": st,
-                            "changed_on": planned_start
-                            - dt.timedelta(days=90)
-                            + dt.timedelta(days=90 * k),
-                            "recorded_at": dt.datetime(2019, 1, 1, tzinfo=dt.UTC),
-                        }
-                    )
-                    s_id += 1
-                    previous = st
-                if status in (
-                    ProjectStatus.UNDER_CONSTRUCTION,
-                    ProjectStatus.COMPLETED,
-                    ProjectStatus.SUSPENDED,
-                ):
-                    monthly = total / 30
-                    for period in periods:
-                        if period < start_period or self.rng.random() < 0.01:
-                            continue
-                        y, m = map(int, period.split("-"))
-                        submitted = dt.datetime(y + m // 12, m % 12 + 1, 8, tzinfo=dt.UTC)
-                        amount = (monthly * Decimal(self.rng.randrange(50, 150)) / 100).quantize(
-                            Decimal("0.01")
-                        )
-                        revised = self.rng.random() < 0.02
-                        reports.append(
-                            {
-                                "id": r_id,
-                                "project_id": pid,
-                                "period": period,
-                                "revision": 1,
-                                "investment_month": amount,
-                                "physical_progress_pct": None,
-                                "submitted_at": submitted,
-                                "superseded_at": submitted + dt.timedelta(days=20)
-                                if revised
-                                else None,
-                            }
-                        )
-                        r_id += 1
-                        if revised:
-                            reports.append(
-                                {
-                                    "id": r_id,
-                                    "project_id": pid,
-                                    "period": period,
-                                    "revision": 2,
-                                    "investment_month": amount + Decimal("10.5"),
-                                    "physical_progress_pct": None,
-                                    "submitted_at": submitted + dt.timedelta(days=20),
-                                    "superseded_at": None,
-                                    "correction_reason": "合成更正",
-                                }
-                            )
-                            r_id += 1
-                        if self.rng.random() < 0.05:
-                            resolved = self.rng.random() < 0.6
-                            deadline = dt.date(y, m, 1) + dt.timedelta(days=60)
-                            problems.append(
-                                {
-                                    "id": pr_id,
-                                    "project_id": pid,
-                                    "period": period,
-                                    "description": "合成问题",
-                                    "responsible_unit": "合成责任单位",
-                                    "deadline": deadline,
-                                    "status": ProblemStatus.RESOLVED
-                                    if resolved
-                                    else ProblemStatus.OPEN,
-                                    "resolved_on": deadline - dt.timedelta(days=10)
-                                    if resolved
-                                    else None,
-                                    "version": 1,
-                                }
-                            )
-                            pr_id += 1
-                pid += 1
-        self._insert(p_t, projects)
-        self._insert(_t(ProjectTarget), targets)
-        self._insert(_t(ProjectAnnualPlan), plans)
-        self._insert(_t(ProjectStatusChange), changes)
-        for row in reports:
-            row.setdefault("correction_reason", None)
-        self._insert(_t(ProgressReport), reports)
-        self._insert(_t(Problem), problems)
-        del end_year, end_month
+                rows.add_project(cid, nodes[cid], on_chain.get(cid, []))
+        for name in order:  # parents before children
+            self._insert(_t(models[name]), rows.tables.get(name, []))
 
     def fix_sequences(self) -> None:
         if self.conn.dialect.name != "postgresql":
