@@ -15,6 +15,7 @@ from chaintrack.auth.router import public_router as auth_public_router
 from chaintrack.auth.router import router as auth_router
 from chaintrack.auth.users_router import router as users_router
 from chaintrack.chains.router import router as chains_router
+from chaintrack.common import limits, openapi
 from chaintrack.config import Settings, get_settings
 from chaintrack.db import engine_from_settings, make_sessionmaker, readonly
 from chaintrack.enterprises.router import router as enterprises_router
@@ -81,7 +82,9 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.state.read_sessionmaker = make_sessionmaker(readonly(engine))
     install_handlers(app)
     capture.install()
+    limits.install(app)  # inside the request id: a 413 carries X-Request-ID too
     app.add_middleware(RequestIdMiddleware)
+    openapi.install(app)
     app.include_router(auth_public_router, prefix=API_PREFIX)
     signed_in = [Depends(current_principal)]
     routers = (

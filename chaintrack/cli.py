@@ -4,6 +4,9 @@ chaintrack serve --demo        migrate, load reference + demo data and demo acco
                                start on :8000 in development mode
 chaintrack db upgrade|downgrade [REVISION] | db current
 chaintrack seed reference|demo
+chaintrack backup FILE | restore FILE [--force]   online backup / restore of the SQLite database
+chaintrack template ENTITY FILE | export ENTITY FILE [--chain CODE]
+chaintrack import ENTITY FILE [--chain CODE] [--commit]   dry run unless --commit
 chaintrack user create USERNAME --role admin --display-name NAME [--organisation ORG]
                                [--chain CODE ...] [--password-stdin]
 chaintrack user reset-password USERNAME [--password-stdin]
@@ -27,8 +30,10 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
 from chaintrack import migrate
+from chaintrack.backup import add_commands as add_backup_commands
 from chaintrack.config import Settings, get_settings
 from chaintrack.db import engine_from_settings, make_sessionmaker, session_scope
+from chaintrack.imports.commands import add_commands as add_import_commands
 from chaintrack.seeding.demo import load_demo
 from chaintrack.seeding.reference import load_reference
 
@@ -256,6 +261,8 @@ def build_parser() -> argparse.ArgumentParser:
         prog="chaintrack", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     sub = parser.add_subparsers(dest="command", required=True)
+    add_import_commands(sub)  # import / export / template (chaintrack/imports/commands.py)
+    add_backup_commands(sub)  # backup / restore (chaintrack/backup.py)
 
     db = sub.add_parser("db", help="apply or roll back migrations, show the revision")
     db.add_argument("action", choices=["upgrade", "downgrade", "current"])

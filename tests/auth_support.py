@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from chaintrack.history import office_today
 from chaintrack.models import (
     ChainGroup,
     ChainLeader,
@@ -391,7 +392,7 @@ def _update_project(w: World) -> Req:
 @builder("POST", "/projects/{project_id}/transitions")
 def _transition(w: World) -> Req:
     p = make_project(w.db, w.chain)
-    body = {"to_status": "suspended", "changed_on": dt.date.today().isoformat(), "reason": "缓建"}
+    body = {"to_status": "suspended", "changed_on": office_today().isoformat(), "reason": "缓建"}
     return Req("POST", f"{API}/projects/{p.id}/transitions", body, IF1)
 
 

@@ -284,7 +284,9 @@ def test_revoke_designation(client, db):
 def test_revoke_bad_input(client, db, payload, field):
     ent = make_enterprise(db)
     row = make_designation(db, ent, recognised_on=D(2022, 1, 1), valid_until=D(2024, 12, 31))
-    r = client.post(f"{API}/designations/{row.id}/revoke", json=payload, headers={"If-Match": '"1"'})
+    r = client.post(
+        f"{API}/designations/{row.id}/revoke", json=payload, headers={"If-Match": '"1"'}
+    )
     assert_problem(r, 422, field)
     db.refresh(row)
     assert row.revoked_on is None and row.version == 1

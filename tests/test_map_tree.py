@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from chaintrack.history import office_today
 from chaintrack.models import MapRelation
 from chaintrack.models.enums import Assessment, GapKind, NodeKind, Stage
 from tests.factories import make_chain, make_enterprise, make_membership, make_node
@@ -95,7 +96,7 @@ def test_map_tree_counts_and_summary(client, db):
         "name_zh": "第三代半导体",
         "name_en": chain.name_en,
     }
-    assert body["as_of"] == dt.date.today().isoformat()
+    assert body["as_of"] == office_today().isoformat()
     assert [g["stage"] for g in body["stages"]] == ["upstream", "midstream", "downstream"]
     upstream = body["stages"][0]
     assert upstream["stage_label"] == "上游"

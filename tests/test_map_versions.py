@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import datetime as dt
-
 from sqlalchemy import func, select
 
+from chaintrack.history import office_today
 from chaintrack.models import MapRelation, MapVersion
 from chaintrack.models.enums import Assessment, GapKind, Stage
 from tests.factories import make_chain, make_node
@@ -47,7 +46,7 @@ def test_publish_list_and_read(client, db):
     assert r.status_code == 201, r.text
     v2 = r.json()
     assert v2["number"] == 2 and v2["label"] is None
-    assert v2["published_on"] == dt.date.today().isoformat()
+    assert v2["published_on"] == office_today().isoformat()
 
     r = client.get(f"{API}/chains/{chain.id}/map-versions")
     assert r.status_code == 200

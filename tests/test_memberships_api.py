@@ -6,13 +6,14 @@ import datetime as dt
 
 from sqlalchemy import func, select
 
+from chaintrack.history import office_today
 from chaintrack.memberships.service import current_on
 from chaintrack.models import Membership
 from chaintrack.models.enums import MembershipRole
 from tests.factories import make_chain, make_enterprise, make_membership, make_node
 
 API = "/api/v1"
-TODAY = dt.date.today()
+TODAY = office_today()
 
 
 def _count(db) -> int:

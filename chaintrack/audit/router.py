@@ -6,13 +6,13 @@ import datetime as dt
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query
-from pydantic import AwareDatetime
 
 from chaintrack.audit import service
 from chaintrack.audit.schemas import AuditRecordOut
 from chaintrack.auth.permissions import admin_only
 from chaintrack.common.deps import SessionDep
 from chaintrack.common.pagination import Page, PageDep
+from chaintrack.common.schemas import IsoAwareDatetime
 from chaintrack.errors import Forbidden, NotFound, ValidationProblem, problem_responses
 from chaintrack.models.enums import AuditAction
 
@@ -43,9 +43,9 @@ def list_audit(
     action: Annotated[AuditAction | None, Query()] = None,
     request_id: Annotated[str | None, Query(max_length=64, pattern=r"^[^\x00]*$")] = None,
     from_: Annotated[
-        AwareDatetime | None, Query(alias="from", examples=["2026-01-01T00:00:00+08:00"])
+        IsoAwareDatetime | None, Query(alias="from", examples=["2026-01-01T00:00:00+08:00"])
     ] = None,
-    to: Annotated[AwareDatetime | None, Query(examples=["2026-02-01T00:00:00+08:00"])] = None,
+    to: Annotated[IsoAwareDatetime | None, Query(examples=["2026-02-01T00:00:00+08:00"])] = None,
     sort: Annotated[str | None, Query(description="id or occurred_at; `-` for desc")] = None,
 ) -> Page[AuditRecordOut]:
     filters = service.AuditFilters(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
@@ -23,6 +22,7 @@ from chaintrack.chains.schemas import (
 from chaintrack.common.concurrency import IfMatch, Versioned, set_etag
 from chaintrack.common.deps import SessionDep
 from chaintrack.common.pagination import Page, PageDep
+from chaintrack.common.schemas import IsoDate
 from chaintrack.errors import (
     Conflict,
     NotFound,
@@ -187,10 +187,14 @@ def get_chain(chain_id: int, session: SessionDep, response: Response) -> ChainOu
 
 @router.patch(
     "/chains/{chain_id}",
-    dependencies=[chain_write(ChainOf.chain())],
+    dependencies=[admin_only()],
     response_model=ChainOut,
-    summary="Update a chain",
-    description="Send only the fields to change, with `If-Match` (the ETag you read).",
+    summary="Update a chain (administrators)",
+    description=(
+        "Send only the fields to change, with `If-Match` (the ETag you read). The chain "
+        "register (code, names, group, status) is the province's: administrators only; chain "
+        "editors keep the chain's map, lists, leaders, memberships, projects and progress."
+    ),
     responses=problem_responses(*WRITE_PROBLEMS),
 )
 def update_chain(
@@ -224,7 +228,7 @@ def list_leaders(
     session: SessionDep,
     page: PageDep,
     current: Annotated[bool, Query(description="Only terms in office today")] = False,
-    as_of: Annotated[dt.date | None, Query(description="Only terms in office on this day")] = None,
+    as_of: Annotated[IsoDate | None, Query(description="Only terms in office on this day")] = None,
     role: Annotated[LeaderRole | None, Query()] = None,
     sort: Sort = None,
 ) -> Page[ChainLeaderOut]:

@@ -18,7 +18,7 @@ def _upper(value: Any) -> Any:
 Code = Annotated[
     str,
     BeforeValidator(_upper),
-    StringConstraints(pattern=r"^[A-Z0-9][A-Z0-9_-]{0,31}$"),
+    StringConstraints(max_length=32, pattern=r"^[A-Z0-9][A-Z0-9_-]{0,31}$"),
     Field(
         description="Short code: letters, digits, '-' or '_', up to 32 (stored upper-case)",
         examples=["GDZB"],

@@ -30,6 +30,7 @@ IfMatch = Annotated[
     str | None,
     Header(
         alias="If-Match",
+        max_length=256,
         description='The ETag you read, e.g. `"3"`. Required on updates; a stale one gets 412.',
         examples=['"1"'],
     ),

@@ -2,10 +2,23 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import re
+import types
+import typing
 from decimal import Decimal
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+)
 
 from chaintrack.identifiers import (
     validate_internal_project_code,
@@ -15,11 +28,78 @@ from chaintrack.identifiers import (
     validate_uscc,
 )
 
+_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_NUMBERISH = re.compile(r"^\s*[-+]?[\d.eE+-]+\s*$")
+NOT_A_DATE = "应为日期 YYYY-MM-DD / expected a date as YYYY-MM-DD"
+NOT_A_DATETIME = "应为 ISO 8601 日期时间 / expected an ISO 8601 date-time, not a number"
+NOT_A_BOOL_NUMBER = "应为数字，不能是 true/false / expected a number, not true or false"
+
+
+def iso_date(value: Any) -> Any:
+    """Pydantic's lax mode reads ``0`` or ``"1700000000"`` as a Unix time; a clerk's
+    mistyped cell must not become 1970-01-01. Only ``YYYY-MM-DD`` is a date."""
+    if isinstance(value, bool | int | float | Decimal) or (
+        isinstance(value, str) and not _ISO_DATE.match(value.strip())
+    ):
+        raise ValueError(NOT_A_DATE)
+    return value
+
+
+def iso_datetime(value: Any) -> Any:
+    """Date-times are ISO 8601 strings, never Unix times."""
+    if isinstance(value, bool | int | float | Decimal) or (
+        isinstance(value, str) and _NUMBERISH.match(value)
+    ):
+        raise ValueError(NOT_A_DATETIME)
+    return value
+
+
+IsoDate = Annotated[dt.date, BeforeValidator(iso_date)]
+IsoAwareDatetime = Annotated[AwareDatetime, BeforeValidator(iso_datetime)]
+
+
+def _kinds(annotation: Any) -> frozenset[Any]:
+    """The plain types a field admits (Optional/Union/Annotated/list unwrapped one level)."""
+    origin = typing.get_origin(annotation)
+    if origin is Annotated:
+        return _kinds(typing.get_args(annotation)[0])
+    if origin in (typing.Union, types.UnionType):
+        return frozenset().union(*(_kinds(a) for a in typing.get_args(annotation)))
+    return frozenset([annotation])
+
+
+_FIELD_KINDS: dict[tuple[type, str], frozenset[Any]] = {}
+_NUMBERS = frozenset([int, float, Decimal])
+_TEMPORAL = frozenset([dt.date, dt.datetime])
+
 
 class InputModel(BaseModel):
-    """Request bodies: unknown or server-owned fields are refused, not ignored."""
+    """Request bodies: unknown or server-owned fields are refused, not ignored.
+
+    Values are not silently converted across kinds: ``true`` is not the number 1 and
+    a number is not a date (Pydantic's lax mode would accept both).
+    """
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_cross_kind(cls, value: Any, info: ValidationInfo) -> Any:
+        if not isinstance(value, bool | int | float | str) or info.field_name is None:
+            return value
+        key = (cls, info.field_name)
+        kinds = _FIELD_KINDS.get(key)
+        if kinds is None:
+            field = cls.model_fields.get(info.field_name)
+            kinds = _kinds(field.annotation) if field is not None else frozenset()
+            _FIELD_KINDS[key] = kinds
+        if isinstance(value, bool):
+            if bool not in kinds and kinds & (_NUMBERS | _TEMPORAL):
+                raise ValueError(NOT_A_BOOL_NUMBER)
+            return value
+        if not kinds & _TEMPORAL or kinds & _NUMBERS or (isinstance(value, str) and str in kinds):
+            return value
+        return iso_datetime(value) if dt.datetime in kinds else iso_date(value)
 
     @field_validator("*", mode="after")
     @classmethod
@@ -48,26 +128,40 @@ PercentValue = Annotated[
     Decimal, Field(ge=0, le=100, max_digits=5, decimal_places=2, examples=["45.5"])
 ]
 
+# Identifiers are checked by their validators (with the position of a wrong
+# character); the lengths here only bound what is read and document it.
 Uscc = Annotated[
     str,
     AfterValidator(validate_uscc),
-    Field(description="统一社会信用代码 (18 characters)", examples=["91110000600037341L"]),
+    Field(
+        max_length=64,
+        description="统一社会信用代码 (18 characters)",
+        examples=["91110000600037341L"],
+    ),
 ]
 RegionCode = Annotated[
     str,
     AfterValidator(validate_region_code),
-    Field(description="GB/T 2260 region code", examples=["370600"]),
+    Field(max_length=16, description="GB/T 2260 region code", examples=["370600"]),
 ]
 NationalProjectCode = Annotated[
     str,
     AfterValidator(validate_national_project_code),
-    Field(description="GB/T 40058-2021 project code", examples=["2104-370600-04-01-A1B2C3"]),
+    Field(
+        max_length=64,
+        description="GB/T 40058-2021 project code",
+        examples=["2104-370600-04-01-A1B2C3"],
+    ),
 ]
 InternalProjectCode = Annotated[
-    str, AfterValidator(validate_internal_project_code), Field(examples=["SD-GDZB-2025-001"])
+    str,
+    AfterValidator(validate_internal_project_code),
+    Field(max_length=64, examples=["SD-GDZB-2025-001"]),
 ]
 Period = Annotated[
-    str, AfterValidator(validate_period), Field(description="YYYY-MM", examples=["2025-03"])
+    str,
+    AfterValidator(validate_period),
+    Field(max_length=16, description="YYYY-MM", examples=["2025-03"]),
 ]
 
 

@@ -11,6 +11,7 @@ from chaintrack.auth.permissions import register_write
 from chaintrack.common.concurrency import IfMatch, set_etag
 from chaintrack.common.deps import SessionDep
 from chaintrack.common.pagination import Page, PageDep
+from chaintrack.common.schemas import IsoDate
 from chaintrack.enterprises import service, service_designations
 from chaintrack.enterprises.rules import DesignationState, designation_state, today
 from chaintrack.enterprises.schemas import (
@@ -41,7 +42,7 @@ router = APIRouter(tags=["enterprises"])
 EnterpriseId = Annotated[int, Path(ge=1, description="Enterprise id")]
 DesignationId = Annotated[int, Path(ge=1, description="Designation id")]
 AsOf = Annotated[
-    dt.date | None,
+    IsoDate | None,
     Query(description="Evaluate states/tiers as of this date (default: today in China)"),
 ]
 

@@ -1,5 +1,577 @@
-"""HTTP routes for spreadsheet import and export (to be filled)."""
+"""HTTP routes for spreadsheet templates, imports and exports (导入导出)."""
 
-from fastapi import APIRouter
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, File, Path, Query, Request, Response, UploadFile
+from fastapi.params import Depends as DependsParam
+from fastapi.responses import StreamingResponse
+from starlette.concurrency import run_in_threadpool
+
+from chaintrack.auth.deps import CurrentPrincipal
+from chaintrack.auth.permissions import (
+    Access,
+    ChainOf,
+    Rule,
+    chain_write,
+    check_chain_rule,
+    forbidden,
+    register_write,
+)
+from chaintrack.common.deps import SessionDep
+from chaintrack.enterprises.service import EnterpriseFilters
+from chaintrack.errors import (
+    BadRequest,
+    NotFound,
+    PayloadTooLarge,
+    ValidationProblem,
+    problem_responses,
+)
+from chaintrack.imports import exporter, service
+from chaintrack.imports.engine import ImportRejected
+from chaintrack.imports.handlers_lists import entry_spec
+from chaintrack.imports.limits import ImportLimits, import_limits
+from chaintrack.imports.schemas import ExportFormat, ImportEntity, ImportMode, ImportReport
+from chaintrack.models.enums import (
+    MembershipRole,
+    Ownership,
+    ProjectLevel,
+    ProjectStatus,
+    ProjectType,
+    SizeClass,
+    Tier,
+    UserRole,
+)
+from chaintrack.projects.queries import ProjectFilters
+from chaintrack.sheets.specs import SheetSpec, get_spec
 
 router = APIRouter(tags=["imports"])
+
+MAX_ID = 2_147_483_647
+UPLOAD_SLACK = 64 * 1024  # multipart envelope around the file
+
+Id = Annotated[int, Path(ge=1, le=MAX_ID)]
+Format = Annotated[
+    ExportFormat, Query(alias="format", description="xlsx (default) or csv (UTF-8 with BOM)")
+]
+Mode = Annotated[
+    ImportMode,
+    Query(description="dry_run (default): check and report, write nothing; commit: write all"),
+]
+ChainQuery = Annotated[
+    int | None,
+    Query(
+        ge=1,
+        le=MAX_ID,
+        description="Import into this chain: rows may leave 产业链代码 blank; a filled one must "
+        "match. Without it every row names its chain.",
+    ),
+]
+Sheet = Annotated[
+    str | None, Query(max_length=31, description="Worksheet to read (default: best header match)")
+]
+Upload = Annotated[
+    UploadFile,
+    File(description="The filled-in template or an edited export: .xlsx or .csv"),
+]
+Limits = Annotated[ImportLimits, Depends(import_limits)]
+
+_IMPORT_PROBLEMS = problem_responses(
+    BadRequest, NotFound, PayloadTooLarge, ValidationProblem, ImportRejected
+)
+_FILE_RESPONSE: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "The spreadsheet (Content-Disposition names it)",
+        "content": {
+            service.media_type(ExportFormat.XLSX): {},
+            service.media_type(ExportFormat.CSV): {},
+        },
+    }
+}
+
+IMPORT_DOC = (
+    "\n\n上传.xlsx或.csv（模板或导出文件，表头中英文均可，标题行、合并单元格、全角字符、"
+    "千分位、文本格式数字、Excel日期序号、“2024年3月”等写法均可识别）。mode=dry_run（默认）"
+    "只预检：逐行报告新增、更新、不变，及每个错误的行号、列名和说明，不写入任何数据；"
+    "mode=commit 正式导入：整个文件在一个事务中写入，任何一行有错则全部不写入（422，附全部错误），"
+    "重复导入同一文件不产生任何变化。\n\n"
+    "Upload `file` (multipart). `mode=dry_run` (default) reports per row what would be "
+    "created / updated / left unchanged and every error (row, column, message) and writes "
+    "nothing; `mode=commit` writes the whole file atomically: one bad row and nothing is "
+    "written (422 `import-rejected` with every row error). Re-importing the same file "
+    "changes nothing. A file over the size cap answers 413; one that is not a "
+    "spreadsheet 400; more rows than the cap, or a missing required column, 422."
+)
+
+
+def chain_query_write(param: str = "chain_id") -> DependsParam:
+    """The chain-write rule for a chain given as a *query* parameter (optional).
+
+    Administrators pass; viewers get 403; an editor must edit the named chain (404 for an
+    unknown one). Without the parameter the rows name their chains and the service
+    checks each (403 for any chain the editor does not edit).
+    """
+    rule = Rule(Access.CHAIN, ChainOf.chain(param))
+
+    async def check_permission(
+        request: Request, principal: CurrentPrincipal, session: SessionDep
+    ) -> None:
+        if principal.is_admin:
+            return
+        if principal.role is not UserRole.EDITOR:
+            raise forbidden("只读账号不能修改数据 / a viewer account can only read")
+        raw = request.query_params.get(param, "")
+        if not raw.isdigit():
+            return  # absent (rows name their chains) or invalid (the endpoint answers 422)
+        await run_in_threadpool(check_chain_rule, rule, principal, session, {param: int(raw)}, None)
+
+    check_permission.permission_rule = rule  # type: ignore[attr-defined]
+    return Depends(check_permission)
+
+
+def _check_size(request: Request, limits: ImportLimits) -> None:
+    length = request.headers.get("content-length", "")
+    if length.isdigit() and int(length) > limits.max_bytes + UPLOAD_SLACK:
+        mib = f"{limits.max_mb:g}"
+        raise PayloadTooLarge(
+            f"文件超过大小上限{mib}MB，请拆分后导入 / the file is larger than {mib} MB",
+            code="too_large",
+        )
+
+
+def _download(
+    content: Iterable[bytes], size: int | None, filename: str, fallback: str, fmt: ExportFormat
+) -> Response:
+    headers = {"Content-Disposition": exporter.content_disposition(filename, fallback)}
+    if size is not None:
+        headers["Content-Length"] = str(size)
+    return StreamingResponse(content, media_type=service.media_type(fmt), headers=headers)
+
+
+def _export(
+    spec: SheetSpec, rows: Iterable[Mapping[str, Any]], fmt: ExportFormat, label: str | None = None
+) -> Response:
+    fh, size, count = exporter.spooled_export(spec, rows, fmt)
+    filename, fallback = exporter.export_filenames(spec, fmt, label)
+    response = _download(exporter.iter_file(fh), size, filename, fallback, fmt)
+    response.headers["X-Row-Count"] = str(count)
+    return response
+
+
+# --------------------------------------------------------------------------- templates
+
+
+@router.get(
+    "/templates/{entity}",
+    response_class=Response,
+    response_model=None,
+    summary="Download an import template (下载导入模板)",
+    description=(
+        "下载导入模板：enterprises 企业（含年度指标）、designations 梯度培育认定、memberships "
+        "链上企业、projects 建链项目、progress 月度调度。Excel模板含填写说明工作表和下拉列表；"
+        "CSV为带BOM的UTF-8。\n\nA blank template (.xlsx with an instructions sheet and "
+        "drop-down lists, or CSV) with Chinese headers; English field names are accepted too."
+    ),
+    responses={**_FILE_RESPONSE, **problem_responses(ValidationProblem)},
+)
+def get_template(entity: ImportEntity, fmt: Format = ExportFormat.XLSX) -> Response:
+    content, filename, fallback = service.entity_template(entity, fmt)
+    return _download([content], len(content), filename, fallback, fmt)
+
+
+@router.get(
+    "/list-types/{type_id}/template",
+    response_class=Response,
+    response_model=None,
+    summary="Download the entry template of a list type (下载清单导入模板)",
+    description=(
+        "按清单类型的字段生成清单条目导入模板。\n\nThe template for the entries of lists of "
+        "this type: title, the reference column (USCC, project code or node code) and one "
+        "column per declared field."
+    ),
+    responses={**_FILE_RESPONSE, **problem_responses(NotFound, ValidationProblem)},
+)
+def get_list_type_template(
+    type_id: Id, session: SessionDep, fmt: Format = ExportFormat.XLSX
+) -> Response:
+    content, filename, fallback = service.list_type_template(session, type_id, fmt)
+    return _download([content], len(content), filename, fallback, fmt)
+
+
+# ----------------------------------------------------------------------------- imports
+
+
+def _import(
+    request: Request,
+    session: SessionDep,
+    entity: ImportEntity,
+    file: UploadFile,
+    mode: ImportMode,
+    limits: ImportLimits,
+    principal: CurrentPrincipal,
+    chain_id: int | None = None,
+    sheet: str | None = None,
+) -> ImportReport:
+    _check_size(request, limits)
+    return service.import_file(
+        session,
+        entity,
+        file.file,
+        commit=mode is ImportMode.COMMIT,
+        limits=limits,
+        principal=principal,
+        chain_id=chain_id,
+        filename=file.filename,
+        sheet=sheet,
+    )
+
+
+@router.post(
+    "/imports/enterprises",
+    dependencies=[register_write()],
+    response_model=ImportReport,
+    summary="Import enterprises with key figures (导入企业)",
+    description="按统一社会信用代码新增或更新企业，并写入所填年度的营业收入、从业人员、研发投入。"
+    "\n\nUpsert by USCC; the year's figures are created or replaced." + IMPORT_DOC,
+    responses=_IMPORT_PROBLEMS,
+)
+def import_enterprises(
+    request: Request,
+    session: SessionDep,
+    principal: CurrentPrincipal,
+    file: Upload,
+    limits: Limits,
+    mode: Mode = ImportMode.DRY_RUN,
+    sheet: Sheet = None,
+) -> ImportReport:
+    return _import(
+        request, session, ImportEntity.ENTERPRISES, file, mode, limits, principal, sheet=sheet
+    )
+
+
+@router.post(
+    "/imports/designations",
+    dependencies=[register_write()],
+    response_model=ImportReport,
+    summary="Import designations (导入梯度培育认定)",
+    description="按企业、梯度、级别和认定日期新增或更正认定（批次、认定机关、有效期、撤销）。"
+    "\n\nUpsert by enterprise + tier + level + recognition date." + IMPORT_DOC,
+    responses=_IMPORT_PROBLEMS,
+)
+def import_designations(
+    request: Request,
+    session: SessionDep,
+    principal: CurrentPrincipal,
+    file: Upload,
+    limits: Limits,
+    mode: Mode = ImportMode.DRY_RUN,
+    sheet: Sheet = None,
+) -> ImportReport:
+    return _import(
+        request, session, ImportEntity.DESIGNATIONS, file, mode, limits, principal, sheet=sheet
+    )
+
+
+@router.post(
+    "/imports/memberships",
+    dependencies=[chain_query_write()],
+    response_model=ImportReport,
+    summary="Import chain memberships (导入链上企业)",
+    description="按产业链、企业、角色、节点和入链日期新增或更新链上企业（退出日期、原因、备注）。"
+    "\n\nUpsert by chain + enterprise + role (+ node) + start day; the enterprises must be "
+    "registered. An editor may import only into chains they edit (403)." + IMPORT_DOC,
+    responses=_IMPORT_PROBLEMS,
+)
+def import_memberships(
+    request: Request,
+    session: SessionDep,
+    principal: CurrentPrincipal,
+    file: Upload,
+    limits: Limits,
+    mode: Mode = ImportMode.DRY_RUN,
+    chain_id: ChainQuery = None,
+    sheet: Sheet = None,
+) -> ImportReport:
+    return _import(
+        request,
+        session,
+        ImportEntity.MEMBERSHIPS,
+        file,
+        mode,
+        limits,
+        principal,
+        chain_id=chain_id,
+        sheet=sheet,
+    )
+
+
+@router.post(
+    "/imports/projects",
+    dependencies=[chain_query_write()],
+    response_model=ImportReport,
+    summary="Import projects (导入建链项目)",
+    description="按项目编号新增或更新项目及所填年度的计划投资；已有项目的状态须通过状态流转变更。"
+    "\n\nUpsert by internal project code, with one year's annual plan. A new project's "
+    "status must be an initial one; an existing project's status is not changed by import "
+    "(a different one is an error). An editor may import only into chains they edit." + IMPORT_DOC,
+    responses=_IMPORT_PROBLEMS,
+)
+def import_projects(
+    request: Request,
+    session: SessionDep,
+    principal: CurrentPrincipal,
+    file: Upload,
+    limits: Limits,
+    mode: Mode = ImportMode.DRY_RUN,
+    chain_id: ChainQuery = None,
+    sheet: Sheet = None,
+) -> ImportReport:
+    return _import(
+        request,
+        session,
+        ImportEntity.PROJECTS,
+        file,
+        mode,
+        limits,
+        principal,
+        chain_id=chain_id,
+        sheet=sheet,
+    )
+
+
+@router.post(
+    "/imports/progress",
+    dependencies=[chain_query_write()],
+    response_model=ImportReport,
+    summary="Import monthly progress (导入月度调度)",
+    description="按项目编号和月份报送月度进度；已报送月份的数据有变化时记为一次更正（新修订，"
+    "原数据保留，更正原因默认为“导入更正”），数据相同则不变。\n\nOne row per project and "
+    "month. A month already on record with different figures becomes a new revision "
+    "(correction reason: the row's, else 导入更正); identical figures change nothing. Every "
+    "project must be on a chain the editor edits (403)." + IMPORT_DOC,
+    responses=_IMPORT_PROBLEMS,
+)
+def import_progress(
+    request: Request,
+    session: SessionDep,
+    principal: CurrentPrincipal,
+    file: Upload,
+    limits: Limits,
+    mode: Mode = ImportMode.DRY_RUN,
+    chain_id: ChainQuery = None,
+    sheet: Sheet = None,
+) -> ImportReport:
+    return _import(
+        request,
+        session,
+        ImportEntity.PROGRESS,
+        file,
+        mode,
+        limits,
+        principal,
+        chain_id=chain_id,
+        sheet=sheet,
+    )
+
+
+@router.post(
+    "/lists/{list_id}/import",
+    dependencies=[chain_write(ChainOf.list("list_id"))],
+    response_model=ImportReport,
+    summary="Import list entries (导入清单条目)",
+    description="按引用对象（企业、项目；节点与名称）或名称新增或更新本清单的条目。\n\n"
+    "Entries are matched by what they reference (enterprise or project; node + title) or by "
+    "title; attributes are checked against the list type's fields." + IMPORT_DOC,
+    responses=_IMPORT_PROBLEMS,
+)
+def import_list_entries(
+    list_id: Id,
+    request: Request,
+    session: SessionDep,
+    file: Upload,
+    limits: Limits,
+    mode: Mode = ImportMode.DRY_RUN,
+    sheet: Sheet = None,
+) -> ImportReport:
+    _check_size(request, limits)
+    return service.import_list_entries(
+        session,
+        list_id,
+        file.file,
+        commit=mode is ImportMode.COMMIT,
+        limits=limits,
+        filename=file.filename,
+        sheet=sheet,
+    )
+
+
+# ----------------------------------------------------------------------------- exports
+
+_EXPORT_DOC = (
+    "\n\n导出格式与导入模板相同，可编辑后重新导入（导出→导入不产生变化）。\n\nThe export uses "
+    "the template format, so export → edit → import is a round trip. Streamed; "
+    "`X-Row-Count` gives the number of rows."
+)
+Q = Annotated[str | None, Query(max_length=100, description="名称片段或代码")]
+Region = Annotated[str | None, Query(max_length=12, description="行政区划代码（前缀）")]
+ChainFilter = Annotated[int | None, Query(ge=1, le=MAX_ID, description="产业链")]
+Year = Annotated[int | None, Query(ge=1949, le=2200)]
+Period = Annotated[str | None, Query(pattern=r"^\d{4}-\d{2}$", examples=["2025-01"])]
+
+
+@router.get(
+    "/exports/enterprises",
+    response_class=Response,
+    response_model=None,
+    summary="Export enterprises (导出企业)",
+    description="筛选条件同企业查询；每家企业一行，附所选年度（默认最近年度）的指标。\n\n"
+    "Filters as GET /enterprises; one row per enterprise with the figures of `year` "
+    "(default: each one's latest year)." + _EXPORT_DOC,
+    responses={**_FILE_RESPONSE, **problem_responses(ValidationProblem)},
+)
+def export_enterprises(
+    session: SessionDep,
+    fmt: Format = ExportFormat.XLSX,
+    q: Q = None,
+    uscc: Annotated[str | None, Query(max_length=64)] = None,
+    region_code: Region = None,
+    tier: Annotated[Tier | None, Query()] = None,
+    chain_id: ChainFilter = None,
+    role: Annotated[MembershipRole | None, Query()] = None,
+    size_class: Annotated[SizeClass | None, Query()] = None,
+    ownership: Annotated[Ownership | None, Query()] = None,
+    year: Year = None,
+) -> Response:
+    filters = EnterpriseFilters(
+        q=q,
+        uscc=uscc,
+        region_code=region_code,
+        tier=tier,
+        chain_id=chain_id,
+        role=role,
+        size_class=size_class,
+        ownership=ownership,
+    )
+    return _export(get_spec("enterprises"), exporter.enterprise_rows(session, filters, year), fmt)
+
+
+@router.get(
+    "/exports/designations",
+    response_class=Response,
+    response_model=None,
+    summary="Export designations (导出梯度培育认定)",
+    description="全部认定（含已到期、已撤销），可按企业、梯度、地区、产业链筛选。\n\nEvery "
+    "designation (history included; `active=true` for those in force today)." + _EXPORT_DOC,
+    responses={**_FILE_RESPONSE, **problem_responses(ValidationProblem)},
+)
+def export_designations(
+    session: SessionDep,
+    fmt: Format = ExportFormat.XLSX,
+    q: Q = None,
+    tier: Annotated[Tier | None, Query()] = None,
+    region_code: Region = None,
+    chain_id: ChainFilter = None,
+    active: Annotated[bool, Query(description="only those in force today")] = False,
+) -> Response:
+    f = exporter.DesignationFilters(
+        q=q, tier=tier, region_code=region_code, chain_id=chain_id, active=active
+    )
+    return _export(get_spec("designations"), exporter.designation_rows(session, f), fmt)
+
+
+@router.get(
+    "/exports/memberships",
+    response_class=Response,
+    response_model=None,
+    summary="Export chain memberships (导出链上企业)",
+    description="筛选条件同链上企业查询（默认只含当前在链的）。\n\nFilters as GET "
+    "/chains/{chain_id}/memberships (`current=true` by default; `current=false` gives the "
+    "history too)." + _EXPORT_DOC,
+    responses={**_FILE_RESPONSE, **problem_responses(ValidationProblem)},
+)
+def export_memberships(
+    session: SessionDep,
+    fmt: Format = ExportFormat.XLSX,
+    chain_id: ChainFilter = None,
+    role: Annotated[MembershipRole | None, Query()] = None,
+    current: Annotated[bool, Query()] = True,
+    node_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
+    region_code: Region = None,
+    q: Q = None,
+) -> Response:
+    f = exporter.MembershipFilters(
+        chain_id=chain_id, role=role, current=current, node_id=node_id, region_code=region_code, q=q
+    )
+    return _export(get_spec("memberships"), exporter.membership_rows(session, f), fmt)
+
+
+@router.get(
+    "/exports/projects",
+    response_class=Response,
+    response_model=None,
+    summary="Export projects (导出建链项目)",
+    description="筛选条件同项目查询；每个项目一行，附所选年度（默认最近年度）的计划投资。\n\n"
+    "Filters as GET /projects; one row per project with the annual plan of `plan_year` "
+    "(default: each one's latest)." + _EXPORT_DOC,
+    responses={**_FILE_RESPONSE, **problem_responses(ValidationProblem)},
+)
+def export_projects(
+    session: SessionDep,
+    fmt: Format = ExportFormat.XLSX,
+    chain_id: ChainFilter = None,
+    type: Annotated[ProjectType | None, Query()] = None,
+    status: Annotated[ProjectStatus | None, Query()] = None,
+    level: Annotated[ProjectLevel | None, Query()] = None,
+    region_code: Region = None,
+    q: Q = None,
+    plan_year: Annotated[int | None, Query(ge=2000, le=2200)] = None,
+) -> Response:
+    f = ProjectFilters(
+        chain_id=chain_id, type=type, status=status, level=level, region_code=region_code, q=q
+    )
+    return _export(get_spec("projects"), exporter.project_rows(session, f, plan_year), fmt)
+
+
+@router.get(
+    "/exports/progress",
+    response_class=Response,
+    response_model=None,
+    summary="Export monthly progress (导出月度调度)",
+    description="当前有效的各月报送，附系统计算的累计数和完成率（导入时不读取）。\n\n"
+    "The months on record with the computed cumulative figures (ignored on import)." + _EXPORT_DOC,
+    responses={**_FILE_RESPONSE, **problem_responses(ValidationProblem)},
+)
+def export_progress(
+    session: SessionDep,
+    fmt: Format = ExportFormat.XLSX,
+    chain_id: ChainFilter = None,
+    project_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
+    period_from: Period = None,
+    period_to: Period = None,
+    q: Q = None,
+) -> Response:
+    f = exporter.ProgressFilters(
+        chain_id=chain_id, project_id=project_id, period_from=period_from, period_to=period_to, q=q
+    )
+    return _export(get_spec("progress"), exporter.progress_rows(session, f), fmt)
+
+
+@router.get(
+    "/lists/{list_id}/export",
+    response_class=Response,
+    response_model=None,
+    summary="Export the entries of a list (导出清单条目)",
+    description="按清单类型的模板导出本清单的全部条目。\n\nEvery entry of the list in its "
+    "type's template format." + _EXPORT_DOC,
+    responses={**_FILE_RESPONSE, **problem_responses(NotFound, ValidationProblem)},
+)
+def export_list_entries(
+    list_id: Id, session: SessionDep, fmt: Format = ExportFormat.XLSX
+) -> Response:
+    chain_list, list_type = service.list_with_type(session, list_id)
+    spec = entry_spec(list_type)
+    return _export(
+        spec, exporter.list_entry_rows(session, chain_list), fmt, label=chain_list.period
+    )

@@ -37,6 +37,7 @@ ListPeriod = Annotated[
     str,
     AfterValidator(validate_list_period),
     Field(
+        max_length=16,
         description="清单期间 / period: `2025`, `2025-H1`, `2025-Q3` or `2025-03`",
         examples=["2025"],
     ),
@@ -86,7 +87,8 @@ class FieldDefinition(_Input):
     required: bool = Field(default=False, description="Entries must carry a value")
     choices: list[Annotated[str, Field(min_length=1, max_length=64)]] | None = Field(
         default=None,
-        description="Allowed values (choice fields only)",
+        max_length=200,
+        description="Allowed values (choice fields only, at most 200)",
         examples=[["高", "中", "低"]],
     )
 

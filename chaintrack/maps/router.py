@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Response, status
@@ -11,6 +10,7 @@ from chaintrack.auth.permissions import ChainOf, Ref, chain_write
 from chaintrack.common.concurrency import IfMatch, check_if_match, set_etag
 from chaintrack.common.deps import SessionDep
 from chaintrack.common.pagination import Page, PageDep
+from chaintrack.common.schemas import IsoDate
 from chaintrack.errors import (
     BadRequest,
     Conflict,
@@ -284,7 +284,7 @@ def read_map(
     chain_id: ChainId,
     session: SessionDep,
     as_of: Annotated[
-        dt.date | None,
+        IsoDate | None,
         Query(
             description="企业数统计日期，默认今天 / date for the counts", examples=["2025-06-30"]
         ),

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Sequence
 from typing import Annotated
 
@@ -12,6 +11,7 @@ from chaintrack.auth.permissions import ChainOf, Ref, chain_write
 from chaintrack.common.concurrency import IfMatch, set_etag
 from chaintrack.common.deps import SessionDep
 from chaintrack.common.pagination import Page, PageDep, PageParams
+from chaintrack.common.schemas import IsoDate
 from chaintrack.errors import (
     Conflict,
     NotFound,
@@ -44,7 +44,7 @@ Sort = Annotated[
     ),
 ]
 AsOf = Annotated[
-    dt.date | None,
+    IsoDate | None,
     Query(description="Only memberships current on this day (implies `current=true`)"),
 ]
 RoleQ = Annotated[MembershipRole | None, Query(description="chain_master / leading / supporting")]

@@ -5,13 +5,12 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Response, status
-from pydantic import AwareDatetime
 
 from chaintrack.auth.permissions import ChainOf, Ref, chain_write
 from chaintrack.common.concurrency import IfMatch, etag_for, set_etag
 from chaintrack.common.deps import SessionDep
 from chaintrack.common.pagination import Page, PageDep
-from chaintrack.common.schemas import Period
+from chaintrack.common.schemas import IsoAwareDatetime, Period
 from chaintrack.errors import (
     Conflict,
     NotFound,
@@ -46,7 +45,7 @@ ProblemId = Annotated[int, Path(ge=1, le=MAX_ID, description="Problem id")]
 ChainId = Annotated[int, Path(ge=1, le=MAX_ID, description="Chain id")]
 PeriodPath = Annotated[Period, Path(description="Reporting month, YYYY-MM", examples=["2025-03"])]
 AsOf = Annotated[
-    AwareDatetime | None,
+    IsoAwareDatetime | None,
     Query(
         description=(
             "查看某一时刻在案的数据 / show what was on record at this moment "

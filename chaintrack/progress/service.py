@@ -172,15 +172,18 @@ def submit_report(
         correction_reason=data.correction_reason,
         submitted_at=now,
     )
-    session.add(report)
     try:
+        # Added inside the SAVEPOINT: added before it, the report would be flushed by
+        # begin_nested() itself, outside the savepoint, and a lost race would break
+        # the whole transaction (a 500 on PostgreSQL) instead of answering 409.
         with session.begin_nested():
+            session.add(report)
             session.flush()
     except IntegrityError as exc:  # a concurrent first submission of the same month
         raise Conflict(
             f"{period} 的进度刚被他人报送 / a report for {period} was just submitted by "
             "someone else; reload it and resubmit as a correction",
-            project_id=project.id,
+            project_id=project_id,
             period=period,
         ) from exc
     for p in data.problems:

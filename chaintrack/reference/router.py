@@ -30,7 +30,8 @@ def list_regions(
     session: SessionDep,
     page: PageDep,
     parent_code: Annotated[
-        str | None, Query(description="Only the children of this code", examples=["370000"])
+        str | None,
+        Query(max_length=16, description="Only the children of this code", examples=["370000"]),
     ] = None,
     include_abolished: Annotated[
         bool, Query(description="Include abolished codes (flagged `abolished`)")
@@ -65,7 +66,9 @@ def list_regions(
     summary="Read one region",
     responses=problem_responses(NotFound),
 )
-def get_region(session: SessionDep, code: Annotated[str, Path(examples=["371200"])]) -> RegionOut:
+def get_region(
+    session: SessionDep, code: Annotated[str, Path(max_length=16, examples=["371200"])]
+) -> RegionOut:
     return RegionOut.model_validate(service.get_region(session, code))
 
 

@@ -27,6 +27,7 @@ Format = Literal["json", "csv", "xlsx"]
 PeriodQuery = Annotated[
     str | None,
     Query(
+        max_length=16,
         description="Reporting month YYYY-MM; default: the latest complete month",
         examples=["2026-10"],
     ),

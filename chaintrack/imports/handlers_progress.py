@@ -1,0 +1,278 @@
+"""Importing the monthly dispatch (月度调度): one row per project and month.
+
+A month not yet reported becomes revision 1. A month already on record with the same
+figures is left alone; with different figures it becomes a new revision (the one on
+record gets ``superseded_at``, as PUT /projects/{id}/progress/{period} does) whose
+correction reason is the row's, or "导入更正". A row's problem is registered with the
+month's report unless the project already has that problem for the month.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Hashable, Mapping, Sequence
+from typing import Any
+
+from pydantic import ValidationError
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from chaintrack.imports.bulk import acting_user, insert_rows
+from chaintrack.imports.engine import Handler, Plan, failed, row_error, validation_errors
+from chaintrack.imports.resolvers import ChainCodes, batched, projects_by_code
+from chaintrack.imports.schemas import Action
+from chaintrack.imports.scope import Scope
+from chaintrack.models import Problem, ProgressReport, Project
+from chaintrack.models.base import utcnow
+from chaintrack.models.enums import ProblemStatus, ProjectStatus
+from chaintrack.progress.rules import current_period, period_start
+from chaintrack.progress.schemas import ProgressSubmit
+from chaintrack.sheets.specs import ParsedRow, RowError, get_spec
+
+IMPORT_CORRECTION = "导入更正"
+REPORT_FIELDS = ("investment_month", "physical_progress_pct", "physical_progress", "next_steps")
+PROBLEM_FIELDS = ("responsible_unit", "responsible_person", "deadline")
+_SCHEMA_FIELDS = {
+    "problems": "problem",
+    "problems.0.description": "problem",
+    "problems.0.responsible_unit": "problem_responsible_unit",
+    "problems.0.responsible_person": "problem_responsible_person",
+    "problems.0.deadline": "problem_deadline",
+}
+
+
+class ProgressHandler(Handler):
+    entity = "progress"
+    spec = get_spec("progress")
+
+    def __init__(self, scope: Scope) -> None:
+        self.scope = scope
+
+    def start(self, session: Session, columns: set[str]) -> None:
+        super().start(session, columns)
+        self.chains = ChainCodes(session)
+        self.now_period = current_period()
+
+    def key(self, values: Mapping[str, Any]) -> Hashable:
+        return (values["internal_code"], values["period"])
+
+    def plan(self, session: Session, rows: Sequence[ParsedRow]) -> list[Plan]:
+        projects = projects_by_code(session, [r.values["internal_code"] for r in rows])
+        pids = {p.id for p in projects.values()}
+        periods = {r.values["period"] for r in rows}
+        current: dict[tuple[int, str], ProgressReport] = {}
+        problems: dict[tuple[int, str], list[Problem]] = {}
+        for part in batched(pids):
+            for report in session.scalars(
+                select(ProgressReport).where(
+                    ProgressReport.project_id.in_(part),
+                    ProgressReport.period.in_(periods),
+                    ProgressReport.superseded_at.is_(None),
+                )
+            ):
+                current[(report.project_id, report.period)] = report
+            for problem in session.scalars(
+                select(Problem)
+                .where(Problem.project_id.in_(part), Problem.period.in_(periods))
+                .order_by(Problem.id)
+            ):
+                problems.setdefault((problem.project_id, problem.period), []).append(problem)
+        out = []
+        for r in rows:
+            project = projects.get(r.values["internal_code"])
+            key = (project.id, r.values["period"]) if project else (0, "")
+            out.append(self._plan_row(r, project, current.get(key), problems.get(key, [])))
+        return out
+
+    def _plan_row(
+        self,
+        parsed: ParsedRow,
+        project: Project | None,
+        report: ProgressReport | None,
+        problems: list[Problem],
+    ) -> Plan:
+        v, row, spec = parsed.values, parsed.row, self.spec
+        code, period = v["internal_code"], v["period"]
+        key = f"{code} {period}"
+        if project is None:
+            return failed(
+                spec,
+                row,
+                key,
+                row_error(
+                    spec,
+                    row,
+                    "internal_code",
+                    f"项目编号“{code}”不存在，请先导入或登记项目 / no project has this code",
+                    "unknown_reference",
+                    code,
+                ),
+            )
+        self.scope.check(project.chain_id, row, f"项目{code}")
+        errors: list[RowError] = []
+        if self.scope.chain_id is not None and project.chain_id != self.scope.chain_id:
+            errors.append(
+                row_error(
+                    spec,
+                    row,
+                    "internal_code",
+                    f"项目{code}属于产业链{self.chains.code_of(project.chain_id)}，不属于本次导入的"
+                    f"产业链{self.chains.code_of(self.scope.chain_id)} / the project belongs to "
+                    "another chain",
+                    "chain_mismatch",
+                    code,
+                )
+            )
+        name = v.get("project_name")
+        if name and name != project.name:
+            errors.append(
+                row_error(
+                    spec,
+                    row,
+                    "project_name",
+                    f"项目名称“{name}”与项目编号{code}登记的“{project.name}”不符，请核对项目编号 / "
+                    "the name does not match the project of this code",
+                    "name_mismatch",
+                    name,
+                )
+            )
+        if period > self.now_period:
+            errors.append(
+                row_error(
+                    spec,
+                    row,
+                    "period",
+                    f"期间“{period}”晚于本月（{self.now_period}），不能报送未来月份 / a period "
+                    "after the current month cannot be reported",
+                    "period_in_future",
+                    period,
+                )
+            )
+        if project.status == ProjectStatus.CANCELLED:
+            errors.append(
+                row_error(
+                    spec,
+                    row,
+                    "internal_code",
+                    f"项目“{project.name}”已取消，不再报送月度进度 / the project is cancelled",
+                    "project_cancelled",
+                    code,
+                )
+            )
+        problem = v.get("problem")
+        if problem and problem.get("deadline") and problem["deadline"] < period_start(period):
+            errors.append(
+                row_error(
+                    spec,
+                    row,
+                    "problem_deadline",
+                    f"时限不能早于问题所在月份（{period}）/ "
+                    "a deadline before the month is not valid",
+                    "deadline_before_period",
+                )
+            )
+        body: dict[str, Any] = {
+            k: v[k] for k in (*REPORT_FIELDS, "correction_reason") if v.get(k) is not None
+        }
+        if problem:
+            body["problems"] = [{k: val for k, val in problem.items() if val is not None}]
+        try:
+            ProgressSubmit.model_validate(body)
+        except ValidationError as exc:
+            errors += validation_errors(spec, row, exc, _SCHEMA_FIELDS)
+        if errors:
+            return failed(spec, row, key, *errors)
+        changes: list[str] = []
+        new_report: dict[str, Any] | None = None
+        if report is None:
+            new_report = {k: v.get(k) for k in REPORT_FIELDS}
+            new_report.update(revision=1, correction_reason=v.get("correction_reason"))
+        else:
+            figures = {k: (v.get(k) if self.has(k) else getattr(report, k)) for k in REPORT_FIELDS}
+            diff = [k for k, val in figures.items() if getattr(report, k) != val]
+            if diff:
+                changes.extend(diff)
+                new_report = dict(figures)
+                new_report.update(
+                    revision=report.revision + 1,
+                    correction_reason=v.get("correction_reason") or IMPORT_CORRECTION,
+                )
+        problem_write: tuple[Problem | None, dict[str, Any]] | None = None
+        if problem:
+            same = next((p for p in problems if p.description == problem["description"]), None)
+            wanted = {k: problem.get(k) for k in PROBLEM_FIELDS}
+            if same is None:
+                problem_write = (None, {"description": problem["description"], **wanted})
+                changes.append("problem")
+            else:
+                diff_p = {k: val for k, val in wanted.items() if getattr(same, k) != val}
+                if diff_p:
+                    problem_write = (same, diff_p)
+                    changes.extend(f"problem.{k}" for k in diff_p)
+        if report is None:
+            return Plan(
+                row, key, Action.CREATE, data=(project, period, None, new_report, problem_write)
+            )
+        if not changes:
+            return Plan(row, key, Action.UNCHANGED)
+        data = (project, period, report, new_report, problem_write)
+        return Plan(row, key, Action.UPDATE, changes, data=data)
+
+    def apply(self, session: Session, plans: Sequence[Plan]) -> None:
+        now, user = utcnow(), acting_user(session)
+        superseded = False
+        new_reports: list[dict[str, Any]] = []
+        pending_problems: list[
+            tuple[dict[str, Any], int | None, Problem | None, dict[str, Any]]
+        ] = []
+        for plan in plans:
+            project, period, report, new_report, problem_write = plan.data
+            report_row = None
+            if new_report is not None:
+                submitted = now
+                if report is not None:
+                    # Never before the revision it replaces, so "as of T" finds exactly one.
+                    submitted = max(now, report.submitted_at + dt.timedelta(microseconds=1))
+                    report.superseded_at = submitted
+                    superseded = True
+                report_row = {
+                    "project_id": project.id,
+                    "period": period,
+                    **new_report,
+                    "submitted_at": submitted,
+                    "submitted_by": user,
+                    "superseded_at": None,
+                }
+                new_reports.append(report_row)
+            if problem_write is not None:
+                existing_problem, values = problem_write
+                base = {"project_id": project.id, "period": period}
+                pending_problems.append(
+                    (
+                        report_row or base,
+                        report.id if report is not None else None,
+                        existing_problem,
+                        values,
+                    )
+                )
+        if superseded:
+            session.flush()  # the old revisions step aside before the new ones go in
+        insert_rows(session, ProgressReport, new_reports, chain_of=None)
+        new_problems = []
+        for report_row, report_id, existing_problem, values in pending_problems:
+            if existing_problem is not None:
+                for name, value in values.items():
+                    setattr(existing_problem, name, value)
+                continue
+            new_problems.append(
+                {
+                    "project_id": report_row["project_id"],
+                    "report_id": report_row.get("id", report_id),
+                    "period": report_row["period"],
+                    **values,
+                    "status": ProblemStatus.OPEN,
+                    "resolution": None,
+                    "resolved_on": None,
+                }
+            )
+        insert_rows(session, Problem, new_problems, chain_of=None)

@@ -1,0 +1,123 @@
+"""Import and template services: pick the handler, the scope, run the driver.
+
+Used by the HTTP routes and the command line alike (the command line passes no
+principal: it acts as the system, on every chain).
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from chaintrack.auth.deps import Principal
+from chaintrack.errors import not_found
+from chaintrack.imports.engine import Handler, ImportOptions, run_import
+from chaintrack.imports.handlers_chain import MembershipHandler, ProjectHandler
+from chaintrack.imports.handlers_lists import ListEntryHandler, entry_spec
+from chaintrack.imports.handlers_progress import ProgressHandler
+from chaintrack.imports.handlers_register import DesignationHandler, EnterpriseHandler
+from chaintrack.imports.limits import ImportLimits
+from chaintrack.imports.schemas import ExportFormat, ImportEntity, ImportReport
+from chaintrack.imports.scope import Scope
+from chaintrack.lists.service import get_list
+from chaintrack.lists.service_types import get_list_type
+from chaintrack.models import Chain, ChainList, ListType
+from chaintrack.sheets.reader import Source
+from chaintrack.sheets.specs import SheetSpec, get_spec
+from chaintrack.sheets.templates import (
+    CSV_MEDIA_TYPE,
+    XLSX_MEDIA_TYPE,
+    template_csv,
+    template_filename,
+    template_xlsx,
+)
+
+CHAIN_SCOPED = frozenset({ImportEntity.MEMBERSHIPS, ImportEntity.PROJECTS, ImportEntity.PROGRESS})
+
+
+def require_chain(session: Session, chain_id: int | None) -> None:
+    if chain_id is not None and session.get(Chain, chain_id) is None:
+        raise not_found("chain", chain_id)
+
+
+def make_handler(entity: ImportEntity, scope: Scope) -> Handler:
+    if entity is ImportEntity.ENTERPRISES:
+        return EnterpriseHandler()
+    if entity is ImportEntity.DESIGNATIONS:
+        return DesignationHandler()
+    if entity is ImportEntity.MEMBERSHIPS:
+        return MembershipHandler(scope)
+    if entity is ImportEntity.PROJECTS:
+        return ProjectHandler(scope)
+    return ProgressHandler(scope)
+
+
+def import_file(
+    session: Session,
+    entity: ImportEntity,
+    source: Source,
+    *,
+    commit: bool,
+    limits: ImportLimits,
+    principal: Principal | None,
+    chain_id: int | None = None,
+    filename: str | None = None,
+    sheet: str | None = None,
+) -> ImportReport:
+    """Dry-run or commit one file of ``entity`` (rows of chain-scoped entities belong to
+    ``chain_id`` or to the chain their ``chain_code`` names)."""
+    require_chain(session, chain_id)
+    scope = Scope.for_principal(session, principal, chain_id)
+    handler = make_handler(entity, scope)
+    options = ImportOptions(commit=commit, limits=limits, filename=filename, sheet=sheet)
+    return run_import(session, handler, source, options)
+
+
+def list_with_type(session: Session, list_id: int) -> tuple[ChainList, ListType]:
+    chain_list = get_list(session, list_id)
+    list_type = session.get(ListType, chain_list.list_type_id)
+    assert list_type is not None  # foreign key
+    return chain_list, list_type
+
+
+def import_list_entries(
+    session: Session,
+    list_id: int,
+    source: Source,
+    *,
+    commit: bool,
+    limits: ImportLimits,
+    filename: str | None = None,
+    sheet: str | None = None,
+) -> ImportReport:
+    """Entries of one list (the route's rule already checked the list's chain)."""
+    chain_list, list_type = list_with_type(session, list_id)
+    handler = ListEntryHandler(chain_list, list_type)
+    options = ImportOptions(commit=commit, limits=limits, filename=filename, sheet=sheet)
+    return run_import(session, handler, source, options)
+
+
+# ------------------------------------------------------------------------- templates
+
+
+def media_type(fmt: ExportFormat) -> str:
+    return XLSX_MEDIA_TYPE if fmt is ExportFormat.XLSX else CSV_MEDIA_TYPE
+
+
+def template_bytes(spec: SheetSpec, fmt: ExportFormat) -> tuple[bytes, str, str]:
+    """The blank template: content, download name, ASCII fallback name."""
+    content = template_xlsx(spec) if fmt is ExportFormat.XLSX else template_csv(spec)
+    return content, template_filename(spec, fmt.value), f"{spec.name}-template.{fmt.value}"
+
+
+def entity_template(entity: ImportEntity, fmt: ExportFormat) -> tuple[bytes, str, str]:
+    return template_bytes(get_spec(entity.value), fmt)
+
+
+def list_type_template(session: Session, type_id: int, fmt: ExportFormat) -> tuple[bytes, str, str]:
+    list_type = get_list_type(session, type_id)
+    return template_bytes(entry_spec(list_type), fmt)
+
+
+def chain_id_by_code(session: Session, code: str) -> int | None:
+    return session.scalar(select(Chain.id).where(Chain.code == code))
