@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from chaintrack.auth.deps import Principal
-from chaintrack.errors import not_found
+from chaintrack.chains import service as chains_service
 from chaintrack.imports.engine import Handler, ImportOptions, run_import
 from chaintrack.imports.handlers_chain import MembershipHandler, ProjectHandler
 from chaintrack.imports.handlers_lists import ListEntryHandler, entry_spec
@@ -36,8 +36,9 @@ CHAIN_SCOPED = frozenset({ImportEntity.MEMBERSHIPS, ImportEntity.PROJECTS, Impor
 
 
 def require_chain(session: Session, chain_id: int | None) -> None:
-    if chain_id is not None and session.get(Chain, chain_id) is None:
-        raise not_found("chain", chain_id)
+    """404 for an unknown chain; no chain given is fine (rows name their own)."""
+    if chain_id is not None:
+        chains_service.require_chain(session, chain_id)
 
 
 def make_handler(entity: ImportEntity, scope: Scope) -> Handler:

@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import Select, delete, func, or_, select
 from sqlalchemy.orm import Session
 
+from chaintrack.chains.service import require_chain
 from chaintrack.common.pagination import PageParams, paginate, sort_clause
 from chaintrack.errors import Conflict, FieldError, ValidationProblem, not_found
 from chaintrack.models import Chain, ListEntry, MapNode, MapRelation, Membership, ProjectTarget
@@ -32,12 +33,6 @@ def get_chain(session: Session, chain_id: int) -> Chain:
     if chain is None:
         raise not_found("chain", chain_id)
     return chain
-
-
-def ensure_chain(session: Session, chain_id: int) -> None:
-    """404 unless the chain exists (one cheap statement)."""
-    if session.scalar(select(Chain.id).where(Chain.id == chain_id)) is None:
-        raise not_found("chain", chain_id)
 
 
 def get_node(session: Session, node_id: int) -> MapNode:
@@ -112,7 +107,7 @@ def _check_code_free(
 
 
 def create_node(session: Session, chain_id: int, data: dict[str, Any]) -> MapNode:
-    ensure_chain(session, chain_id)
+    require_chain(session, chain_id)
     if data.get("parent_id") is not None:
         node_of_chain(session, chain_id, data["parent_id"], "parent_id")
     _check_gap(data.get("assessment"), data.get("gap_kind"))
@@ -149,7 +144,7 @@ NODE_SORTS: dict[str, Any] = {
 def list_nodes(
     session: Session, chain_id: int, filters: NodeFilters, sort: str | None, page: PageParams
 ) -> tuple[int, Sequence[MapNode]]:
-    ensure_chain(session, chain_id)
+    require_chain(session, chain_id)
     stmt: Select[Any] = select(MapNode).where(MapNode.chain_id == chain_id)
     if filters.stage is not None:
         stmt = stmt.where(MapNode.stage == filters.stage)
@@ -299,7 +294,7 @@ def delete_node(session: Session, node: MapNode) -> None:
 
 
 def create_relation(session: Session, chain_id: int, data: dict[str, Any]) -> MapRelation:
-    ensure_chain(session, chain_id)
+    require_chain(session, chain_id)
     node_of_chain(session, chain_id, data["from_node_id"], "from_node_id")
     node_of_chain(session, chain_id, data["to_node_id"], "to_node_id")
     if data["from_node_id"] == data["to_node_id"]:
@@ -350,7 +345,7 @@ def list_relations(
     sort: str | None,
     page: PageParams,
 ) -> tuple[int, Sequence[MapRelation]]:
-    ensure_chain(session, chain_id)
+    require_chain(session, chain_id)
     stmt: Select[Any] = select(MapRelation).where(MapRelation.chain_id == chain_id)
     if filters.node_id is not None:
         stmt = stmt.where(

@@ -13,10 +13,10 @@ from typing import Any
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
+from chaintrack.chains.service import require_chain
 from chaintrack.common.pagination import PageParams, paginate, sort_clause
 from chaintrack.errors import Conflict, FieldError, NotFound, not_found
 from chaintrack.history import office_today
-from chaintrack.maps.service import ensure_chain
 from chaintrack.models import MapNode, MapRelation, MapVersion
 
 NODE_FIELDS = (
@@ -55,7 +55,7 @@ def live_snapshot(session: Session, chain_id: int) -> dict[str, Any]:
 
 
 def publish(session: Session, chain_id: int, data: dict[str, Any]) -> MapVersion:
-    ensure_chain(session, chain_id)
+    require_chain(session, chain_id)
     label = data.get("label")
     if label:
         same = session.scalars(
@@ -97,7 +97,7 @@ VERSION_SORTS: dict[str, Any] = {
 def list_versions(
     session: Session, chain_id: int, sort: str | None, page: PageParams
 ) -> tuple[int, Sequence[MapVersion]]:
-    ensure_chain(session, chain_id)
+    require_chain(session, chain_id)
     stmt: Select[Any] = select(MapVersion).where(MapVersion.chain_id == chain_id)
     stmt = stmt.order_by(*sort_clause(sort, VERSION_SORTS, [MapVersion.number.desc()]))
     return paginate(session, stmt, page)
@@ -216,7 +216,7 @@ def diff(
     session: Session, chain_id: int, from_number: int, to_number: int | None
 ) -> dict[str, Any]:
     """Compare version ``from_number`` with ``to_number`` (or the live map when None)."""
-    ensure_chain(session, chain_id)
+    require_chain(session, chain_id)
     wanted = {from_number} | ({to_number} if to_number is not None else set())
     found = {
         v.number: v

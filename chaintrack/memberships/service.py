@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Select, and_, or_, select
 from sqlalchemy.orm import Session, contains_eager, joinedload
 
+from chaintrack.chains.service import require_chain
 from chaintrack.common.concurrency import check_if_match
 from chaintrack.common.pagination import PageParams, paginate, sort_clause
 from chaintrack.errors import Conflict, ValidationProblem, not_found
@@ -59,11 +60,6 @@ def get_membership(session: Session, membership_id: int, *, refresh: bool = Fals
 
 
 # --- checks -------------------------------------------------------------------------
-
-
-def _require_chain(session: Session, chain_id: int) -> None:
-    if session.scalar(select(Chain.id).where(Chain.id == chain_id)) is None:
-        raise not_found("chain", chain_id)
 
 
 def _require_enterprise_field(session: Session, enterprise_id: int) -> None:
@@ -134,7 +130,7 @@ def _check_duplicate(
 
 
 def create_membership(session: Session, chain_id: int, data: MembershipCreate) -> Membership:
-    _require_chain(session, chain_id)
+    require_chain(session, chain_id)
     _require_enterprise_field(session, data.enterprise_id)
     _check_node(session, chain_id, data.node_id)
     _check_duplicate(
@@ -258,7 +254,7 @@ def list_chain_memberships(
     q: str | None = None,
     sort: str | None = None,
 ) -> tuple[int, Sequence[Membership]]:
-    _require_chain(session, chain_id)
+    require_chain(session, chain_id)
     stmt = _loaded().where(Membership.chain_id == chain_id)
     if current or as_of is not None:
         stmt = stmt.where(current_on(as_of or office_today()))

@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy.orm import Session
-
-from chaintrack.errors import FieldError, ValidationProblem, not_found
+from chaintrack.errors import FieldError, ValidationProblem
 from chaintrack.history import office_today
-from chaintrack.models import Project
 from chaintrack.progress.schemas import ProblemInline
+from chaintrack.projects import queries
 
 # The dispatch runs on Beijing time: "this month" and "today" are China's.
 today = office_today
@@ -51,11 +49,7 @@ def check_deadlines(problems: list[ProblemInline], period: str, prefix: str) -> 
         raise ValidationProblem("; ".join(e.message for e in errors), errors=errors)
 
 
-def get_project(session: Session, project_id: int) -> Project:
-    project = session.get(Project, project_id)
-    if project is None:
-        raise not_found("project", project_id)
-    return project
+get_project = queries.get_project  # one 404 rule for projects
 
 
 def check_deadline(deadline: dt.date | None, period: str, field: str = "deadline") -> None:

@@ -9,10 +9,11 @@ from typing import Any
 from sqlalchemy import ColumnElement, Select, and_, func, not_, select
 from sqlalchemy.orm import Session
 
+from chaintrack.chains.service import require_chain
 from chaintrack.common.concurrency import check_if_match
 from chaintrack.common.pagination import Page, PageParams, sort_clause
 from chaintrack.errors import Conflict, ValidationProblem, not_found
-from chaintrack.models import Chain, Problem, ProgressReport, Project
+from chaintrack.models import Problem, ProgressReport, Project
 from chaintrack.models.enums import ProblemStatus
 from chaintrack.progress.rules import (
     check_deadline,
@@ -229,8 +230,7 @@ def list_chain_problems(
     session: Session, chain_id: int, filters: ProblemFilters, page: PageParams
 ) -> Page[ChainProblemOut]:
     """Problems across a chain's projects, with each project's code and name: two statements."""
-    if session.get(Chain, chain_id) is None:
-        raise not_found("chain", chain_id)
+    require_chain(session, chain_id)
     today_ = today()
     stmt = (
         select(Problem, Project.internal_code, Project.name)
