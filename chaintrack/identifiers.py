@@ -15,6 +15,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
+from operator import mul
 
 USCC_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
 _USCC_VALUES = {ch: i for i, ch in enumerate(USCC_ALPHABET)}
@@ -50,13 +51,27 @@ def normalise(raw: str) -> str:
 
 
 def uscc_check_character(first17: str) -> str:
-    total = sum(_USCC_VALUES[ch] * w for ch, w in zip(first17, USCC_WEIGHTS, strict=True))
+    if len(first17) != 17:
+        raise ValueError("the check character is computed over 17 characters")
+    total = sum(map(mul, map(_USCC_VALUES.__getitem__, first17), USCC_WEIGHTS))
     return USCC_ALPHABET[(31 - total % 31) % 31]
+
+
+# The shape of a well-formed USCC: a valid code takes one regular-expression match
+# and the check-character sum; anything else goes through the checks below, which
+# name the part that is wrong.
+_USCC_SHAPE = re.compile(f"[{USCC_AUTHORITIES}][{USCC_ALPHABET}][0-9]{{6}}[{USCC_ALPHABET}]{{10}}")
 
 
 def validate_uscc(raw: str) -> str:
     """Return the normalised USCC or raise IdentifierError naming the wrong part."""
-    code = normalise(raw)
+    code = raw.strip().upper() if raw.isascii() else normalise(raw)
+    if (
+        _USCC_SHAPE.fullmatch(code)
+        and code[2:4] in PROVINCE_PREFIXES
+        and code[17] == uscc_check_character(code[:17])
+    ):
+        return code
     if len(code) != 18:
         raise IdentifierError(
             "uscc",

@@ -96,6 +96,68 @@ def _enterprise_csv(codes: list[str], *, bad_row: int | None = None) -> bytes:
     return csv_text(rows)
 
 
+def test_imported_rows_are_audited_exactly_as_api_writes_are(client, db):
+    """The bulk path writes its create records itself; they must hold what the session
+    listeners record for the same enterprise created through the API (every value,
+    decimals, dates, enumerations and lists included)."""
+    fields = {
+        "name": "审计对照企业有限公司",
+        "former_names": ["审计对照旧名有限公司"],
+        "region_code": "370602",
+        "size_class": "small",
+        "ownership": "private",
+        "founded_on": "2001-02-03",
+        "address": "山东省烟台市“引号”路\\1号",
+    }
+    posted = client.post(f"{API}/enterprises", json={"uscc": uscc(), **fields})
+    assert posted.status_code == 201, posted.text
+    figures = {"revenue": "1250.5000", "employees": 12, "rd_spend": "0.25"}
+    r = client.put(f"{API}/enterprises/{posted.json()['id']}/figures/2024", json=figures)
+    assert r.status_code in (200, 201), r.text
+    code = uscc()
+    content = csv_text(
+        [
+            ["uscc", *fields, "year", "revenue", "employees", "rd_spend"],
+            [code, *(v if isinstance(v, str) else v[0] for v in fields.values()),
+             "2024", "1250.5", "12", "0.25"],
+        ]
+    )  # fmt: skip
+    r = upload(client, "/imports/enterprises", content, mode="commit")
+    assert r.status_code == 200, r.text
+    imported = enterprise(db, code)
+    assert imported is not None
+
+    def created(entity: str, entity_id: int) -> dict[str, Any]:
+        record = db.scalar(
+            select(AuditRecord).where(
+                AuditRecord.entity == entity, AuditRecord.entity_id == str(entity_id)
+            )
+        )
+        assert record is not None and record.action.value == "create"
+        return dict(record.changes)
+
+    api_ent, bulk_ent = (
+        created("enterprises", posted.json()["id"]),
+        created("enterprises", imported.id),
+    )
+    for changes, ident in ((api_ent, posted.json()["id"]), (bulk_ent, imported.id)):
+        assert changes.pop("id") == {"before": None, "after": ident}
+        changes.pop("uscc")
+    assert bulk_ent == api_ent
+    fig_ids = db.execute(
+        select(EnterpriseFigures.id, EnterpriseFigures.enterprise_id).where(
+            EnterpriseFigures.enterprise_id.in_([posted.json()["id"], imported.id])
+        )
+    ).all()
+    by_ent = {e: f for f, e in fig_ids}
+    api_fig = created("enterprise_figures", by_ent[posted.json()["id"]])
+    bulk_fig = created("enterprise_figures", by_ent[imported.id])
+    for changes in (api_fig, bulk_fig):
+        changes.pop("id"), changes.pop("enterprise_id")
+    assert bulk_fig == api_fig
+    assert bulk_fig["revenue"] == {"before": None, "after": "1250.5"}
+
+
 def test_dry_run_reports_rows_and_writes_nothing(client, db):
     codes = [uscc(), uscc()]
     before = (count(db, Enterprise), audit_count(db))

@@ -18,7 +18,10 @@ by themselves.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+import json
+from collections.abc import Collection, Iterable, Mapping, Sequence
+from json.encoder import encode_basestring
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import Table, func, select, text
@@ -28,17 +31,6 @@ from chaintrack.audit import capture
 from chaintrack.models import AuditRecord, Project
 from chaintrack.models.base import utcnow
 from chaintrack.models.enums import AuditAction
-
-AUDIT_COLUMNS = (
-    "occurred_at",
-    "user_id",
-    "request_id",
-    "action",
-    "entity",
-    "entity_id",
-    "chain_id",
-    "changes",
-)
 
 
 def reserve_ids(session: Session, model: Any, n: int) -> list[int]:
@@ -62,35 +54,62 @@ def reserve_ids(session: Session, model: Any, n: int) -> list[int]:
 
 
 def raw_insert(
-    session: Session, table: Table, columns: Sequence[str], rows: Iterable[Mapping[str, Any]]
+    session: Session,
+    table: Table,
+    columns: Sequence[str],
+    rows: Iterable[Mapping[str, Any]],
+    *,
+    constants: Mapping[str, Any] | None = None,
+    processed: Collection[str] = (),
 ) -> None:
-    """INSERT ``rows`` through the session's connection, values bound by column type."""
+    """INSERT ``rows`` through the session's connection, values bound by column type.
+
+    ``constants`` are columns with one value for every row (timestamps, version, the
+    audit context), bound once instead of once per row; ``processed`` names columns
+    whose values are already in the driver's form (the audit log's JSON text).
+    """
     conn = session.connection()
     dialect = conn.dialect
-    procs = [table.c[c].type.dialect_impl(dialect).bind_processor(dialect) for c in columns]
-    pairs = list(zip(columns, procs, strict=True))
+    fixed = dict(constants or {})
+    varying = [c for c in columns if c not in fixed]
+    names = [*varying, *fixed]
+    const = [_bound(table, dialect, c, v) for c, v in fixed.items()]
+    procs = [
+        (i, proc)
+        for i, c in enumerate(varying)
+        if c not in processed
+        and (proc := table.c[c].type.dialect_impl(dialect).bind_processor(dialect)) is not None
+    ]
+    pick = itemgetter(*varying) if len(varying) > 1 else (lambda row: (row[varying[0]],))
 
     def values(row: Mapping[str, Any]) -> list[Any]:
-        out = []
-        for column, proc in pairs:
-            value = row[column]
-            out.append(proc(value) if proc is not None and value is not None else value)
+        out = list(pick(row))
+        for i, proc in procs:
+            value = out[i]
+            if value is not None:
+                out[i] = proc(value)
+        out.extend(const)
         return out
 
     prep = dialect.identifier_preparer
-    target = f"{prep.format_table(table)} ({', '.join(prep.quote(c) for c in columns)})"
+    target = f"{prep.format_table(table)} ({', '.join(prep.quote(c) for c in names)})"
     dbapi: Any = conn.connection.driver_connection
     if dialect.name == "postgresql":
         with dbapi.cursor() as cur, cur.copy(f"COPY {target} FROM STDIN") as copy:
             for row in rows:
                 copy.write_row(values(row))
         return
-    marks = ", ".join("?" * len(columns))
+    marks = ", ".join("?" * len(names))
     cur = dbapi.cursor()
     try:
-        cur.executemany(f"INSERT INTO {target} VALUES ({marks})", (values(r) for r in rows))
+        cur.executemany(f"INSERT INTO {target} VALUES ({marks})", map(values, rows))
     finally:
         cur.close()
+
+
+def _bound(table: Table, dialect: Any, column: str, value: Any) -> Any:
+    proc = table.c[column].type.dialect_impl(dialect).bind_processor(dialect)
+    return proc(value) if proc is not None and value is not None else value
 
 
 def insert_rows(
@@ -100,31 +119,52 @@ def insert_rows(
     *,
     chain_of: str | None = "chain_id",
 ) -> list[int]:
-    """INSERT ``rows`` (complete dicts of column values; ``id`` reserved here unless
-    given) and audit them; returns the ids in the order of ``rows`` (none for a table
-    whose primary key is not a single ``id``)."""
+    """INSERT ``rows`` (dicts of column values, all with the same keys; ``id`` reserved
+    here unless given) and audit them; returns the ids in the order of ``rows`` (none for
+    a table whose primary key is not a single ``id``)."""
     if not rows:
         return []
     table: Table = model.__table__
     now = utcnow()
-    timestamps = [c for c in ("created_at", "updated_at") if c in table.c]
-    versioned = "version" in table.c
-    for row in rows:
-        for c in timestamps:
-            row.setdefault(c, now)
-        if versioned:
-            row.setdefault("version", 1)
+    constants: dict[str, Any] = {c: now for c in ("created_at", "updated_at") if c in table.c}
+    if "version" in table.c:
+        constants["version"] = 1
     pk = [c.name for c in table.primary_key.columns]
     if pk == ["id"]:
         missing = [row for row in rows if row.get("id") is None]
         for row, new_id in zip(missing, reserve_ids(session, model, len(missing)), strict=True):
             row["id"] = new_id
-    columns = list(rows[0])
-    raw_insert(session, table, columns, rows)
+    columns = [c for c in rows[0] if c not in constants]
+    raw_insert(session, table, columns, rows, constants=constants)
     ctx = capture.context(session)
     if ctx is not None:
-        _audit_created(session, ctx, table, pk, rows, chain_of)
+        _audit_created(session, ctx, table, pk, columns, constants, rows, chain_of)
     return [int(row["id"]) for row in rows] if pk == ["id"] else []
+
+
+def _prefix(column: str) -> str:
+    """The start of a column's entry in a create record's ``changes`` document."""
+    return f'{encode_basestring(column)}:{{"before":null,"after":'
+
+
+def _document(entries: list[str]) -> str:
+    return "{" + ",".join(entries) + "}"
+
+
+def _json_value(value: Any) -> str:
+    """One value as JSON text, as capture.jsonable stores it (strings and integers,
+    nearly every value, without a detour)."""
+    cls = value.__class__
+    if cls is str:
+        return encode_basestring(value)
+    if cls is int:
+        return str(value)
+    if isinstance(value, str):  # enumerations are StrEnum: their value
+        return encode_basestring(value)
+    return _encode(capture.jsonable(value))
+
+
+_encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
 
 def _audit_created(
@@ -132,10 +172,18 @@ def _audit_created(
     ctx: capture.AuditContext,
     table: Table,
     pk: list[str],
+    columns: Sequence[str],
+    constants: Mapping[str, Any],
     rows: Sequence[Mapping[str, Any]],
     chain_of: str | None,
 ) -> None:
-    """The audit records of new rows, as the listeners would write them."""
+    """The audit records of new rows, as the listeners would write them.
+
+    The ``changes`` document is put together here as JSON text from per-column pieces
+    (values through ``capture.jsonable``) and passed to the driver as text: the same
+    document the listeners store, at a fraction of the cost of building and encoding
+    nested dicts per row.
+    """
     project_chain: dict[int, int] = {}
     if chain_of is None and "project_id" in table.c:
         wanted = {row["project_id"] for row in rows if row.get("project_id") is not None}
@@ -143,31 +191,45 @@ def _audit_created(
             select(Project.id, Project.chain_id).where(Project.id.in_(wanted))
         ):
             project_chain[pid] = cid
-    now = utcnow()
     skipped = capture.SKIPPED_COLUMNS
-    jsonable = capture.jsonable
+    # {"column":{"before":null,"after":value}, ...} for every non-empty column.
+    audited = [(c, _prefix(c)) for c in columns if c not in skipped]
+    same = [
+        f"{_prefix(c)}{_json_value(v)}}}"
+        for c, v in constants.items()
+        if c not in skipped and v is not None
+    ]
+    single_pk = pk[0] if len(pk) == 1 else None
 
     def records() -> Iterable[dict[str, Any]]:
         for row in rows:
             chain_id = row.get(chain_of) if chain_of else None
-            if chain_id is None and row.get("project_id") is not None:
-                chain_id = project_chain.get(row["project_id"])
+            if chain_id is None and project_chain:
+                chain_id = project_chain.get(row.get("project_id"))  # type: ignore[arg-type]
+            entity_id = str(row[single_pk]) if single_pk else "/".join(str(row[c]) for c in pk)
             yield {
-                "occurred_at": now,
-                "user_id": ctx.user_id,
-                "request_id": ctx.request_id,
-                "action": AuditAction.CREATE,
-                "entity": table.name,
-                "entity_id": "/".join(str(row[c]) for c in pk)[:64],
+                "entity_id": entity_id[:64],
                 "chain_id": chain_id,
-                "changes": {
-                    k: {"before": None, "after": jsonable(v)}
-                    for k, v in row.items()
-                    if v is not None and k not in skipped
-                },
+                "changes": _document(
+                    [p + _json_value(v) + "}" for c, p in audited if (v := row[c]) is not None]
+                    + same
+                ),
             }
 
-    raw_insert(session, AuditRecord.__table__, AUDIT_COLUMNS, records())  # type: ignore[arg-type]
+    raw_insert(
+        session,
+        AuditRecord.__table__,  # type: ignore[arg-type]
+        ("entity_id", "chain_id", "changes"),
+        records(),
+        constants={
+            "occurred_at": utcnow(),
+            "user_id": ctx.user_id,
+            "request_id": ctx.request_id,
+            "action": AuditAction.CREATE,
+            "entity": table.name,
+        },
+        processed=("changes",),
+    )
     ctx.written += len(rows)
 
 

@@ -8,6 +8,7 @@ loaded in bulk instead of one statement per row.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass
@@ -68,6 +69,12 @@ class EnterpriseHandler(Handler):
     def key(self, values: Mapping[str, Any]) -> Hashable:
         return values["uscc"]
 
+    def start(self, session: Session, columns: set[str]) -> None:
+        super().start(session, columns)
+        self.fields = [k for k in ENTERPRISE_FIELDS if k in columns]
+        self.figure_fields = [k for k in FIGURE_FIELDS if k in columns]
+        self.year_errors: dict[int, list[RowError] | None] = {}
+
     def plan(self, session: Session, rows: Sequence[ParsedRow]) -> list[Plan]:
         existing = enterprises_by_uscc(session, [r.values["uscc"] for r in rows])
         figures = self._existing_figures(session, rows, existing)
@@ -91,6 +98,18 @@ class EnterpriseHandler(Handler):
                 out[(row.enterprise_id, row.year)] = row
         return out
 
+    def _year_errors(self, row: int, year: int) -> list[RowError]:
+        """check_year's verdict, once per distinct year of the file (it depends on the
+        year and today only); errors carry the row they are reported for."""
+        if year not in self.year_errors:
+            try:
+                check_year(year)
+                self.year_errors[year] = None
+            except ValidationProblem as problem:
+                self.year_errors[year] = problem_errors(self.spec, 0, problem, "year")
+        found = self.year_errors[year]
+        return [dataclasses.replace(e, row=row) for e in found] if found else []
+
     def _plan_row(
         self,
         parsed: ParsedRow,
@@ -99,12 +118,13 @@ class EnterpriseHandler(Handler):
     ) -> Plan:
         v = parsed.values
         spec, row, uscc = self.spec, parsed.row, v["uscc"]
-        given = {k: v[k] for k in ENTERPRISE_FIELDS if self.has(k) and v.get(k) not in (None, [])}
+        given = {k: x for k in self.fields if (x := v.get(k)) is not None and x != []}
+        given["uscc"] = uscc
         try:
-            data = EnterpriseCreate.model_validate({"uscc": uscc, **given})
+            data = EnterpriseCreate.model_validate(given)
         except ValidationError as exc:
             return failed(spec, row, uscc, *validation_errors(spec, row, exc))
-        clean = data.model_dump()
+        clean = dict(data.__dict__)  # the validated fields (model_dump, without its cost)
         errors: list[RowError] = []
         write = _EnterpriseWrite(ent, {})
         changes: list[str] = []
@@ -113,8 +133,8 @@ class EnterpriseHandler(Handler):
             clean["former_names"] = _clean_names(data.former_names, data.name)
             write.values = clean
         else:
-            wanted = {k: clean[k] for k in ENTERPRISE_FIELDS if self.has(k)}
-            if self.has("listing_status") and wanted["listing_status"] is None:
+            wanted = {k: clean[k] for k in self.fields}
+            if "listing_status" in wanted and wanted["listing_status"] is None:
                 wanted["listing_status"] = ListingStatus.UNLISTED
             # Renaming keeps the old name among the former names (as PATCH does).
             former = list(wanted.get("former_names", ent.former_names or []))
@@ -128,13 +148,9 @@ class EnterpriseHandler(Handler):
             write.values = {k: val for k, val in wanted.items() if getattr(ent, k) != val}
             changes.extend(write.values)
         group = v.get("figures")
-        if group and group.get("year") is not None:
-            year = group["year"]
-            try:
-                check_year(year)
-            except ValidationProblem as problem:
-                errors += problem_errors(spec, row, problem, "year")
-            given_figs = {k: group.get(k) for k in FIGURE_FIELDS if self.has(k)}
+        if group and (year := group.get("year")) is not None:
+            errors += self._year_errors(row, year)
+            given_figs = {k: group.get(k) for k in self.figure_fields}
             try:
                 figs = FiguresPut.model_validate(given_figs)
             except ValidationError as exc:

@@ -181,6 +181,17 @@ def nfkc(text: str) -> str:
     return unicodedata.normalize("NFKC", text.translate(_INVISIBLE)).strip()
 
 
+_SPECIAL = "".join(map(chr, _CLEAN_TEXT))
+# Text that parse_text returns unchanged: no white space but single inner spaces, none
+# of the characters it folds, no apostrophe or '#' in front (formula guard, error values).
+_PLAIN_TEXT = re.compile(f"[^\\s'#{re.escape(_SPECIAL)}](?: ?[^\\s{re.escape(_SPECIAL)}])*")
+
+
+def plain_text(value: Any) -> bool:
+    """``parse_text(value)`` would return ``value`` itself (a quick check first)."""
+    return value.__class__ is str and _PLAIN_TEXT.fullmatch(value) is not None
+
+
 def parse_text(value: Any, *, multiline: bool = False, max_length: int | None = None) -> str | None:
     """Trimmed text; inner white space collapsed (line breaks kept when ``multiline``)."""
     if is_blank(value):

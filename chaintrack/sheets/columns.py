@@ -15,6 +15,7 @@ Columns with a dotted ``target`` ("figures.revenue") are gathered into a nested 
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -75,6 +76,23 @@ TEXT_FORMATTED = frozenset(
     }
 )
 
+#: Kinds parsed once per distinct raw value (see ``Column._memo``), and how many
+#: distinct values a column remembers.
+MEMO_KINDS = frozenset(
+    {
+        ColumnKind.ENUM,
+        ColumnKind.CHOICE,
+        ColumnKind.REGION,
+        ColumnKind.YEAR,
+        ColumnKind.BOOLEAN,
+        ColumnKind.PERIOD,
+        ColumnKind.DATE,
+        ColumnKind.INTEGER,
+        ColumnKind.CODE,
+    }
+)
+MEMO_SIZE = 4096
+
 
 @dataclass(frozen=True)
 class Column:
@@ -121,7 +139,25 @@ class Column:
             return [] if self.kind is ColumnKind.TEXT_LIST else None
         if date1904 and self.kind in (ColumnKind.DATE, ColumnKind.PERIOD):
             return self._parse(raw, date1904=True)
-        return self._fast(raw)
+        memo = self._memo
+        if memo is None:
+            return self._fast(raw)
+        key = (raw.__class__, raw)  # 1, 1.0 and True are equal keys, not equal cells
+        try:
+            return memo[key]
+        except KeyError:
+            pass
+        value = self._fast(raw)
+        if len(memo) < MEMO_SIZE:
+            memo[key] = value
+        return value
+
+    @cached_property
+    def _memo(self) -> dict[tuple[type, Any], Any] | None:
+        """Parsed values by raw cell, for kinds whose few distinct values recur down a
+        column (a 100,000-row file has a handful of regions, sizes and years): each is
+        parsed once. Values are immutable; errors are not kept (they are re-raised)."""
+        return {} if self.kind in MEMO_KINDS and not self.storage else None
 
     @cached_property
     def _fast(self) -> Callable[[Any], Any]:
@@ -129,7 +165,16 @@ class Column:
         kind = self.kind
         if kind is ColumnKind.TEXT:
             max_length = self.max_length
-            return lambda raw: cells.parse_text(raw, max_length=max_length)
+            plain = cells.plain_text
+
+            def text(raw: Any) -> Any:
+                if plain(raw) and (max_length is None or len(raw) <= max_length):
+                    return raw  # nothing to clean: parse_text would return it unchanged
+                return cells.parse_text(raw, max_length=max_length)
+
+            return text
+        if kind is ColumnKind.DECIMAL and not self.storage:
+            return self._decimal()
         if kind is ColumnKind.USCC:
             return cells.parse_uscc
         if kind is ColumnKind.REGION:
@@ -139,6 +184,24 @@ class Column:
             assert enum_cls is not None
             return lambda raw: cells.parse_enum(raw, enum_cls)
         return self._parse
+
+    def _decimal(self) -> Callable[[Any], Any]:
+        """Decimal cells: a plain number within the column's digits and places (what
+        nearly every cell holds) is read directly; the rest by ``cells.parse_decimal``."""
+        low, high = self.min_value, self.max_value
+        sign = "-?" if low is None or low < 0 else ""
+        places = f"(?:\\.\\d{{1,{self.scale}}})?" if self.scale else ""
+        whole = "+" if self.max_digits is None else f"{{1,{self.max_digits - (self.scale or 0)}}}"
+        plain = re.compile(f"{sign}\\d{whole}{places}").fullmatch
+
+        def number(raw: Any) -> Any:
+            if raw.__class__ is str and plain(raw):
+                value = Decimal(raw)
+                if (low is None or value >= low) and (high is None or value <= high):
+                    return value
+            return self._parse(raw)
+
+        return number
 
     def _parse(self, raw: Any, *, date1904: bool = False) -> Any:
         kind = self.kind
@@ -422,8 +485,39 @@ class SheetSpec:
         for raw in reader:
             yield self.parse_row(raw, date1904=reader.date1904)
 
+    @cached_property
+    def _layout(self) -> tuple[tuple[tuple[str, Column], ...], tuple[str, ...], tuple[int, ...]]:
+        """The import columns as (field, column), their fields, and the positions of the
+        required ones."""
+        cols = self.import_columns
+        return (
+            tuple((c.field, c) for c in cols),
+            tuple(c.field for c in cols),
+            tuple(i for i, c in enumerate(cols) if c.required),
+        )
+
     def parse_row(self, raw: RawRow, *, date1904: bool = False) -> ParsedRow:
-        """Typed values of one row, or all its errors."""
+        """Typed values of one row, or all its errors.
+
+        The common case — every cell reads, required ones are filled, the cross-field
+        checks pass — takes one pass; any error sends the row through the careful
+        path, which collects every error of the row.
+        """
+        pairs, names, required = self._layout
+        cells_in = raw.values
+        try:
+            values = [col.parse(cells_in.get(name), date1904=date1904) for name, col in pairs]
+        except CellError:
+            return self._parse_row_errors(raw, date1904)
+        for i in required:
+            if values[i] is None or values[i] == []:
+                return self._parse_row_errors(raw, date1904)
+        by_field = dict(zip(names, values, strict=True))
+        if self.checks and any(check(by_field) for check in self.checks):
+            return self._parse_row_errors(raw, date1904)
+        return ParsedRow(raw.number, self._shape(by_field), [])
+
+    def _parse_row_errors(self, raw: RawRow, date1904: bool) -> ParsedRow:
         errors: list[RowError] = []
         by_field: dict[str, Any] = {}
         failed: set[str] = set()
@@ -463,20 +557,32 @@ class SheetSpec:
                     errors.append(RowError(raw.number, col.header, name, message, "rule"))
         if errors:
             return ParsedRow(raw.number, {}, errors)
-        out: dict[str, Any] = {}
+        return ParsedRow(raw.number, self._shape(by_field), [])
+
+    @cached_property
+    def _paths(self) -> tuple[tuple[tuple[str, str], ...], tuple[tuple[str, str, str], ...]]:
+        """Where each import column's value goes: (key, field) at the top level and
+        (group, key, field) inside a group."""
+        top = tuple((c.path[0], c.field) for c in self.import_columns if len(c.path) == 1)
+        nested = tuple(
+            (c.path[0], c.path[1], c.field) for c in self.import_columns if len(c.path) > 1
+        )
+        return top, nested
+
+    def _shape(self, by_field: dict[str, Any]) -> dict[str, Any]:
+        """Parsed cells as the handler takes them: grouped columns (``figures.year``)
+        nested under their group."""
+        top, nested = self._paths
+        out = {name: by_field[source] for name, source in top}
         groups: dict[str, dict[str, Any]] = {}
-        for col in self.import_columns:
-            path = col.path
-            if len(path) == 1:
-                out[path[0]] = by_field[col.field]
-            else:
-                groups.setdefault(path[0], {})[path[1]] = by_field[col.field]
+        for group, member, source in nested:
+            groups.setdefault(group, {})[member] = by_field[source]
         for name, members in groups.items():
             if name in self.sparse_groups:
                 out[name] = {k: v for k, v in members.items() if v is not None}
             else:
                 out[name] = members if any(v is not None for v in members.values()) else None
-        return ParsedRow(raw.number, out, [])
+        return out
 
 
 def _shown(value: Any) -> str | None:
