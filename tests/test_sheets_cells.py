@@ -6,6 +6,8 @@ import datetime as dt
 from decimal import Decimal
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from chaintrack.models.enums import Assessment, MembershipRole, ProjectType, SizeClass, Tier
 from chaintrack.sheets import cells
@@ -366,3 +368,45 @@ def test_codes():
     assert cells.parse_internal_code(" sd-2024-001 ") == "SD-2024-001"
     assert cells.parse_national_code("2104-370600-04-01-a1b2c3") == "2104-370600-04-01-A1B2C3"
     assert cells.parse_code(" ＨＥ－01 ") == "HE-01"
+
+
+# ------------------------------------------------------------------- fast paths
+# The per-column fast paths (chaintrack.sheets.columns) must give what the careful
+# parsers give, for every input they accept.
+
+_TEXTY = "ab c#'=+-@\t\n\r\x00\x01\u00a0\u3000\u200b\uff21\uff08（）中文，0１."
+
+
+@given(st.text(alphabet=_TEXTY, min_size=1, max_size=8))
+@settings(max_examples=3000, deadline=None)
+def test_plain_text_is_exactly_what_parse_text_keeps(text):
+    if cells.plain_text(text):
+        assert cells.parse_text(text) == text
+
+
+@given(st.text(alphabet="0123456789.-,+ 万元１", min_size=1, max_size=22))
+@settings(max_examples=3000, deadline=None)
+def test_decimal_fast_path_agrees_with_parse_decimal(text):
+    from chaintrack.sheets.specs import get_spec
+
+    col = get_spec("enterprises").column("revenue")
+
+    def outcome(fn):
+        try:
+            return fn(text)
+        except cells.CellError as exc:
+            return exc.code
+
+    fast, careful = outcome(col._fast), outcome(col._parse)
+    assert fast == careful and str(fast) == str(careful)
+
+
+def test_memoised_columns_tell_equal_values_of_different_types_apart():
+    from chaintrack.sheets.specs import get_spec
+
+    col = get_spec("enterprises").column("employees")
+    assert col.parse(1) == 1
+    assert col.parse("12") == 12
+    assert col.parse(12.0) == 12
+    with pytest.raises(cells.CellError):
+        col.parse(True)  # equal to 1 as a dict key, but not a number of people
