@@ -18,8 +18,10 @@ by themselves.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from collections.abc import Collection, Iterable, Mapping, Sequence
+from decimal import Decimal
 from json.encoder import encode_basestring
 from operator import itemgetter
 from typing import Any
@@ -112,6 +114,34 @@ def _bound(table: Table, dialect: Any, column: str, value: Any) -> Any:
     return proc(value) if proc is not None and value is not None else value
 
 
+#: Rows one import adds to a table before PostgreSQL's statistics of it are refreshed,
+#: then four times as many each time (at most a handful of ANALYZEs per import).
+ANALYZE_FIRST = 4000
+_GROWTH_KEY = "chaintrack.bulk.growth"
+
+
+def _analyze_as_it_grows(session: Session, table: Table, added: int) -> None:
+    """Refresh PostgreSQL's statistics of a table an import is filling.
+
+    A large import into a small table changes its size by orders of magnitude inside
+    one transaction; the planner, still believing the table tiny (and keeping a cached
+    generic plan made then), turns each chunk's look-up of existing keys into a
+    sequential scan, and the import slows down quadratically. ANALYZE in the
+    transaction counts its own new rows and invalidates those plans. It needs no lock
+    that readers or writers wait for; without ownership of the table it only warns.
+    """
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    growth: dict[str, tuple[int, int]] = session.info.setdefault(_GROWTH_KEY, {})
+    total, mark = growth.get(table.name, (0, ANALYZE_FIRST))
+    total += added
+    if total >= mark:
+        prep = session.get_bind().dialect.identifier_preparer
+        session.execute(text(f"ANALYZE {prep.format_table(table)}"))
+        mark = total * 4
+    growth[table.name] = (total, mark)
+
+
 def insert_rows(
     session: Session,
     model: Any,
@@ -136,6 +166,7 @@ def insert_rows(
             row["id"] = new_id
     columns = [c for c in rows[0] if c not in constants]
     raw_insert(session, table, columns, rows, constants=constants)
+    _analyze_as_it_grows(session, table, len(rows))
     ctx = capture.context(session)
     if ctx is not None:
         _audit_created(session, ctx, table, pk, columns, constants, rows, chain_of)
@@ -161,6 +192,10 @@ def _json_value(value: Any) -> str:
         return str(value)
     if isinstance(value, str):  # enumerations are StrEnum: their value
         return encode_basestring(value)
+    if cls is list and all(item.__class__ is str for item in value):
+        return "[" + ",".join(map(encode_basestring, value)) + "]"
+    if cls is dt.date or cls is Decimal:
+        return '"' + capture.jsonable(value) + '"'
     return _encode(capture.jsonable(value))
 
 
@@ -226,7 +261,7 @@ def _audit_created(
             "user_id": ctx.user_id,
             "request_id": ctx.request_id,
             "action": AuditAction.CREATE,
-            "entity": table.name,
+            "entity": str(table.name),  # a plain str: sqlite3 probes subclasses per row
         },
         processed=("changes",),
     )
