@@ -194,8 +194,10 @@ def _json_value(value: Any) -> str:
         return encode_basestring(value)
     if cls is list and all(item.__class__ is str for item in value):
         return "[" + ",".join(map(encode_basestring, value)) + "]"
-    if cls is dt.date or cls is Decimal:
-        return '"' + capture.jsonable(value) + '"'
+    if cls is dt.date:
+        return '"' + value.isoformat() + '"'
+    if cls is Decimal and value.is_finite():
+        return '"' + format(value.normalize(), "f") + '"'  # as capture.jsonable
     return _encode(capture.jsonable(value))
 
 

@@ -275,8 +275,11 @@ class _Run:
                 if len(self.errors) < MAX_REPORTED_ERRORS:
                     self.errors.append(_field_error(e))
         if len(self.rows) < self.options.max_reported_rows:
+            # Built from the plan's own typed fields: nothing to validate.
             self.rows.append(
-                RowOutcome(row=plan.row, action=plan.action, key=plan.key, changes=plan.changes)
+                RowOutcome.model_construct(
+                    row=plan.row, action=plan.action, key=plan.key, changes=plan.changes
+                )
             )
         else:
             self.rows_truncated = True
