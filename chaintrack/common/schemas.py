@@ -70,6 +70,8 @@ def _kinds(annotation: Any) -> frozenset[Any]:
 
 _FIELD_KINDS: dict[tuple[type, str], frozenset[Any]] = {}
 _NUMBERS = frozenset([int, float, Decimal])
+# The JSON scalars the guard looks at (exact classes: a StrEnum member is already typed).
+_GUARDED = frozenset([bool, int, float, str])
 _TEMPORAL = frozenset([dt.date, dt.datetime])
 
 
@@ -85,7 +87,7 @@ class InputModel(BaseModel):
     @field_validator("*", mode="before")
     @classmethod
     def _no_cross_kind(cls, value: Any, info: ValidationInfo) -> Any:
-        if not isinstance(value, bool | int | float | str) or info.field_name is None:
+        if value.__class__ not in _GUARDED or info.field_name is None:
             return value
         key = (cls, info.field_name)
         kinds = _FIELD_KINDS.get(key)
