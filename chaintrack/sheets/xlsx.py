@@ -2,8 +2,9 @@
 
 openpyxl's read-only reader builds an element per row and runs Python code per XML
 event and per cell: about 6,000 rows/s for a 15-column sheet. Here one regular
-expression tokenizes 1 MB of the sheet's decompressed XML at a time (cells, row starts,
-row ends) and one loop turns the tokens into rows; memory holds one chunk and its rows.
+expression tokenizes 64 KiB of the sheet's decompressed XML at a time (cells, row
+starts, row ends) and one loop turns the tokens into rows; memory holds one chunk and
+its rows.
 The shared strings table is read the same way and kept in memory (as openpyxl does).
 
 ``XlsxBook(stream).worksheets[i].iter_rows()`` yields exactly what openpyxl's
@@ -35,7 +36,8 @@ from openpyxl.utils.cell import column_index_from_string
 from openpyxl.utils.datetime import MAC_EPOCH, WINDOWS_EPOCH, from_excel, from_ISO8601
 
 MAIN_NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
-CHUNK = 1 << 20
+CHUNK = 1 << 16  # 64 KiB of XML at a time: ~1,000 rows, well under 1 MB in memory
+_HEAD_MAX = 16 << 20  # XML before the first row (column widths, views): far less in practice
 _DATE_CACHE_MAX = 20_000
 
 
@@ -49,37 +51,36 @@ class Unsupported(Exception):
 # tags is fine, the rest is Unsupported). Formulas are skipped: data_only reads the
 # cached <v>. Optional parts are written as "(?:X|)": much faster than "(?:X)?" in re.
 _SHEET_TOKEN = re.compile(
-    rb'<c(?: r="([A-Z]{1,3})[1-9][0-9]*"|)([^>]*)'  # 1 column letters, 2 other attributes
-    rb"(?:/>|>(?:<f>[^<]*</f>|<f [^>]*>[^<]*</f>|<f [^>]*/>|)"
-    rb"(?:<v>([^<]*)</v>"  # 3 value
-    rb'|<is><t(?: xml:space="preserve"|)(>[^<]*)</t></is>'  # 4 plain inline text, after '>'
-    rb"|<is>(.*?)</is>"  # 5 any other inline string (rich text)
-    rb"|<v/>|)</c>)"
-    rb'|<row r="([0-9]+)"([^>]*)>'  # 6 row number, 7 other attributes ('/' ends an empty row)
-    rb"|(</row>)"  # 8
-    rb"|([^<]+|<[^>]*>?)",  # 9 anything else
+    r'<c(?: r="([A-Z]{1,3})[1-9][0-9]*"|)([^>]*)'  # 1 column letters, 2 other attributes
+    r"(?:/>|>(?:<f>[^<]*</f>|<f [^>]*>[^<]*</f>|<f [^>]*/>|)"
+    r"(?:<v>([^<]*)</v>"  # 3 value
+    r'|<is><t(?: xml:space="preserve"|)>([^<]+)</t></is>'  # 4 plain inline text
+    r"|<is>(.*?)</is>"  # 5 any other inline string (rich text, empty)
+    r"|<v/>|)</c>)"
+    r"|(</row>|<row[^>]*>|[^<]+|<[^>]*>?)",  # 6 row end, row start, anything else
     re.DOTALL,
 )
+_ROW_START = re.compile(r'<row r="([0-9]+)"([^>]*)>')
 _SST_TOKEN = re.compile(
-    rb'<si><t(?: xml:space="preserve"|)>([^<]*)</t></si>'  # 1 plain text
-    rb"|<si>(.*?)</si>"  # 2 rich text, phonetic runs: parsed by openpyxl's Text
-    rb"|(<si/>)"  # 3
-    rb"|([^<]+|<[^>]*>?)",  # 4 anything else
+    r'<si><t(?: xml:space="preserve"|)>([^<]*)</t></si>'  # 1 plain text
+    r"|<si>(.*?)</si>"  # 2 rich text, phonetic runs: parsed by openpyxl's Text
+    r"|(<si/>)"  # 3
+    r"|([^<]+|<[^>]*>?)",  # 4 anything else
     re.DOTALL,
 )
-_ATTRS = re.compile(rb'(?:\s+[A-Za-z_][\w.:-]*="[^"<&]*")*\s*')
-_ATTR = re.compile(rb'([A-Za-z_][\w.:-]*)="([^"<&]*)"')
-_ROW_TAG = re.compile(rb"<row((?:\s+[A-Za-z_][\w.:-]*=\"[^\"<&]*\")*)\s*(/?)>")
-_CELL_ATTRS = frozenset((b"s", b"t", b"cm", b"vm", b"ph"))
+_ATTRS = re.compile(r'(?:\s+[A-Za-z_][\w.:-]*="[^"<&]*")*\s*')
+_ATTR = re.compile(r'([A-Za-z_][\w.:-]*)="([^"<&]*)"')
+_ROW_TAG = re.compile(r'<row((?:\s+[A-Za-z_][\w.:-]*="[^"<&]*")*)\s*(/?)>')
+_CELL_ATTRS = frozenset(("s", "t", "cm", "vm", "ph"))
 _XML_DECL = re.compile(rb"(?:\xef\xbb\xbf)?<\?xml([^>]*)\?>")
 _ENCODING = re.compile(rb"""encoding\s*=\s*["']([^"']*)["']""")
 _ENTITY = re.compile(r"&(?:(amp|lt|gt|quot|apos)|#([0-9]+)|#x([0-9a-fA-F]+));|&")
 _NAMED = {"amp": "&", "lt": "<", "gt": ">", "quot": '"', "apos": "'"}
-_WS = b" \t\r\n"
+_WS = " \t\r\n"
 
 # Cell kinds, by the (s, t) attributes.
 _NUMBER, _SHARED, _INLINE, _TEXT, _DATE, _DURATION, _BOOL, _ISO = range(8)
-_KINDS = {b"s": _SHARED, b"inlineStr": _INLINE, b"b": _BOOL, b"d": _ISO}
+_KINDS = {"s": _SHARED, "inlineStr": _INLINE, "b": _BOOL, "d": _ISO}
 
 
 def _entity(m: re.Match[str]) -> str:
@@ -99,9 +100,8 @@ def _entity(m: re.Match[str]) -> str:
     return chr(cp)
 
 
-def _xml_text(raw: bytes) -> str:
+def _xml_text(text: str) -> str:
     """Character data as an XML parser gives it: line ends normalised, references replaced."""
-    text = raw.decode()
     if "\r" in text:
         text = text.replace("\r\n", "\n").replace("\r", "\n")
     if "&" in text:
@@ -109,21 +109,21 @@ def _xml_text(raw: bytes) -> str:
     return text
 
 
-def _rich_text(tag: bytes, inner: bytes) -> str:
+def _rich_text(tag: str, inner: str) -> str:
     """An <si>/<is> body other than one plain <t>: openpyxl's own Text gives its content."""
     from openpyxl.cell.text import Text
     from openpyxl.xml.functions import fromstring
 
-    node = fromstring(b'<%s xmlns="%s">%s</%s>' % (tag, MAIN_NS.encode(), inner, tag))
+    node = fromstring(f'<{tag} xmlns="{MAIN_NS}">{inner}</{tag}>')
     return str(Text.from_tree(node).content)
 
 
-def _attributes(raw: bytes) -> dict[bytes, bytes]:
+def _attributes(raw: str) -> dict[str, str]:
     if not _ATTRS.fullmatch(raw):
         raise Unsupported(f"attributes {raw[:80]!r}")
     pairs = _ATTR.findall(raw)
     found = dict(pairs)
-    if len(found) != len(pairs) or any(k.startswith(b"xmlns") for k in found):
+    if len(found) != len(pairs) or any(k.startswith("xmlns") for k in found):
         raise Unsupported(f"attributes {raw[:80]!r}")
     return found
 
@@ -139,7 +139,7 @@ def _read_head(fh: IO[bytes], root: bytes, body: bytes) -> bytes:
         if not data:
             raise Unsupported(f"no <{body.decode()}>")
         buf += data
-        if len(buf) > 64 * CHUNK:
+        if len(buf) > _HEAD_MAX:
             raise Unsupported("header too long")
     head = buf[:at]
     if b"<!" in head:
@@ -153,29 +153,31 @@ def _read_head(fh: IO[bytes], root: bytes, body: bytes) -> bytes:
     elif head.startswith(b"\xef\xbb\xbf"):
         pos = 3
     m = re.compile(rb"\s*<" + root + rb"(\s[^>]*)>").match(head, pos)
-    if not m or not _ATTRS.fullmatch(m.group(1)):
+    attrs = m.group(1).decode() if m else ""
+    if not m or not _ATTRS.fullmatch(attrs):
         raise Unsupported(f"root element is not <{root.decode()}>")
-    if dict(_ATTR.findall(m.group(1))).get(b"xmlns") != MAIN_NS.encode():
+    if dict(_ATTR.findall(attrs)).get("xmlns") != MAIN_NS:
         raise Unsupported("root element not in the main namespace")
     return buf[at:]
 
 
-def _chunks(fh: IO[bytes], buf: bytes, end_tag: bytes, cuts: tuple[bytes, ...]) -> Iterator[bytes]:
-    """The element's content in pieces cut before a token start (``cuts``), up to ``end_tag``.
+def _chunks(fh: IO[bytes], buf: bytes, end_tag: bytes, cuts: tuple[bytes, ...]) -> Iterator[str]:
+    """The element's content as text, in pieces cut before a token start (``cuts``: ASCII,
+    so never inside a UTF-8 sequence), up to ``end_tag``. Decoding is strict, as XML's.
 
     The rest of the member is read too, so a damaged archive fails its CRC check here."""
     searched = 0
     while True:
         end = buf.find(end_tag, max(0, searched - len(end_tag)))
         if end >= 0:
-            yield buf[:end]
+            yield buf[:end].decode()
             while fh.read(CHUNK):
                 pass
             return
         searched = len(buf)
         cut = max(buf.rfind(c) for c in cuts)
         if cut > 0 and len(buf) >= CHUNK:
-            yield buf[:cut]
+            yield buf[:cut].decode()
             buf = buf[cut:]
             searched -= cut
         data = fh.read(CHUNK)
@@ -196,12 +198,12 @@ def read_shared_strings(archive: zipfile.ZipFile, path: str) -> list[str]:
         for text in _chunks(fh, rest, b"</sst>", (b"<si",)):
             for plain, rich, void, other in _SST_TOKEN.findall(text):
                 if plain or not (rich or void or other):  # <si><t>..</t></si>, maybe empty
-                    if b"&" in plain or b"\r" in plain or b"x005F_" in plain:
+                    if "&" in plain or "\r" in plain or "x005F_" in plain:
                         append(_xml_text(plain).replace("x005F_", ""))
                     else:
-                        append(plain.decode())
+                        append(plain)
                 elif rich:
-                    append(_rich_text(b"si", rich).replace("x005F_", ""))
+                    append(_rich_text("si", rich).replace("x005F_", ""))
                 elif void:
                     append("")
                 elif other.strip(_WS):
@@ -244,9 +246,11 @@ class XlsxSheet:
         kinds = book.kinds
         columns = _COLUMNS
         epoch = book.epoch
-        dates: dict[bytes, Any] = {}
-        durations: dict[bytes, Any] = {}
+        dates: dict[str, Any] = {}
+        durations: dict[str, Any] = {}
         row: list[Any] = _NO_ROW
+        following = 1  # the column the next cell takes without an r attribute
+        row_start = _ROW_START.match
         keep = False
         number = 0  # the current row's number (openpyxl's row_counter)
         counter = 1  # the next row number to yield
@@ -260,23 +264,23 @@ class XlsxSheet:
             rest = rest[11:]
             for text in _chunks(fh, rest, b"</sheetData>", (b"<row", b"<c ")):
                 out: list[Sequence[Any]] = []
-                for col, attrs, v, plain, rich, r, rattrs, end, other in _SHEET_TOKEN.findall(
-                    text
-                ):
-                    if col or not (end or r or other):  # a cell
+                for col, attrs, v, plain, rich, other in _SHEET_TOKEN.findall(text):
+                    if col or not other:  # a cell
                         kind = kinds.get(attrs)
                         if kind is None:
                             kind = book.classify(attrs)
-                        n = len(row)
                         if col:
                             at = columns.get(col) or _column(col)
-                            if at != n + 1:
-                                if at <= n:
+                            if at != following:
+                                if at < following:
                                     raise Unsupported("cells out of order")
-                                row.extend([None] * (at - n - 1))
+                                row.extend([None] * (at - following))
+                            following = at + 1
+                        else:  # no r: the next column (openpyxl's col_counter + 1)
+                            following += 1
                         if kind == _NUMBER:
                             value: Any = (
-                                (float(v) if (b"." in v or b"E" in v or b"e" in v) else int(v))
+                                (float(v) if ("." in v or "E" in v or "e" in v) else int(v))
                                 if v
                                 else None
                             )
@@ -284,19 +288,14 @@ class XlsxSheet:
                             value = shared[int(v)] if v else None
                         elif kind == _INLINE:
                             if plain:
-                                value = plain[1:]
-                                value = (
-                                    _xml_text(value)
-                                    if b"&" in value or b"\r" in value
-                                    else value.decode()
-                                )
+                                value = _xml_text(plain) if "&" in plain or "\r" in plain else plain
                             elif rich:
-                                value = _rich_text(b"is", rich)
+                                value = _rich_text("is", rich)
                             else:
                                 value = None
                         elif kind == _TEXT:
                             value = (
-                                (_xml_text(v) if b"&" in v or b"\r" in v else v.decode())
+                                (_xml_text(v) if "&" in v or "\r" in v else v)
                                 if v
                                 else None
                             )
@@ -316,17 +315,17 @@ class XlsxSheet:
                         else:  # _ISO
                             value = from_ISO8601(_xml_text(v)) if v else None
                         row.append(value)
-                    elif end:
+                    elif other == "</row>":
                         if row is _NO_ROW:
                             raise Unsupported("</row> without <row>")
                         if keep:
                             out.append(tuple(row))
                         row = _NO_ROW
                     else:
-                        if r:
-                            number = int(r)
-                            void = book.row_attributes(rattrs)
-                        elif other.startswith(b"<row"):
+                        if m := row_start(other):
+                            number = int(m[1])
+                            void = book.row_attributes(m[2]) if m[2] else False
+                        elif other.startswith("<row"):
                             found, void = _row_tag(other)
                             number = number + 1 if found is None else found
                         elif not other.strip(_WS):
@@ -348,6 +347,7 @@ class XlsxSheet:
                                 out.append(())
                         else:
                             row = []
+                            following = 1
                 yield from out
                 if stop:
                     return
@@ -368,30 +368,30 @@ class _NoRow(list[Any]):
 _NO_ROW = _NoRow()
 
 
-def _serial(v: bytes, epoch: datetime, duration: bool) -> Any:
-    value = float(v) if (b"." in v or b"E" in v or b"e" in v) else int(v)
+def _serial(v: str, epoch: datetime, duration: bool) -> Any:
+    value = float(v) if ("." in v or "E" in v or "e" in v) else int(v)
     try:
         return from_excel(value, epoch, timedelta=duration)
     except (OverflowError, ValueError):
         return "#VALUE!"  # what openpyxl gives for a date serial out of range
 
 
-def _column(letters: bytes) -> int:
-    index = column_index_from_string(letters.decode())
+def _column(letters: str) -> int:
+    index = column_index_from_string(letters)
     _COLUMNS[letters] = index
     return index
 
 
-_COLUMNS: dict[bytes, int] = {}
+_COLUMNS: dict[str, int] = {}
 
 
-def _row_tag(tag: bytes) -> tuple[int | None, bool]:
+def _row_tag(tag: str) -> tuple[int | None, bool]:
     """A <row> start tag other than the usual '<row r="n" ...>': (number or None, empty)."""
     m = _ROW_TAG.fullmatch(tag)
     if not m:
         raise Unsupported(f"row tag {tag[:80]!r}")
     attrs = _attributes(m.group(1))
-    r = attrs.get(b"r")
+    r = attrs.get("r")
     if r is None:
         return None, bool(m.group(2))
     try:
@@ -462,18 +462,18 @@ class XlsxBook:
                 with archive.open(path) as src:
                     self.shared_strings = read_string_table(src)
 
-        self.kinds: dict[bytes, int] = {}
-        self._row_attrs: set[bytes] = set()
+        self.kinds: dict[str, int] = {}
+        self._row_attrs: set[str] = set()
 
-    def classify(self, raw: bytes) -> int:
+    def classify(self, raw: str) -> int:
         """A cell's kind from its attributes (cached: a sheet has few distinct ones)."""
         attrs = _attributes(raw)
         if not attrs.keys() <= _CELL_ATTRS:
             raise Unsupported(f"cell attributes {raw[:80]!r}")
-        t = attrs.get(b"t", b"n")
-        s = attrs.get(b"s")
+        t = attrs.get("t", "n")
+        s = attrs.get("s")
         style: int | None = 0 if s is None else (int(s) if s else None)  # as openpyxl
-        if t == b"n":
+        if t == "n":
             if style in self.date_formats:
                 kind = _DURATION if style in self.duration_formats else _DATE
             else:
@@ -484,12 +484,12 @@ class XlsxBook:
             self.kinds[raw] = kind
         return kind
 
-    def row_attributes(self, raw: bytes) -> bool:
+    def row_attributes(self, raw: str) -> bool:
         """Check a row's attributes after r="n"; True for an empty row (``.../>``)."""
-        void = raw.endswith(b"/")
+        void = raw.endswith("/")
         if raw not in self._row_attrs:
             attrs = _attributes(raw[:-1] if void else raw)
-            if b"r" in attrs:
+            if "r" in attrs:
                 raise Unsupported("two r attributes")
             if len(self._row_attrs) < 4096:
                 self._row_attrs.add(raw)
