@@ -56,7 +56,7 @@ _SHEET_TOKEN = re.compile(
     r"(?:<v>([^<]*)</v>"  # 3 value
     r'|<is><t(?: xml:space="preserve"|)>([^<]+)</t></is>'  # 4 plain inline text
     r"|<is>(.*?)</is>"  # 5 any other inline string (rich text, empty)
-    r"|<v/>|)</c>)"
+    r"|<v ?/>|)</c>)"
     r"|(</row>|<row[^>]*>|[^<]+|<[^>]*>?)",  # 6 row end, row start, anything else
     re.DOTALL,
 )
@@ -64,7 +64,7 @@ _ROW_START = re.compile(r'<row r="([0-9]+)"([^>]*)>')
 _SST_TOKEN = re.compile(
     r'<si><t(?: xml:space="preserve"|)>([^<]*)</t></si>'  # 1 plain text
     r"|<si>(.*?)</si>"  # 2 rich text, phonetic runs: parsed by openpyxl's Text
-    r"|(<si/>)"  # 3
+    r"|(<si ?/>)"  # 3
     r"|([^<]+|<[^>]*>?)",  # 4 anything else
     re.DOTALL,
 )
@@ -222,7 +222,11 @@ class XlsxSheet:
         self.title = title
         self.sheet_state = state
         self.path = path
-        self.fell_back = False  # set when openpyxl had to finish the rows
+        self.fallback: str | None = None  # why openpyxl had to finish the rows, if it had to
+
+    @property
+    def fell_back(self) -> bool:
+        return self.fallback is not None
 
     def iter_rows(self, max_row: int | None = None, values_only: bool = True) -> Iterator[Any]:
         """Rows as openpyxl yields them (``values_only`` only; the name matches openpyxl's)."""
@@ -233,8 +237,8 @@ class XlsxSheet:
                 yield row
                 given += 1
             return
-        except Exception:  # Unsupported, or damage: openpyxl decides (rows or its error)
-            self.fell_back = True
+        except Exception as exc:  # Unsupported, or damage: openpyxl decides (rows or its error)
+            self.fallback = f"{type(exc).__name__}: {exc}"
         ws = self.book.openpyxl_sheet(self.title)
         for number, row in enumerate(ws.iter_rows(max_row=max_row, values_only=True)):
             if number >= given:
@@ -294,12 +298,8 @@ class XlsxSheet:
                             else:
                                 value = None
                         elif kind == _TEXT:
-                            value = (
-                                (_xml_text(v) if "&" in v or "\r" in v else v)
-                                if v
-                                else None
-                            )
-                        elif kind == _DATE or kind == _DURATION:
+                            value = (_xml_text(v) if "&" in v or "\r" in v else v) if v else None
+                        elif kind in (_DATE, _DURATION):
                             if not v:
                                 value = None
                             else:
