@@ -481,6 +481,7 @@ def test_undefined_entity_and_bad_reference_fall_back_to_openpyxl_errors():
         assert book_.worksheets[0].fell_back
 
 
+@pytest.mark.filterwarnings("ignore:Cell .* is marked as a date")
 def test_unusual_shared_strings_are_read_by_openpyxl():
     odd = SHARED.replace("<si><t/></si>", "<si><t>x</t><!-- c --></si>")
     data = book([("S", "", EXCEL_LIKE)], shared=odd)
