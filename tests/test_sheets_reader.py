@@ -13,6 +13,7 @@ from decimal import Decimal
 import openpyxl
 import pytest
 
+from chaintrack.config import get_settings
 from chaintrack.identifiers import make_uscc
 from chaintrack.sheets.reader import SheetError, open_sheet
 from chaintrack.sheets.specs import ENTERPRISES, PROGRESS
@@ -24,6 +25,13 @@ COLUMNS = {
     "name": ["企业名称"],
     "revenue": ["营业收入（万元）"],
 }
+
+
+@pytest.fixture(autouse=True, params=["fast", "openpyxl"])
+def xlsx_reader(request, monkeypatch):
+    """Every test here runs with both .xlsx readers (the fast one, and openpyxl)."""
+    monkeypatch.setattr(get_settings(), "xlsx_reader", request.param)
+    return request.param
 
 
 def xlsx(rows, *, title_rows=(), merge=None, sheet_title="企业", before=None) -> bytes:

@@ -3,9 +3,11 @@
 ``open_sheet(source, columns, ...)`` checks the file (size, kind), finds the header
 row and returns a ``SheetReader``: iterate it for ``RawRow`` objects (raw cell values by
 field name, with the row number the clerk sees in Excel), then close it (or use it as a
-context manager). Memory stays flat: .xlsx is read with openpyxl's streaming reader
-(``read_only=True, data_only=True``: formulas give their cached values), CSV with the
-``csv`` module over an incremental decoder. Nothing is loaded whole.
+context manager). Memory stays flat: .xlsx is read by ``sheets.xlsx`` (a streaming
+tokenizer that yields what openpyxl's ``read_only=True, data_only=True`` reader yields,
+formulas giving their cached values, several times faster) with openpyxl itself for
+whatever that does not read; CSV with the ``csv`` module over an incremental decoder.
+Nothing is loaded whole but the shared strings table.
 
 Every problem with the file as a whole (too big, too many rows, not a spreadsheet, no
 header row, a required column missing, an undecodable CSV) is a ``SheetError`` with a
@@ -27,7 +29,9 @@ from dataclasses import dataclass, field
 from types import TracebackType
 from typing import IO, Any, BinaryIO
 
+from chaintrack.config import get_settings
 from chaintrack.sheets.cells import _PAREN, _as_text, is_blank, label_key
+from chaintrack.sheets.xlsx import XlsxBook
 
 DEFAULT_MAX_BYTES = 50 * 1024 * 1024
 DEFAULT_MAX_ROWS = 100_000
@@ -325,14 +329,17 @@ def _sniff_kind(head: bytes, stream: BinaryIO) -> str:
 # -------------------------------------------------------------------------- xlsx
 
 
-def _open_xlsx(
-    stream: BinaryIO,
-    index: HeaderIndex,
-    *,
-    sheet: str | None,
-    scan_rows: int,
-    closers: list[Callable[[], Any]],
-) -> tuple[Any, HeaderMatch, bool]:
+def _load_workbook(stream: BinaryIO, closers: list[Callable[[], Any]]) -> tuple[list[Any], bool]:
+    """The workbook's worksheets and its 1904 flag: the fast reader, else openpyxl."""
+    if get_settings().xlsx_reader == "fast":
+        try:
+            book = XlsxBook(stream)
+        except Exception:  # anything it does not read: openpyxl reads it, or says why not
+            stream.seek(0)
+        else:
+            closers.append(book.close)
+            return list(book.worksheets), book.date1904
+
     import openpyxl
     from openpyxl.utils.datetime import CALENDAR_MAC_1904
 
@@ -345,11 +352,26 @@ def _open_xlsx(
             "the workbook is damaged or not a real .xlsx; save it again from Excel",
         ) from exc
     closers.append(wb.close)
-    sheets = [ws for ws in wb.worksheets if getattr(ws, "sheet_state", "visible") == "visible"]
+    for ws in wb.worksheets:
+        if hasattr(ws, "reset_dimensions"):
+            ws.reset_dimensions()  # do not trust the stored size: read what is there
+    return list(wb.worksheets), wb.epoch == CALENDAR_MAC_1904
+
+
+def _open_xlsx(
+    stream: BinaryIO,
+    index: HeaderIndex,
+    *,
+    sheet: str | None,
+    scan_rows: int,
+    closers: list[Callable[[], Any]],
+) -> tuple[Any, HeaderMatch, bool]:
+    worksheets, date1904 = _load_workbook(stream, closers)
+    sheets = [ws for ws in worksheets if getattr(ws, "sheet_state", "visible") == "visible"]
     if sheet is not None:
-        chosen = [ws for ws in wb.worksheets if ws.title == sheet]
+        chosen = [ws for ws in worksheets if ws.title == sheet]
         if not chosen:
-            names = "、".join(ws.title for ws in wb.worksheets)
+            names = "、".join(ws.title for ws in worksheets)
             raise SheetError(
                 "no_sheet",
                 f"找不到工作表“{sheet}”，文件中有：{names} / no sheet named {sheet!r}",
@@ -357,8 +379,6 @@ def _open_xlsx(
         sheets = chosen
     best: tuple[Any, HeaderMatch] | None = None
     for ws in sheets:
-        if hasattr(ws, "reset_dimensions"):
-            ws.reset_dimensions()  # do not trust the stored size: read what is there
         try:
             rows = ws.iter_rows(max_row=scan_rows, values_only=True)
             match = _best_header(rows, index)
@@ -371,7 +391,7 @@ def _open_xlsx(
             best = (ws, match)
     if best is None:
         raise _no_header(index)
-    return best[0], best[1], wb.epoch == CALENDAR_MAC_1904
+    return best[0], best[1], date1904
 
 
 def _best_header(rows: Iterable[Sequence[Any]], index: HeaderIndex) -> HeaderMatch | None:
