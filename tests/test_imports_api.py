@@ -526,3 +526,17 @@ def test_a_bad_row_after_written_chunks_rolls_everything_back(client, db, monkey
     assert [e["row"] for e in r.json()["errors"]] == [8]
     assert (count(db, Enterprise), count(db, EnterpriseFigures), audit_count(db)) == before
     assert all(enterprise(db, code) is None for code in codes)
+
+
+def test_a_huge_number_in_an_xlsx_cell_is_a_row_error_not_a_crash(client, db):
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.append(["统一社会信用代码", "企业名称", "所在地区代码", "数据年度", "营业收入（万元）"])
+    ws.append([uscc(), "巨大数值测试有限公司", "370600", 2024, 1e300])
+    buf = io.BytesIO()
+    wb.save(buf)
+    r = upload(client, "/imports/enterprises", buf.getvalue(), name="big.xlsx")
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["summary"]["error"] == 1
+    assert body["errors"][0]["row"] == 2 and body["errors"][0]["field"] == "revenue"

@@ -410,3 +410,23 @@ def test_memoised_columns_tell_equal_values_of_different_types_apart():
     assert col.parse(12.0) == 12
     with pytest.raises(cells.CellError):
         col.parse(True)  # equal to 1 as a dict key, but not a number of people
+
+
+@given(
+    st.floats(allow_nan=True, allow_infinity=True)
+    | st.decimals(places=6, min_value=-(10**14), max_value=10**14).map(float)
+)
+@settings(max_examples=3000, deadline=None)
+def test_decimal_fast_path_reads_float_cells_as_parse_decimal_does(number):
+    from chaintrack.sheets.specs import get_spec
+
+    col = get_spec("enterprises").column("revenue")
+
+    def outcome(fn):
+        try:
+            return fn(number)
+        except cells.CellError as exc:
+            return exc.code
+
+    fast, careful = outcome(col._fast), outcome(col._parse)
+    assert fast == careful and str(fast) == str(careful)

@@ -121,7 +121,7 @@ def is_blank(value: Any) -> bool:
 def _tidy(number: Decimal) -> Decimal:
     """Trailing fractional zeros removed, never in exponent notation (1E+3 → 1000)."""
     if number == number.to_integral_value():
-        return number.quantize(Decimal(1))
+        return Decimal(int(number))  # exact at any size (quantize fails past 28 digits)
     return number.normalize()
 
 

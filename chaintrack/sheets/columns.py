@@ -195,8 +195,17 @@ class Column:
         plain = re.compile(f"{sign}\\d{whole}{places}").fullmatch
 
         def number(raw: Any) -> Any:
-            if raw.__class__ is str and plain(raw):
-                value = Decimal(raw)
+            text = raw
+            if raw.__class__ is float:
+                # A float cell as Excel shows it: its shortest repr, when that has at
+                # most 15 digits (otherwise cells.decimal_from_float rounds it).
+                text = repr(raw)
+                if text.endswith(".0"):
+                    text = text[:-2]
+                if len(text) > 15:
+                    return self._parse(raw)
+            if text.__class__ is str and plain(text):
+                value = Decimal(text)
                 if (low is None or value >= low) and (high is None or value <= high):
                     return value
             return self._parse(raw)
