@@ -18,9 +18,11 @@ from __future__ import annotations
 
 import contextlib
 import gc
+import threading
 from abc import ABC, abstractmethod
 from collections.abc import Hashable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from queue import Empty, Full, Queue
 from typing import Any
 
 from pydantic import ValidationError
@@ -331,6 +333,67 @@ def fewer_collections(threshold: int = 100_000) -> Iterator[None]:
         gc.set_threshold(*old)
 
 
+def _chunks(rows: Iterator[ParsedRow]) -> Iterator[list[ParsedRow]]:
+    chunk: list[ParsedRow] = []
+    for parsed in rows:
+        chunk.append(parsed)
+        if len(chunk) >= CHUNK_ROWS:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+_DONE = object()
+
+
+@contextlib.contextmanager
+def read_ahead(chunks: Iterator[list[ParsedRow]], depth: int = 2) -> Iterator[Iterator[Any]]:
+    """Read and parse the next chunks in a thread while this one is planned and written.
+
+    Reading the file and parsing its cells is pure Python that needs no database; the
+    writing side spends much of its time waiting for the database (PostgreSQL's reply,
+    SQLite's B-tree work), during which the GIL is free. At most ``depth`` chunks wait
+    in the queue, so memory stays flat. An error while reading (SheetError, limits) is
+    raised here, in order, after the chunks before it; if the caller stops early the
+    thread is told to stop and joined before the file is closed.
+    """
+    queue: Queue[Any] = Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def produce() -> None:
+        try:
+            for chunk in chunks:
+                while not stop.is_set():
+                    try:
+                        queue.put(chunk, timeout=0.1)
+                        break
+                    except Full:
+                        continue
+                if stop.is_set():
+                    return
+            queue.put(_DONE)
+        except BaseException as exc:  # handed to the consumer, raised there
+            queue.put(exc)
+
+    def consume() -> Iterator[list[ParsedRow]]:
+        while (item := queue.get()) is not _DONE:
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+
+    thread = threading.Thread(target=produce, name="import-read-ahead", daemon=True)
+    thread.start()
+    try:
+        yield consume()
+    finally:
+        stop.set()
+        while thread.is_alive():  # unblock a producer waiting on a full queue
+            with contextlib.suppress(Empty):
+                queue.get(timeout=0.1)
+        thread.join()
+
+
 def run_import(
     session: Session, handler: Handler, source: Source, options: ImportOptions
 ) -> ImportReport:
@@ -350,15 +413,10 @@ def run_import(
     run = _Run(session, handler, options)
     with reader, fewer_collections():
         handler.start(session, set(reader.columns))
-        chunk: list[ParsedRow] = []
         try:
-            for parsed in handler.spec.parse_rows(reader):
-                chunk.append(parsed)
-                if len(chunk) >= CHUNK_ROWS:
+            with read_ahead(_chunks(handler.spec.parse_rows(reader))) as chunks:
+                for chunk in chunks:
                     run.chunk(chunk)
-                    chunk = []
-            if chunk:
-                run.chunk(chunk)
         except SheetError as exc:
             raise sheet_problem(exc) from None
         info = FileInfo(
