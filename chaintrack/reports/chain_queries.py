@@ -26,7 +26,6 @@ from sqlalchemy import (
     distinct,
     exists,
     func,
-    literal,
     literal_column,
     null,
     or_,
@@ -65,7 +64,7 @@ from chaintrack.models import (
 from chaintrack.models.base import UTCDateTime
 from chaintrack.models.enums import Assessment, MembershipRole, ProjectStatus, Tier
 from chaintrack.projects.lifecycle import behind_schedule_condition
-from chaintrack.reports.sql import count_where, money_sum
+from chaintrack.reports.sql import SQL_ONE, const, consts, count_where, money_sum
 
 GAP_ASSESSMENTS = (Assessment.WEAK, Assessment.MISSING)
 
@@ -115,7 +114,7 @@ def _summary(with_cutoff: bool) -> Any:
     nodes = (
         select(
             func.count().label("nodes_total"),
-            *(count_where(MapNode.assessment == a).label(a.value) for a in Assessment),
+            *(count_where(MapNode.assessment == const(a)).label(a.value) for a in Assessment),
             count_where(MapNode.assessment.is_(None)).label("unassessed"),
         )
         .where(MapNode.chain_id == CHAIN)
@@ -128,7 +127,7 @@ def _summary(with_cutoff: bool) -> Any:
             # COUNT(DISTINCT) skips the NULL node of members placed on no node.
             func.count(distinct(Membership.node_id)).filter(now).label("nodes_with_enterprises"),
             *(
-                count_where(and_(Membership.role == r, cond)).label(f"{r.value}_{when}")
+                count_where(and_(Membership.role == const(r), cond)).label(f"{r.value}_{when}")
                 for r in MembershipRole
                 for when, cond in (("now", now), ("prev", prev))
             ),
@@ -140,7 +139,7 @@ def _summary(with_cutoff: bool) -> Any:
         select(
             *(
                 func.count(distinct(Designation.enterprise_id))
-                .filter(Designation.tier == t)
+                .filter(Designation.tier == const(t))
                 .label(t.value)
                 for t in Tier
             )
@@ -174,7 +173,7 @@ def _summary(with_cutoff: bool) -> Any:
     previous = (
         select(
             func.count().label("prev_projects"),
-            count_where(prev_live.c.status == ProjectStatus.UNDER_CONSTRUCTION).label(
+            count_where(prev_live.c.status == const(ProjectStatus.UNDER_CONSTRUCTION)).label(
                 "prev_under_construction"
             ),
         )
@@ -222,12 +221,12 @@ def chain_statements(with_cutoff: bool) -> ChainStatements:
     on_record = revision_on_record(CUTOFF if with_cutoff else None)
     now = membership_current(DAY)
     live = status_as_of(DAY, CHAIN).subquery()
-    city = func.substr(Enterprise.region_code, 1, 4)
-    is_gap = MapNode.assessment.in_(GAP_ASSESSMENTS)
+    city = func.substr(Enterprise.region_code, SQL_ONE, literal_column("4"), type_=String)
+    is_gap = MapNode.assessment.in_(consts(GAP_ASSESSMENTS))
     reported = exists().where(
         ProgressReport.project_id == Project.id, ProgressReport.period == PERIOD, on_record
     )
-    under_construction = live.c.status == ProjectStatus.UNDER_CONSTRUCTION
+    under_construction = live.c.status == const(ProjectStatus.UNDER_CONSTRUCTION)
     # Projects and list entries that address a gap node: projects first (by code),
     # then list entries (by id); ``sort_code`` is NULL for entries.
     gap_projects: Select[Any] = (
@@ -244,7 +243,9 @@ def chain_statements(with_cutoff: bool) -> ChainStatements:
         .join(Project, Project.id == ProjectTarget.project_id)
         .join(live, live.c.project_id == Project.id)
         .join(MapNode, MapNode.id == ProjectTarget.node_id)
-        .where(ProjectTarget.chain_id == CHAIN, is_gap, live.c.status != ProjectStatus.CANCELLED)
+        .where(
+            ProjectTarget.chain_id == CHAIN, is_gap, live.c.status != const(ProjectStatus.CANCELLED)
+        )
     )
     gap_entries: Select[Any] = (
         select(
@@ -281,7 +282,9 @@ def chain_statements(with_cutoff: bool) -> ChainStatements:
             Membership.started_on,
         )
         .join(Membership, Membership.enterprise_id == Enterprise.id)
-        .where(Membership.chain_id == CHAIN, Membership.role == MembershipRole.CHAIN_MASTER, now)
+        .where(
+            Membership.chain_id == CHAIN, Membership.role == const(MembershipRole.CHAIN_MASTER), now
+        )
         .order_by(Enterprise.name),
         gap_nodes=select(
             MapNode.id,
@@ -303,7 +306,7 @@ def chain_statements(with_cutoff: bool) -> ChainStatements:
         ).order_by(addressing.c.kind, addressing.c.sort_code, addressing.c.id),
         cities=select(city, func.count(distinct(Enterprise.id)), func.max(Region.name_zh))
         .join(Membership, Membership.enterprise_id == Enterprise.id)
-        .outerjoin(Region, Region.code == city + literal("00"))
+        .outerjoin(Region, Region.code == city + literal_column("'00'", String))
         .where(Membership.chain_id == CHAIN, now)
         .group_by(city)
         .order_by(city),

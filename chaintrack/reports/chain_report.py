@@ -2,8 +2,12 @@
 
 Every query filters on the chain first, so the cost follows the chain's own
 size, not the size of the register. The statements themselves are built once
-(chain_queries.py); a request binds its chain and dates. The report is
-assembled as plain data and validated into the response model in one pass.
+(chain_queries.py); a request binds its chain and dates.
+
+The report is assembled as plain data in the field order of ``schemas.ChainReport``:
+JSON is written straight from it (no model is built for a JSON answer), CSV and
+Excel validate it into the model first. tests/test_reports.py checks that every
+JSON answer is exactly what the model would write.
 """
 
 from __future__ import annotations
@@ -26,7 +30,6 @@ from chaintrack.models.enums import (
     Tier,
 )
 from chaintrack.projects.lifecycle import behind_schedule_reason
-from chaintrack.reports import schemas as s
 from chaintrack.reports.chain_queries import (
     INVESTMENT_COLUMNS,
     MEMBER_COLUMNS,
@@ -40,6 +43,15 @@ from chaintrack.reports.window import Window
 
 # Money sums come back with the storage scale (4 places); an empty plan sum too.
 ZERO_MONEY = Decimal("0.0000")
+
+ROLES = [(r.value, r.label_zh) for r in MembershipRole]
+TIERS = [(t.value, t.label_zh) for t in Tier]
+TYPE_STATUS = [
+    (t.value, t.label_zh, st.value, st.label_zh) for t in ProjectType for st in ProjectStatus
+]
+LEADER_ROLES = {r.value: r.label_zh for r in LeaderRole}
+CANCELLED = ProjectStatus.CANCELLED.value
+UNDER_CONSTRUCTION = ProjectStatus.UNDER_CONSTRUCTION.value
 
 CHANGE_LABELS = {
     "enterprises": "链上企业数",
@@ -118,7 +130,7 @@ class ChainReportBuilder:
         return [
             dict(
                 role=role,
-                role_zh=LeaderRole(role).label_zh,
+                role_zh=LEADER_ROLES[role],
                 person_name=name,
                 title=title,
                 organisation=org,
@@ -170,11 +182,8 @@ class ChainReportBuilder:
     def enterprises(self, f: dict[str, Any]) -> dict[str, Any]:
         return dict(
             total=f["members_now"],
-            by_role=[
-                dict(key=r.value, label_zh=r.label_zh, count=f[f"{r.value}_now"])
-                for r in MembershipRole
-            ],
-            by_tier=[dict(key=t.value, label_zh=t.label_zh, count=f[t.value]) for t in Tier],
+            by_role=[dict(key=r, label_zh=label, count=f[f"{r}_now"]) for r, label in ROLES],
+            by_tier=[dict(key=t, label_zh=label, count=f[t]) for t, label in TIERS],
             by_city=[
                 dict(key=f"{c}00", label_zh=name or f"{c}00", count=n)
                 for c, n, name in self._run(self.q.cities)
@@ -188,7 +197,7 @@ class ChainReportBuilder:
         for ptype, status, n, planned, plan in self._run(self.q.project_groups):
             counts[(ptype, status)] = n
             total += n
-            if status != ProjectStatus.CANCELLED:
+            if status != CANCELLED:
                 total_planned += planned
                 year_plan += plan
         behind: list[dict[str, Any]] = []
@@ -207,21 +216,14 @@ class ChainReportBuilder:
             reason = behind_schedule_reason(status, start, end, self.w.day)
             if reason:
                 behind.append({**row, "reason": reason})
-            if status == ProjectStatus.UNDER_CONSTRUCTION and not reported:
+            if status == UNDER_CONSTRUCTION and not reported:
                 silent.append(row)
         return dict(
             total=total,
             by_type_status=[
-                dict(
-                    type=t.value,
-                    type_zh=t.label_zh,
-                    status=st.value,
-                    status_zh=st.label_zh,
-                    count=counts[(t.value, st.value)],
-                )
-                for t in ProjectType
-                for st in ProjectStatus
-                if counts.get((t.value, st.value))
+                dict(type=t, type_zh=t_zh, status=st, status_zh=st_zh, count=counts[(t, st)])
+                for t, t_zh, st, st_zh in TYPE_STATUS
+                if (t, st) in counts
             ],
             investment=dict(
                 total_planned=total_planned,
@@ -254,7 +256,7 @@ class ChainReportBuilder:
         ]
         return dict(open=len(items), overdue=sum(1 for i in items if i["overdue"]), items=items)
 
-    def build(self, generated_at: dt.datetime) -> s.ChainReport:
+    def build(self, generated_at: dt.datetime) -> dict[str, Any]:
         chain, f = self.summary()
         coverage = self.map_coverage(f)
         projects = self.projects(f)
@@ -264,9 +266,7 @@ class ChainReportBuilder:
             nodes_with_enterprises=f["nodes_with_enterprises"],
             projects=projects["total"],
             projects_under_construction=sum(
-                r["count"]
-                for r in projects["by_type_status"]
-                if r["status"] == ProjectStatus.UNDER_CONSTRUCTION
+                r["count"] for r in projects["by_type_status"] if r["status"] == UNDER_CONSTRUCTION
             ),
             completed_month=f["month"],
             completed_year=f["year"],
@@ -294,29 +294,28 @@ class ChainReportBuilder:
                     change=current - previous[key],
                 )
             )
-        return s.ChainReport.model_validate(
-            dict(
-                meta=dict(
-                    period=self.w.period,
-                    state_date=self.w.day,
-                    as_of=self.w.cutoff,
-                    generated_at=generated_at,
-                ),
-                chain=chain,
-                leaders=self.leaders(),
-                chain_masters=self.chain_masters(),
-                map=coverage,
-                enterprises=self.enterprises(f),
-                projects=projects,
-                problems=problems,
-                headline=headline,
-                previous_period=self.prev.period,
-                changes=changes,
-            )
+        return dict(
+            meta=dict(
+                period=self.w.period,
+                state_date=self.w.day,
+                as_of=self.w.cutoff,
+                generated_at=generated_at,
+            ),
+            chain=chain,
+            leaders=self.leaders(),
+            chain_masters=self.chain_masters(),
+            map=coverage,
+            enterprises=self.enterprises(f),
+            projects=projects,
+            problems=problems,
+            headline=headline,
+            previous_period=self.prev.period,
+            changes=changes,
         )
 
 
 def build_chain_report(
     session: Session, chain_id: int, window: Window, generated_at: dt.datetime
-) -> s.ChainReport:
+) -> dict[str, Any]:
+    """The report as plain data shaped like :class:`schemas.ChainReport`."""
     return ChainReportBuilder(session, chain_id, window).build(generated_at)
