@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable, Iterator
-from typing import Annotated
+from typing import Annotated, TypeVar
 
 import anyio
 from fastapi import Depends, Request
@@ -57,6 +57,25 @@ async def get_session(request: Request) -> AsyncIterator[Session]:
 
 
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]
+
+T = TypeVar("T")
+
+
+async def run_read(session: Session, work: Callable[[], T]) -> T:
+    """Run a read-only endpoint's ``work`` in a worker thread and commit there.
+
+    For ``async`` GET handlers (reports): the commit the session dependency makes
+    when the endpoint returns happens in the same trip to the thread pool as the
+    work, instead of a trip of its own. A failure is left to the dependency (it
+    rolls back). Nothing is written: the handler only reads.
+    """
+
+    def run() -> T:
+        result = work()
+        session.commit()
+        return result
+
+    return await run_in_threadpool(run)
 
 
 def get_read_session(request: Request) -> Iterator[Session]:
