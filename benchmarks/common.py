@@ -96,7 +96,31 @@ def measure(fn: Callable[[], object], repeat: int, warmup: int = 2) -> Timing:
         started = time.perf_counter()
         fn()
         samples.append((time.perf_counter() - started) * 1000)
-    samples.sort()
+    return _timing(samples)
+
+
+def measure_pair(
+    a: Callable[[], object], b: Callable[[], object], repeat: int, warmup: int = 2
+) -> tuple[Timing, Timing]:
+    """Time ``a`` and ``b`` alternately, call for call, so that both see the same
+    machine: on a shared machine the load changes within seconds, and timing one
+    block after the other would compare different conditions."""
+    for _ in range(warmup):
+        a()
+        b()
+    samples: tuple[list[float], list[float]] = ([], [])
+    for i in range(repeat):
+        # Alternate which goes first, so neither always runs on a warm cache.
+        order = ((a, samples[0]), (b, samples[1]))
+        for fn, out in order if i % 2 == 0 else order[::-1]:
+            started = time.perf_counter()
+            fn()
+            out.append((time.perf_counter() - started) * 1000)
+    return _timing(samples[0]), _timing(samples[1])
+
+
+def _timing(samples: list[float]) -> Timing:
+    samples = sorted(samples)
     p95 = samples[min(len(samples) - 1, round(0.95 * (len(samples) - 1)))]
     return Timing(statistics.median(samples), p95, len(samples))
 

@@ -27,50 +27,62 @@ def _status(day: str = ":day", chain: bool = True) -> str:
     return STATUS_AS_OF.format(day=day, chain_filter="AND p.chain_id = :chain" if chain else "")
 
 
+GAP = "('weak', 'missing')"
+BEHIND = (
+    "((p.planned_completion IS NOT NULL AND p.planned_completion < :day AND st.status NOT IN "
+    "('completed', 'in_operation', 'cancelled')) OR (p.planned_start IS NOT NULL AND "
+    "p.planned_start < :day AND st.status IN ('planned', 'signed')))"
+)
+REPORTED = (
+    "EXISTS (SELECT 1 FROM progress_reports r WHERE r.project_id = p.id "
+    "AND r.period = :period AND r.superseded_at IS NULL)"
+)
+
+
+def _role_counts() -> str:
+    return ", ".join(
+        f"sum(CASE WHEN m.role = '{role}' AND {cond} THEN 1 ELSE 0 END)"
+        for role in ("chain_master", "leading", "supporting")
+        for cond in (CURRENT_MEMBER, PREV_MEMBER)
+    )
+
+
+TIERS = (
+    "navigator",
+    "single_champion_enterprise",
+    "single_champion_product",
+    "little_giant",
+    "specialized_sme",
+    "gazelle",
+    "unicorn",
+    "quasi_unicorn",
+)
+
 CHAIN_REPORT = [
-    "SELECT c.id, c.code, c.name_zh, c.name_en, c.status, g.name_zh FROM chains c "
-    "LEFT JOIN chain_groups g ON g.id = c.group_id WHERE c.id = :chain",
-    "SELECT role, person_name, title, organisation, start_on FROM chain_leaders "
-    "WHERE chain_id = :chain AND start_on <= :day AND (end_on IS NULL OR end_on > :day) "
-    "ORDER BY role, start_on",
-    "SELECT e.id, e.uscc, e.name, e.region_code, m.started_on FROM enterprises e "
-    f"JOIN memberships m ON m.enterprise_id = e.id WHERE m.chain_id = :chain "
-    f"AND m.role = 'chain_master' AND {CURRENT_MEMBER} ORDER BY e.name",
-    "SELECT assessment, count(*) FROM map_nodes WHERE chain_id = :chain GROUP BY assessment",
-    "SELECT count(DISTINCT m.node_id) FROM memberships m WHERE m.chain_id = :chain "
-    f"AND m.node_id IS NOT NULL AND {CURRENT_MEMBER}",
-    "SELECT id, code, name_zh, stage, assessment, gap_kind FROM map_nodes "
-    "WHERE chain_id = :chain AND assessment IN ('weak', 'missing') ORDER BY stage, position, id",
-    "SELECT t.node_id, p.id, p.internal_code, p.name, st.status FROM project_targets t "
-    f"JOIN projects p ON p.id = t.project_id JOIN ({_status()}) st ON st.project_id = p.id "
-    "JOIN map_nodes n ON n.id = t.node_id WHERE t.chain_id = :chain "
-    "AND n.assessment IN ('weak', 'missing') AND st.status <> 'cancelled' ORDER BY p.internal_code",
-    "SELECT le.node_id, le.id, le.title, lt.name_zh, cl.period FROM list_entries le "
-    "JOIN chain_lists cl ON cl.id = le.list_id JOIN list_types lt ON lt.id = cl.list_type_id "
-    "JOIN map_nodes n ON n.id = le.node_id WHERE le.chain_id = :chain "
-    "AND n.assessment IN ('weak', 'missing') ORDER BY le.id",
-    f"SELECT m.role, sum(CASE WHEN {CURRENT_MEMBER} THEN 1 ELSE 0 END), "
-    f"sum(CASE WHEN {PREV_MEMBER} THEN 1 ELSE 0 END) FROM memberships m "
-    "WHERE m.chain_id = :chain GROUP BY m.role",
-    f"SELECT count(DISTINCT CASE WHEN {CURRENT_MEMBER} THEN m.enterprise_id END), "
-    f"count(DISTINCT CASE WHEN {PREV_MEMBER} THEN m.enterprise_id END) "
-    "FROM memberships m WHERE m.chain_id = :chain",
-    "SELECT d.tier, count(DISTINCT d.enterprise_id) FROM designations d WHERE d.enterprise_id IN "
-    f"(SELECT m.enterprise_id FROM memberships m WHERE m.chain_id = :chain AND {CURRENT_MEMBER}) "
-    "AND d.recognised_on <= :day AND (d.valid_until IS NULL OR d.valid_until >= :day) "
-    "AND (d.revoked_on IS NULL OR d.revoked_on > :day) GROUP BY d.tier",
-    "SELECT substr(e.region_code, 1, 4), count(DISTINCT e.id), max(r.name_zh) FROM enterprises e "
-    "JOIN memberships m ON m.enterprise_id = e.id "
-    "LEFT JOIN regions r ON r.code = substr(e.region_code, 1, 4) || '00' "
-    f"WHERE m.chain_id = :chain AND {CURRENT_MEMBER} GROUP BY substr(e.region_code, 1, 4)",
-    "SELECT p.id, p.internal_code, p.name, p.type, st.status, p.planned_start, "
-    f"p.planned_completion, p.total_investment FROM projects p JOIN ({_status()}) st "
-    "ON st.project_id = p.id WHERE p.chain_id = :chain ORDER BY p.internal_code",
-    f"SELECT status, count(*) FROM ({_status(':prev_day')}) prev GROUP BY status",
-    "SELECT coalesce(sum(a.planned_investment), 0) FROM project_annual_plans a "
-    f"JOIN projects p ON p.id = a.project_id JOIN ({_status()}) st ON st.project_id = p.id "
-    "WHERE p.chain_id = :chain AND a.year = :year AND st.status <> 'cancelled'",
-    "SELECT sum(CASE WHEN r.period = :period THEN r.investment_month ELSE 0 END), "
+    # Every single figure in one row: the chain, node counts by assessment, members
+    # (now, previous, by role, nodes covered), tiers, investment, previous period.
+    "SELECT c.id, c.code, c.name_zh, c.name_en, g.name_zh, c.status, nc.*, mc.*, tc.*, inv.*, "
+    "prev.*, (SELECT count(*) FROM problems pr JOIN projects p ON p.id = pr.project_id "
+    "WHERE p.chain_id = :chain AND pr.period <= :prev_period AND (pr.resolved_on IS NULL "
+    "OR pr.resolved_on > :prev_day)) "
+    "FROM chains c LEFT JOIN chain_groups g ON g.id = c.group_id "
+    "CROSS JOIN (SELECT count(*), sum(CASE WHEN assessment = 'strong' THEN 1 ELSE 0 END), "
+    "sum(CASE WHEN assessment = 'weak' THEN 1 ELSE 0 END), "
+    "sum(CASE WHEN assessment = 'missing' THEN 1 ELSE 0 END), "
+    "sum(CASE WHEN assessment IS NULL THEN 1 ELSE 0 END) "
+    "FROM map_nodes WHERE chain_id = :chain) nc "
+    f"CROSS JOIN (SELECT count(DISTINCT CASE WHEN {CURRENT_MEMBER} THEN m.enterprise_id END), "
+    f"count(DISTINCT CASE WHEN {PREV_MEMBER} THEN m.enterprise_id END), "
+    f"count(DISTINCT CASE WHEN {CURRENT_MEMBER} THEN m.node_id END), {_role_counts()} "
+    "FROM memberships m WHERE m.chain_id = :chain) mc "
+    "CROSS JOIN (SELECT "
+    + ", ".join(f"count(DISTINCT CASE WHEN d.tier = '{t}' THEN d.enterprise_id END)" for t in TIERS)
+    + " FROM designations d WHERE d.enterprise_id IN (SELECT m.enterprise_id FROM memberships m "
+    f"WHERE m.chain_id = :chain AND {CURRENT_MEMBER}) AND d.recognised_on <= :day "
+    "AND (d.valid_until IS NULL OR d.valid_until >= :day) "
+    "AND (d.revoked_on IS NULL OR d.revoked_on > :day)) tc "
+    "CROSS JOIN (SELECT "
+    "sum(CASE WHEN r.period = :period THEN r.investment_month ELSE 0 END), "
     "sum(CASE WHEN r.period >= :year_start THEN r.investment_month ELSE 0 END), "
     "sum(r.investment_month), "
     "sum(CASE WHEN r.period = :prev_period THEN r.investment_month ELSE 0 END), "
@@ -78,14 +90,46 @@ CHAIN_REPORT = [
     "THEN r.investment_month ELSE 0 END), "
     "sum(CASE WHEN r.period <= :prev_period THEN r.investment_month ELSE 0 END) "
     "FROM progress_reports r JOIN projects p ON p.id = r.project_id "
-    "WHERE p.chain_id = :chain AND r.period <= :period AND r.superseded_at IS NULL",
-    "SELECT r.project_id FROM progress_reports r JOIN projects p ON p.id = r.project_id "
-    "WHERE p.chain_id = :chain AND r.period = :period AND r.superseded_at IS NULL",
+    "WHERE p.chain_id = :chain AND r.period <= :period AND r.superseded_at IS NULL) inv "
+    "CROSS JOIN (SELECT count(*), sum(CASE WHEN status = 'under_construction' THEN 1 ELSE 0 END) "
+    f"FROM ({_status(':prev_day')}) ps) prev "
+    "WHERE c.id = :chain",
+    "SELECT role, person_name, title, organisation, start_on FROM chain_leaders "
+    "WHERE chain_id = :chain AND start_on <= :day AND (end_on IS NULL OR end_on > :day) "
+    "ORDER BY role, start_on",
+    "SELECT e.id, e.uscc, e.name, e.region_code, m.started_on FROM enterprises e "
+    f"JOIN memberships m ON m.enterprise_id = e.id WHERE m.chain_id = :chain "
+    f"AND m.role = 'chain_master' AND {CURRENT_MEMBER} ORDER BY e.name",
+    "SELECT id, code, name_zh, stage, assessment, gap_kind FROM map_nodes "
+    f"WHERE chain_id = :chain AND assessment IN {GAP} ORDER BY stage, position, id",
+    # What addresses the gaps: projects (by code), then list entries (by id).
+    "SELECT node_id, kind, id, a, b, c FROM ("
+    "SELECT t.node_id, 0 AS kind, p.internal_code AS sort_code, p.id, p.internal_code AS a, "
+    f"p.name AS b, st.status AS c FROM project_targets t JOIN projects p ON p.id = t.project_id "
+    f"JOIN ({_status()}) st ON st.project_id = p.id JOIN map_nodes n ON n.id = t.node_id "
+    f"WHERE t.chain_id = :chain AND n.assessment IN {GAP} AND st.status <> 'cancelled' "
+    "UNION ALL SELECT le.node_id, 1, NULL, le.id, le.title, lt.name_zh, cl.period "
+    "FROM list_entries le JOIN chain_lists cl ON cl.id = le.list_id "
+    "JOIN list_types lt ON lt.id = cl.list_type_id JOIN map_nodes n ON n.id = le.node_id "
+    f"WHERE le.chain_id = :chain AND n.assessment IN {GAP}) a ORDER BY kind, sort_code, id",
+    "SELECT substr(e.region_code, 1, 4), count(DISTINCT e.id), max(r.name_zh) FROM enterprises e "
+    "JOIN memberships m ON m.enterprise_id = e.id "
+    "LEFT JOIN regions r ON r.code = substr(e.region_code, 1, 4) || '00' "
+    f"WHERE m.chain_id = :chain AND {CURRENT_MEMBER} GROUP BY substr(e.region_code, 1, 4)",
+    # Counts, planned totals and this year's plan by type and status.
+    "SELECT p.type, st.status, count(*), sum(p.total_investment), sum(a.planned_investment) "
+    f"FROM projects p JOIN ({_status()}) st ON st.project_id = p.id "
+    "LEFT JOIN project_annual_plans a ON a.project_id = p.id AND a.year = :year "
+    "WHERE p.chain_id = :chain GROUP BY p.type, st.status",
+    # The projects listed: behind schedule, or under construction and not reported.
+    "SELECT p.id, p.internal_code, p.name, p.type, st.status, p.planned_start, "
+    f"p.planned_completion, {REPORTED} FROM projects p JOIN ({_status()}) st "
+    f"ON st.project_id = p.id WHERE p.chain_id = :chain AND ({BEHIND} OR "
+    f"(st.status = 'under_construction' AND NOT {REPORTED})) ORDER BY p.internal_code",
     "SELECT pr.id, p.id, p.internal_code, p.name, pr.period, pr.description, "
     "pr.responsible_unit, pr.deadline FROM problems pr JOIN projects p ON p.id = pr.project_id "
-    "WHERE p.chain_id = :chain AND ((pr.period <= :period AND (pr.resolved_on IS NULL "
-    "OR pr.resolved_on > :day)) OR (pr.period <= :prev_period AND (pr.resolved_on IS NULL "
-    "OR pr.resolved_on > :prev_day))) ORDER BY pr.deadline, pr.id",
+    "WHERE p.chain_id = :chain AND pr.period <= :period AND (pr.resolved_on IS NULL "
+    "OR pr.resolved_on > :day) ORDER BY pr.deadline, pr.id",
 ]
 
 DASHBOARD = [

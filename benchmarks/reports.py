@@ -7,7 +7,8 @@ For each engine: a fresh database, the synthetic province-scale dataset
 (``chaintrack generate``), a live uvicorn server on loopback, then for the largest
 and the smallest chain and for the dashboard: median and p95 over repeated calls
 through HTTP, the same figures by hand-written SQL through the driver (the floor,
-benchmarks/floor_sql.py), their ratio, and the SQL statements per request.
+benchmarks/floor_sql.py), their ratio, and the SQL statements per request. API and
+floor calls alternate, so both are timed under the same load.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from sqlalchemy.engine import make_url
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import floor_sql
-from common import DEFAULT_PG, fresh_database, live_server, measure, prepare
+from common import DEFAULT_PG, fresh_database, live_server, measure_pair, prepare
 
 from chaintrack.api import create_app
 from chaintrack.auth.bench import admin_token
@@ -133,10 +134,11 @@ def run_engine(name: str, args: argparse.Namespace) -> list[dict[str, Any]]:
                 before = counter.n
                 call()
                 n_statements = counter.n - before
-                api = measure(call, args.repeat)
                 fp = floor_params(name, chain_id, args.period)
-                floor = measure(
-                    lambda s=statements, p=fp: floor_sql.run(raw, s, p, style), args.repeat
+                api, floor = measure_pair(
+                    call,
+                    lambda s=statements, p=fp: floor_sql.run(raw, s, p, style),
+                    args.repeat,
                 )
                 results.append(
                     {

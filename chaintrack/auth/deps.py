@@ -13,7 +13,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 from fastapi.security import OAuth2PasswordBearer
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from chaintrack.audit import capture
@@ -74,37 +74,47 @@ def auth_state(request: Request) -> AuthState:
 
 
 class Principal:
-    """The signed-in user, with the chains they may edit (loaded on first use)."""
+    """The signed-in user: id and role checked on every request; the full account
+    and the chains they may edit are loaded on first use."""
 
-    def __init__(self, user: User) -> None:
-        self.user = user
+    def __init__(self, session: Session, user_id: int, role: UserRole) -> None:
+        self._session = session
+        self.id = user_id
+        self.role = role
+        self._user: User | None = None
         self._chains: frozenset[int] | None = None
 
     @property
-    def id(self) -> int:
-        return self.user.id
-
-    @property
-    def role(self) -> UserRole:
-        return self.user.role
-
-    @property
     def is_admin(self) -> bool:
-        return self.user.role is UserRole.ADMIN
+        return self.role is UserRole.ADMIN
+
+    @property
+    def user(self) -> User:
+        if self._user is None:
+            user = self._session.get(User, self.id)
+            if user is None:  # deleted since the check, in this very transaction: cannot be
+                raise unauthorized("登录已失效 / the account no longer exists", invalid_token=True)
+            self._user = user
+        return self._user
 
     def editable_chains(self, session: Session) -> frozenset[int]:
         if self._chains is None:
-            if self.user.role is UserRole.EDITOR:
+            if self.role is UserRole.EDITOR:
                 self._chains = frozenset(
                     session.scalars(
-                        select(EditorAssignment.chain_id).where(
-                            EditorAssignment.user_id == self.user.id
-                        )
+                        select(EditorAssignment.chain_id).where(EditorAssignment.user_id == self.id)
                     ).all()
                 )
             else:
                 self._chains = frozenset()
         return self._chains
+
+
+# What every request checks, built once: a Core row, not an ORM entity (identity
+# map, attribute state and the full column list cost more than the lookup itself).
+_SIGNED_IN = select(User.id, User.role, User.is_active, User.token_version).where(
+    User.id == bindparam("user_id")
+)
 
 
 def unauthorized(detail: str, *, invalid_token: bool = False) -> Unauthorized:
@@ -126,15 +136,15 @@ def current_principal(
         claims = auth_state(request).tokens.read(token)
     except TokenError as err:
         raise unauthorized(f"登录已失效 / {err}", invalid_token=True) from None
-    user = session.get(User, claims.user_id)
-    if user is None or not user.is_active or user.token_version != claims.token_version:
+    row = session.connection().execute(_SIGNED_IN, {"user_id": claims.user_id}).first()
+    if row is None or not row.is_active or row.token_version != claims.token_version:
         raise unauthorized(
             "登录已失效，请重新登录 / the token is no longer valid (account deactivated or "
             "password changed); sign in again",
             invalid_token=True,
         )
-    capture.set_user(session, user.id)
-    principal = Principal(user)
+    capture.set_user(session, row.id)
+    principal = Principal(session, row.id, row.role)
     request.state.principal = principal
     return principal
 

@@ -2,18 +2,31 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from typing import Annotated
+from collections.abc import AsyncIterator, Callable, Iterator
+from typing import Annotated, TypeVar
 
+import anyio
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
 from chaintrack.audit import capture
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
-def get_session(request: Request) -> Iterator[Session]:
+async def _end(session: Session, finish: Callable[[], None]) -> None:
+    """Commit or roll back: in a worker thread when there is a transaction (database
+    I/O must not block the event loop), at once when the session never began one."""
+    if session.in_transaction():
+        # Shielded: a client that hangs up must not leave the transaction half ended.
+        with anyio.CancelScope(shield=True):
+            await run_in_threadpool(finish)
+    else:
+        finish()
+
+
+async def get_session(request: Request) -> AsyncIterator[Session]:
     """Commit when the endpoint returns, roll back if it raises.
 
     ``scope="function"`` below makes the commit happen before the response is
@@ -21,22 +34,48 @@ def get_session(request: Request) -> Iterator[Session]:
     Reads use the read-only sessionmaker (a plain BEGIN on SQLite). Write
     requests are audited: every row they change is recorded in the same
     transaction with the request id (and the user, once authenticated).
+
+    Asynchronous so that opening the session costs no trip to the thread pool: a
+    session takes its connection on first use, in the thread that uses it.
     """
     state = request.app.state
     read = request.method in SAFE_METHODS
     factory = state.read_sessionmaker if read else state.sessionmaker
-    with factory() as session:
+    session = factory()
+    try:
         if not read:
             capture.enable(session, request_id=getattr(request.state, "request_id", None))
         try:
             yield session
-            session.commit()
+            await _end(session, session.commit)
         except BaseException:
-            session.rollback()
+            await _end(session, session.rollback)
             raise
+    finally:
+        # After commit or rollback there is no connection left to release: bookkeeping.
+        session.close()
 
 
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]
+
+T = TypeVar("T")
+
+
+async def run_read(session: Session, work: Callable[[], T]) -> T:
+    """Run a read-only endpoint's ``work`` in a worker thread and commit there.
+
+    For ``async`` GET handlers (reports): the commit the session dependency makes
+    when the endpoint returns happens in the same trip to the thread pool as the
+    work, instead of a trip of its own. A failure is left to the dependency (it
+    rolls back). Nothing is written: the handler only reads.
+    """
+
+    def run() -> T:
+        result = work()
+        session.commit()
+        return result
+
+    return await run_in_threadpool(run)
 
 
 def get_read_session(request: Request) -> Iterator[Session]:

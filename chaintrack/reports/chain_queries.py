@@ -3,6 +3,11 @@
 Building SQLAlchemy statements and their cache keys costs more than running
 them for a small chain; built once, each request only binds its values
 (``chain``, ``day``, ``period`` ...) and SQLAlchemy reuses the compiled SQL.
+
+Every single-figure aggregate is one column of ``summary`` (one round trip);
+counts over a fixed set of values (assessments, roles, tiers) are pivoted into
+columns there too. The lists come with their own statements, and the projects
+are counted in SQL, so only the rows the report shows reach Python.
 """
 
 from __future__ import annotations
@@ -11,7 +16,24 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
-from sqlalchemy import Date, Integer, String, and_, bindparam, distinct, func, literal, or_, select
+from sqlalchemy import (
+    Date,
+    Integer,
+    Select,
+    String,
+    and_,
+    bindparam,
+    distinct,
+    exists,
+    func,
+    literal_column,
+    null,
+    or_,
+    select,
+    true,
+    type_coerce,
+    union_all,
+)
 
 from chaintrack.history import (
     designation_active,
@@ -40,8 +62,9 @@ from chaintrack.models import (
     Region,
 )
 from chaintrack.models.base import UTCDateTime
-from chaintrack.models.enums import Assessment, MembershipRole, ProjectStatus
-from chaintrack.reports.sql import count_where, money_sum
+from chaintrack.models.enums import Assessment, MembershipRole, ProjectStatus, Tier
+from chaintrack.projects.lifecycle import behind_schedule_condition
+from chaintrack.reports.sql import SQL_ONE, const, consts, count_where, money_sum
 
 GAP_ASSESSMENTS = (Assessment.WEAK, Assessment.MISSING)
 
@@ -57,46 +80,191 @@ PREV_YEAR_START = bindparam("prev_year_start", type_=String)
 YEAR = bindparam("year", type_=Integer)
 CUTOFF = bindparam("cutoff", type_=UTCDateTime())
 
+# Columns of ``summary`` after the chain's own six, in order.
+NODE_COLUMNS = ("nodes_total", "strong", "weak", "missing", "unassessed")
+MEMBER_COLUMNS = (
+    "members_now",
+    "members_prev",
+    "nodes_with_enterprises",
+    *(f"{r.value}_{when}" for r in MembershipRole for when in ("now", "prev")),
+)
+TIER_COLUMNS = tuple(t.value for t in Tier)
+INVESTMENT_COLUMNS = ("month", "year", "total", "prev_month", "prev_year", "prev_total")
+PREVIOUS_COLUMNS = ("prev_projects", "prev_under_construction", "prev_open_problems")
+
 
 @dataclass(frozen=True)
 class ChainStatements:
-    chain: Any
+    summary: Any
     leaders: Any
     masters: Any
-    nodes_by_assessment: Any
-    nodes_with_enterprises: Any
     gap_nodes: Any
-    gap_projects: Any
-    gap_entries: Any
-    members_by_role: Any
-    member_totals: Any
-    tiers: Any
+    gap_addressing: Any
     cities: Any
-    projects: Any
-    prev_statuses: Any
-    year_plan: Any
-    investment: Any
-    reported: Any
+    project_groups: Any
+    project_rows: Any
     problems: Any
+
+
+def _summary(with_cutoff: bool) -> Any:
+    now, prev = membership_current(DAY), membership_current(PREV_DAY)
+    members_now = select(Membership.enterprise_id).where(Membership.chain_id == CHAIN, now)
+    prev_live = status_as_of(PREV_DAY, CHAIN).subquery()
+    amount = ProgressReport.investment_month
+    nodes = (
+        select(
+            func.count().label("nodes_total"),
+            *(count_where(MapNode.assessment == const(a)).label(a.value) for a in Assessment),
+            count_where(MapNode.assessment.is_(None)).label("unassessed"),
+        )
+        .where(MapNode.chain_id == CHAIN)
+        .subquery("node_counts")
+    )
+    members = (
+        select(
+            func.count(distinct(Membership.enterprise_id)).filter(now).label("members_now"),
+            func.count(distinct(Membership.enterprise_id)).filter(prev).label("members_prev"),
+            # COUNT(DISTINCT) skips the NULL node of members placed on no node.
+            func.count(distinct(Membership.node_id)).filter(now).label("nodes_with_enterprises"),
+            *(
+                count_where(and_(Membership.role == const(r), cond)).label(f"{r.value}_{when}")
+                for r in MembershipRole
+                for when, cond in (("now", now), ("prev", prev))
+            ),
+        )
+        .where(Membership.chain_id == CHAIN)
+        .subquery("member_counts")
+    )
+    tiers = (
+        select(
+            *(
+                func.count(distinct(Designation.enterprise_id))
+                .filter(Designation.tier == const(t))
+                .label(t.value)
+                for t in Tier
+            )
+        )
+        .where(Designation.enterprise_id.in_(members_now), designation_active(DAY))
+        .subquery("tier_counts")
+    )
+    # This month / year / since start, for the period and the one before.
+    investment = (
+        select(
+            money_sum(amount, ProgressReport.period == PERIOD).label("month"),
+            money_sum(amount, ProgressReport.period >= YEAR_START).label("year"),
+            money_sum(amount).label("total"),
+            money_sum(amount, ProgressReport.period == PREV_PERIOD).label("prev_month"),
+            money_sum(
+                amount,
+                and_(
+                    ProgressReport.period >= PREV_YEAR_START, ProgressReport.period <= PREV_PERIOD
+                ),
+            ).label("prev_year"),
+            money_sum(amount, ProgressReport.period <= PREV_PERIOD).label("prev_total"),
+        )
+        .join(Project, Project.id == ProgressReport.project_id)
+        .where(
+            Project.chain_id == CHAIN,
+            ProgressReport.period <= PERIOD,
+            revision_on_record(CUTOFF if with_cutoff else None),
+        )
+        .subquery("investment")
+    )
+    previous = (
+        select(
+            func.count().label("prev_projects"),
+            count_where(prev_live.c.status == const(ProjectStatus.UNDER_CONSTRUCTION)).label(
+                "prev_under_construction"
+            ),
+        )
+        .select_from(prev_live)
+        .subquery("previous_projects")
+    )
+    prev_open_problems = (
+        select(func.count())
+        .select_from(Problem)
+        .join(Project, Project.id == Problem.project_id)
+        .where(Project.chain_id == CHAIN, problem_open(PREV_DAY, PREV_MONTH))
+        .scalar_subquery()
+        .label("prev_open_problems")
+    )
+    return (
+        select(
+            Chain.id,
+            Chain.code,
+            Chain.name_zh,
+            Chain.name_en,
+            ChainGroup.name_zh,
+            Chain.status,
+            *(nodes.c[c] for c in NODE_COLUMNS),
+            *(members.c[c] for c in MEMBER_COLUMNS),
+            *(tiers.c[c] for c in TIER_COLUMNS),
+            *(investment.c[c] for c in INVESTMENT_COLUMNS),
+            previous.c.prev_projects,
+            previous.c.prev_under_construction,
+            prev_open_problems,
+        )
+        .select_from(Chain)
+        .outerjoin(ChainGroup, ChainGroup.id == Chain.group_id)
+        .join(nodes, true())
+        .join(members, true())
+        .join(tiers, true())
+        .join(investment, true())
+        .join(previous, true())
+        .where(Chain.id == CHAIN)
+    )
 
 
 @cache
 def chain_statements(with_cutoff: bool) -> ChainStatements:
     """Statements for revisions current now (False) or on record at CUTOFF (True)."""
     on_record = revision_on_record(CUTOFF if with_cutoff else None)
-    now, prev = membership_current(DAY), membership_current(PREV_DAY)
+    now = membership_current(DAY)
     live = status_as_of(DAY, CHAIN).subquery()
-    prev_live = status_as_of(PREV_DAY, CHAIN).subquery()
-    members_now = select(Membership.enterprise_id).where(Membership.chain_id == CHAIN, now)
-    city = func.substr(Enterprise.region_code, 1, 4)
-    amount = ProgressReport.investment_month
-    open_now, open_prev = problem_open(DAY, MONTH), problem_open(PREV_DAY, PREV_MONTH)
-    return ChainStatements(
-        chain=select(
-            Chain.id, Chain.code, Chain.name_zh, Chain.name_en, ChainGroup.name_zh, Chain.status
+    city = func.substr(Enterprise.region_code, SQL_ONE, literal_column("4"), type_=String)
+    is_gap = MapNode.assessment.in_(consts(GAP_ASSESSMENTS))
+    reported = exists().where(
+        ProgressReport.project_id == Project.id, ProgressReport.period == PERIOD, on_record
+    )
+    under_construction = live.c.status == const(ProjectStatus.UNDER_CONSTRUCTION)
+    # Projects and list entries that address a gap node: projects first (by code),
+    # then list entries (by id); ``sort_code`` is NULL for entries.
+    gap_projects: Select[Any] = (
+        select(
+            ProjectTarget.node_id.label("node_id"),
+            literal_column("0").label("kind"),
+            Project.internal_code.label("sort_code"),
+            Project.id.label("id"),
+            Project.internal_code.label("a"),
+            Project.name.label("b"),
+            # Plain text: the list entries' column in this place is a period.
+            type_coerce(live.c.status, String).label("c"),
         )
-        .outerjoin(ChainGroup, ChainGroup.id == Chain.group_id)
-        .where(Chain.id == CHAIN),
+        .join(Project, Project.id == ProjectTarget.project_id)
+        .join(live, live.c.project_id == Project.id)
+        .join(MapNode, MapNode.id == ProjectTarget.node_id)
+        .where(
+            ProjectTarget.chain_id == CHAIN, is_gap, live.c.status != const(ProjectStatus.CANCELLED)
+        )
+    )
+    gap_entries: Select[Any] = (
+        select(
+            ListEntry.node_id,
+            literal_column("1"),
+            null(),
+            ListEntry.id,
+            ListEntry.title,
+            ListType.name_zh,
+            ChainList.period,
+        )
+        .join(ChainList, ChainList.id == ListEntry.list_id)
+        .join(ListType, ListType.id == ChainList.list_type_id)
+        .join(MapNode, MapNode.id == ListEntry.node_id)
+        .where(ListEntry.chain_id == CHAIN, is_gap)
+    )
+    addressing = union_all(gap_projects, gap_entries).subquery("addressing")
+    return ChainStatements(
+        summary=_summary(with_cutoff),
         leaders=select(
             ChainLeader.role,
             ChainLeader.person_name,
@@ -114,14 +282,10 @@ def chain_statements(with_cutoff: bool) -> ChainStatements:
             Membership.started_on,
         )
         .join(Membership, Membership.enterprise_id == Enterprise.id)
-        .where(Membership.chain_id == CHAIN, Membership.role == MembershipRole.CHAIN_MASTER, now)
+        .where(
+            Membership.chain_id == CHAIN, Membership.role == const(MembershipRole.CHAIN_MASTER), now
+        )
         .order_by(Enterprise.name),
-        nodes_by_assessment=select(MapNode.assessment, func.count())
-        .where(MapNode.chain_id == CHAIN)
-        .group_by(MapNode.assessment),
-        nodes_with_enterprises=select(func.count(distinct(Membership.node_id))).where(
-            Membership.chain_id == CHAIN, Membership.node_id.is_not(None), now
-        ),
         gap_nodes=select(
             MapNode.id,
             MapNode.code,
@@ -130,45 +294,41 @@ def chain_statements(with_cutoff: bool) -> ChainStatements:
             MapNode.assessment,
             MapNode.gap_kind,
         )
-        .where(MapNode.chain_id == CHAIN, MapNode.assessment.in_(GAP_ASSESSMENTS))
+        .where(MapNode.chain_id == CHAIN, is_gap)
         .order_by(MapNode.stage, MapNode.position, MapNode.id),
-        gap_projects=select(
-            ProjectTarget.node_id, Project.id, Project.internal_code, Project.name, live.c.status
-        )
-        .join(Project, Project.id == ProjectTarget.project_id)
-        .join(live, live.c.project_id == Project.id)
-        .join(MapNode, MapNode.id == ProjectTarget.node_id)
-        .where(
-            ProjectTarget.chain_id == CHAIN,
-            MapNode.assessment.in_(GAP_ASSESSMENTS),
-            live.c.status != ProjectStatus.CANCELLED,
-        )
-        .order_by(Project.internal_code),
-        gap_entries=select(
-            ListEntry.node_id, ListEntry.id, ListEntry.title, ListType.name_zh, ChainList.period
-        )
-        .join(ChainList, ChainList.id == ListEntry.list_id)
-        .join(ListType, ListType.id == ChainList.list_type_id)
-        .join(MapNode, MapNode.id == ListEntry.node_id)
-        .where(ListEntry.chain_id == CHAIN, MapNode.assessment.in_(GAP_ASSESSMENTS))
-        .order_by(ListEntry.id),
-        members_by_role=select(Membership.role, count_where(now), count_where(prev))
-        .where(Membership.chain_id == CHAIN)
-        .group_by(Membership.role),
-        member_totals=select(
-            func.count(distinct(Membership.enterprise_id)).filter(now),
-            func.count(distinct(Membership.enterprise_id)).filter(prev),
-        ).where(Membership.chain_id == CHAIN),
-        tiers=select(Designation.tier, func.count(distinct(Designation.enterprise_id)))
-        .where(Designation.enterprise_id.in_(members_now), designation_active(DAY))
-        .group_by(Designation.tier),
+        gap_addressing=select(
+            addressing.c.node_id,
+            addressing.c.kind,
+            addressing.c.id,
+            addressing.c.a,
+            addressing.c.b,
+            addressing.c.c,
+        ).order_by(addressing.c.kind, addressing.c.sort_code, addressing.c.id),
         cities=select(city, func.count(distinct(Enterprise.id)), func.max(Region.name_zh))
         .join(Membership, Membership.enterprise_id == Enterprise.id)
-        .outerjoin(Region, Region.code == city + literal("00"))
+        .outerjoin(Region, Region.code == city + literal_column("'00'", String))
         .where(Membership.chain_id == CHAIN, now)
         .group_by(city)
         .order_by(city),
-        projects=select(
+        # Counts, planned totals and this year's plan per type and status
+        # (``project_annual_plans`` has one row per project and year).
+        project_groups=select(
+            Project.type,
+            live.c.status,
+            func.count(),
+            money_sum(Project.total_investment),
+            money_sum(ProjectAnnualPlan.planned_investment),
+        )
+        .join(live, live.c.project_id == Project.id)
+        .outerjoin(
+            ProjectAnnualPlan,
+            and_(ProjectAnnualPlan.project_id == Project.id, ProjectAnnualPlan.year == YEAR),
+        )
+        .where(Project.chain_id == CHAIN)
+        .group_by(Project.type, live.c.status),
+        # Only the projects the report lists: behind schedule, or under
+        # construction without a report for the period.
+        project_rows=select(
             Project.id,
             Project.internal_code,
             Project.name,
@@ -176,39 +336,17 @@ def chain_statements(with_cutoff: bool) -> ChainStatements:
             live.c.status,
             Project.planned_start,
             Project.planned_completion,
-            Project.total_investment,
+            reported.label("reported"),
         )
-        .join(live, live.c.project_id == Project.id)
-        .where(Project.chain_id == CHAIN)
-        .order_by(Project.internal_code),
-        prev_statuses=select(prev_live.c.status, func.count()).group_by(prev_live.c.status),
-        year_plan=select(money_sum(ProjectAnnualPlan.planned_investment))
-        .join(Project, Project.id == ProjectAnnualPlan.project_id)
         .join(live, live.c.project_id == Project.id)
         .where(
             Project.chain_id == CHAIN,
-            ProjectAnnualPlan.year == YEAR,
-            live.c.status != ProjectStatus.CANCELLED,
-        ),
-        # This month / year / since start, for the period and the one before.
-        investment=select(
-            money_sum(amount, ProgressReport.period == PERIOD),
-            money_sum(amount, ProgressReport.period >= YEAR_START),
-            money_sum(amount),
-            money_sum(amount, ProgressReport.period == PREV_PERIOD),
-            money_sum(
-                amount,
-                and_(
-                    ProgressReport.period >= PREV_YEAR_START, ProgressReport.period <= PREV_PERIOD
-                ),
+            or_(
+                behind_schedule_condition(DAY, status=live.c.status),
+                and_(under_construction, ~reported),
             ),
-            money_sum(amount, ProgressReport.period <= PREV_PERIOD),
         )
-        .join(Project, Project.id == ProgressReport.project_id)
-        .where(Project.chain_id == CHAIN, ProgressReport.period <= PERIOD, on_record),
-        reported=select(ProgressReport.project_id)
-        .join(Project, Project.id == ProgressReport.project_id)
-        .where(Project.chain_id == CHAIN, ProgressReport.period == PERIOD, on_record),
+        .order_by(Project.internal_code),
         problems=select(
             Problem.id,
             Project.id,
@@ -218,10 +356,8 @@ def chain_statements(with_cutoff: bool) -> ChainStatements:
             Problem.description,
             Problem.responsible_unit,
             Problem.deadline,
-            open_now,
-            open_prev,
         )
         .join(Project, Project.id == Problem.project_id)
-        .where(Project.chain_id == CHAIN, or_(open_now, open_prev))
+        .where(Project.chain_id == CHAIN, problem_open(DAY, MONTH))
         .order_by(Problem.deadline, Problem.id),
     )

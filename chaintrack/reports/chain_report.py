@@ -3,6 +3,11 @@
 Every query filters on the chain first, so the cost follows the chain's own
 size, not the size of the register. The statements themselves are built once
 (chain_queries.py); a request binds its chain and dates.
+
+The report is assembled as plain data in the field order of ``schemas.ChainReport``:
+JSON is written straight from it (no model is built for a JSON answer), CSV and
+Excel validate it into the model first. tests/test_reports.py checks that every
+JSON answer is exactly what the model would write.
 """
 
 from __future__ import annotations
@@ -18,7 +23,6 @@ from sqlalchemy.orm import Session
 from chaintrack.common.numbers import percent
 from chaintrack.errors import not_found
 from chaintrack.models.enums import (
-    Assessment,
     LeaderRole,
     MembershipRole,
     ProjectStatus,
@@ -26,14 +30,47 @@ from chaintrack.models.enums import (
     Tier,
 )
 from chaintrack.projects.lifecycle import behind_schedule_reason
-from chaintrack.reports import schemas as s
-from chaintrack.reports.chain_queries import chain_statements
+from chaintrack.reports.chain_queries import (
+    INVESTMENT_COLUMNS,
+    MEMBER_COLUMNS,
+    NODE_COLUMNS,
+    PREVIOUS_COLUMNS,
+    TIER_COLUMNS,
+    chain_statements,
+)
 from chaintrack.reports.sql import ZERO
 from chaintrack.reports.window import Window
+
+# Money sums come back with the storage scale (4 places); an empty plan sum too.
+ZERO_MONEY = Decimal("0.0000")
+
+ROLES = [(r.value, r.label_zh) for r in MembershipRole]
+TIERS = [(t.value, t.label_zh) for t in Tier]
+TYPE_STATUS = [
+    (t.value, t.label_zh, st.value, st.label_zh) for t in ProjectType for st in ProjectStatus
+]
+LEADER_ROLES = {r.value: r.label_zh for r in LeaderRole}
+CANCELLED = ProjectStatus.CANCELLED.value
+UNDER_CONSTRUCTION = ProjectStatus.UNDER_CONSTRUCTION.value
+
+CHANGE_LABELS = {
+    "enterprises": "链上企业数",
+    "projects": "项目数",
+    "projects_under_construction": "在建项目数",
+    "completed_month": "本月完成投资（万元）",
+    "completed_year": "本年累计完成投资（万元）",
+    "completed_since_start": "开工以来累计完成投资（万元）",
+    "open_problems": "未解决问题数",
+}
 
 
 def _month(day: dt.date) -> str:
     return f"{day.year:04d}-{day.month:02d}"
+
+
+def _columns(row: Any, offset: int, names: tuple[str, ...]) -> tuple[dict[str, Any], int]:
+    end = offset + len(names)
+    return dict(zip(names, row[offset:end], strict=True)), end
 
 
 class ChainReportBuilder:
@@ -62,13 +99,13 @@ class ChainReportBuilder:
     def _run(self, stmt: Any) -> Result[Any]:
         return self.db.execute(stmt, self.params)
 
-    # -- chain and people ------------------------------------------------------
-    def chain(self) -> s.ChainRef:
-        row = self._run(self.q.chain).first()
+    def summary(self) -> tuple[dict[str, Any], dict[str, Any]]:
+        """The chain, and every single figure of the report (one row)."""
+        row = self._run(self.q.summary).first()
         if row is None:
             raise not_found("chain", self.chain_id)
-        cid, code, name_zh, name_en, group_name, status = row
-        return s.ChainRef(
+        cid, code, name_zh, name_en, group_name, status = row[:6]
+        chain = dict(
             id=cid,
             code=code,
             name_zh=name_zh,
@@ -76,12 +113,24 @@ class ChainReportBuilder:
             group_name_zh=group_name,
             status=status,
         )
+        figures: dict[str, Any] = {}
+        offset = 6
+        for names in (
+            NODE_COLUMNS,
+            MEMBER_COLUMNS,
+            TIER_COLUMNS,
+            INVESTMENT_COLUMNS,
+            PREVIOUS_COLUMNS,
+        ):
+            values, offset = _columns(row, offset, names)
+            figures.update(values)
+        return chain, figures
 
-    def leaders(self) -> list[s.LeaderRow]:
+    def leaders(self) -> list[dict[str, Any]]:
         return [
-            s.LeaderRow(
+            dict(
                 role=role,
-                role_zh=LeaderRole(role).label_zh,
+                role_zh=LEADER_ROLES[role],
                 person_name=name,
                 title=title,
                 organisation=org,
@@ -90,29 +139,21 @@ class ChainReportBuilder:
             for role, name, title, org, start in self._run(self.q.leaders)
         ]
 
-    def chain_masters(self) -> list[s.EnterpriseRef]:
+    def chain_masters(self) -> list[dict[str, Any]]:
         return [
-            s.EnterpriseRef(enterprise_id=i, uscc=u, name=n, region_code=r, since=d)
+            dict(enterprise_id=i, uscc=u, name=n, region_code=r, since=d)
             for i, u, n, r, d in self._run(self.q.masters)
         ]
 
-    # -- the map ---------------------------------------------------------------
-    def map_coverage(self) -> s.MapCoverage:
-        by_assessment: dict[str | None, int] = {
-            a: n for a, n in self._run(self.q.nodes_by_assessment)
-        }
-        with_enterprises = self._run(self.q.nodes_with_enterprises).scalar() or 0
-        # Plain dicts for the many rows: pydantic validates them in one pass when the
-        # section model is built, far cheaper than a model per row.
+    def map_coverage(self, f: dict[str, Any]) -> dict[str, Any]:
+        nodes = self._run(self.q.gap_nodes).all()
         addressed: dict[int, list[dict[str, Any]]] = defaultdict(list)
-        for node_id, pid, code, name, status in self._run(self.q.gap_projects):
-            addressed[node_id].append(
-                dict(kind="project", id=pid, label=f"{code} {name}", detail=status)
-            )
-        for node_id, entry_id, title, type_name, period in self._run(self.q.gap_entries):
-            addressed[node_id].append(
-                dict(kind="list_entry", id=entry_id, label=title, detail=f"{type_name}（{period}）")
-            )
+        for node_id, kind, item_id, a, b, c in self._run(self.q.gap_addressing):
+            if kind == 0:  # a project: code, name, status
+                entry = dict(kind="project", id=item_id, label=f"{a} {b}", detail=c)
+            else:  # a list entry: title, list type, list period
+                entry = dict(kind="list_entry", id=item_id, label=a, detail=f"{b}（{c}）")
+            addressed[node_id].append(entry)
         gaps = [
             dict(
                 node_id=nid,
@@ -123,118 +164,82 @@ class ChainReportBuilder:
                 gap_kind=gap_kind,
                 addressed_by=addressed.get(nid, []),
             )
-            for nid, code, name, stage, assessment, gap_kind in self._run(self.q.gap_nodes)
+            for nid, code, name, stage, assessment, gap_kind in nodes
         ]
-        return s.MapCoverage(
-            nodes_total=sum(by_assessment.values()),
-            nodes_with_enterprises=with_enterprises,
-            strong=by_assessment.get(Assessment.STRONG, 0),
-            weak=by_assessment.get(Assessment.WEAK, 0),
-            missing=by_assessment.get(Assessment.MISSING, 0),
-            unassessed=by_assessment.get(None, 0),
+        return dict(
+            nodes_total=f["nodes_total"],
+            nodes_with_enterprises=f["nodes_with_enterprises"],
+            strong=f["strong"],
+            weak=f["weak"],
+            missing=f["missing"],
+            unassessed=f["unassessed"],
             gaps_total=len(gaps),
             gaps_addressed=sum(1 for g in gaps if g["addressed_by"]),
             gaps=gaps,
             gaps_unaddressed=[g for g in gaps if not g["addressed_by"]],
         )
 
-    # -- enterprises -------------------------------------------------------------
-    def enterprises(self) -> tuple[s.EnterpriseSection, int]:
-        """The section, and the count of enterprises at the previous period's date."""
-        roles = {role: n for role, n, _ in self._run(self.q.members_by_role)}
-        total_now, total_prev = self._run(self.q.member_totals).one()
-        tiers: dict[str, int] = {t: n for t, n in self._run(self.q.tiers)}
-        cities = self._run(self.q.cities).all()
-        section = s.EnterpriseSection(
-            total=total_now or 0,
-            by_role=[
-                s.CountRow(key=r.value, label_zh=r.label_zh, count=roles.get(r, 0))
-                for r in MembershipRole
-            ],
-            by_tier=[
-                s.CountRow(key=t.value, label_zh=t.label_zh, count=tiers.get(t, 0)) for t in Tier
-            ],
+    def enterprises(self, f: dict[str, Any]) -> dict[str, Any]:
+        return dict(
+            total=f["members_now"],
+            by_role=[dict(key=r, label_zh=label, count=f[f"{r}_now"]) for r, label in ROLES],
+            by_tier=[dict(key=t, label_zh=label, count=f[t]) for t, label in TIERS],
             by_city=[
-                s.CountRow(key=f"{c}00", label_zh=name or f"{c}00", count=n)
-                for c, n, name in cities
+                dict(key=f"{c}00", label_zh=name or f"{c}00", count=n)
+                for c, n, name in self._run(self.q.cities)
             ],
         )
-        return section, total_prev or 0
 
-    # -- projects and investment ---------------------------------------------
-    def projects(self) -> tuple[s.ProjectSection, dict[str, Decimal], dict[str, int]]:
-        rows = self._run(self.q.projects).all()
-        prev_status: dict[str, int] = {st: n for st, n in self._run(self.q.prev_statuses)}
-        year_plan = self._run(self.q.year_plan).scalar() or ZERO
-        figures = self.investment_sums()
-        reported = set(self._run(self.q.reported).scalars())
-        counts: dict[tuple[str, str], int] = defaultdict(int)
+    def projects(self, f: dict[str, Any]) -> dict[str, Any]:
+        counts: dict[tuple[str, str], int] = {}
+        total = 0
+        total_planned, year_plan = ZERO, ZERO_MONEY
+        for ptype, status, n, planned, plan in self._run(self.q.project_groups):
+            counts[(ptype, status)] = n
+            total += n
+            if status != CANCELLED:
+                total_planned += planned
+                year_plan += plan
         behind: list[dict[str, Any]] = []
         silent: list[dict[str, Any]] = []
-        total_planned = ZERO
-        for pid, code, name, ptype, status, start, end, total in rows:
-            counts[(ptype, status)] += 1
-            if status != ProjectStatus.CANCELLED:
-                total_planned += total
+        for pid, code, name, ptype, status, start, end, reported in self._run(self.q.project_rows):
+            row = dict(
+                project_id=pid,
+                internal_code=code,
+                name=name,
+                type=ptype,
+                status=status,
+                planned_start=start,
+                planned_completion=end,
+                reason=None,
+            )
             reason = behind_schedule_reason(status, start, end, self.w.day)
-            silent_now = status == ProjectStatus.UNDER_CONSTRUCTION and pid not in reported
-            if reason or silent_now:
-                # Trusted rows straight from the database: construct without re-validating.
-                row = dict(
-                    project_id=pid,
-                    internal_code=code,
-                    name=name,
-                    type=ptype,
-                    status=status,
-                    planned_start=start,
-                    planned_completion=end,
-                    reason=reason,
-                )
-                if reason:
-                    behind.append(row)
-                if silent_now:
-                    silent.append({**row, "reason": None})
-        investment = s.Investment(
-            total_planned=total_planned,
-            year_plan=year_plan,
-            completed_month=figures["month"],
-            completed_year=figures["year"],
-            completed_since_start=figures["total"],
-            year_completion_pct=percent(figures["year"], year_plan),
-            total_completion_pct=percent(figures["total"], total_planned),
-        )
-        section = s.ProjectSection(
-            total=len(rows),
+            if reason:
+                behind.append({**row, "reason": reason})
+            if status == UNDER_CONSTRUCTION and not reported:
+                silent.append(row)
+        return dict(
+            total=total,
             by_type_status=[
-                s.TypeStatusRow(
-                    type=t.value,
-                    type_zh=t.label_zh,
-                    status=st.value,
-                    status_zh=st.label_zh,
-                    count=counts[(t.value, st.value)],
-                )
-                for t in ProjectType
-                for st in ProjectStatus
-                if counts[(t.value, st.value)]
+                dict(type=t, type_zh=t_zh, status=st, status_zh=st_zh, count=counts[(t, st)])
+                for t, t_zh, st, st_zh in TYPE_STATUS
+                if (t, st) in counts
             ],
-            investment=investment,
+            investment=dict(
+                total_planned=total_planned,
+                year_plan=year_plan,
+                completed_month=f["month"],
+                completed_year=f["year"],
+                completed_since_start=f["total"],
+                year_completion_pct=percent(f["year"], year_plan),
+                total_completion_pct=percent(f["total"], total_planned),
+            ),
             behind_schedule=behind,
             not_reported=silent,
         )
-        prev_counts = {
-            "projects": sum(prev_status.values()),
-            "under_construction": prev_status.get(ProjectStatus.UNDER_CONSTRUCTION, 0),
-        }
-        return section, figures, prev_counts
 
-    def investment_sums(self) -> dict[str, Decimal]:
-        row = self._run(self.q.investment).one()
-        keys = ("month", "year", "total", "prev_month", "prev_year", "prev_total")
-        return {k: v if v is not None else ZERO for k, v in zip(keys, row, strict=True)}
-
-    # -- problems --------------------------------------------------------------
-    def problems(self) -> tuple[s.ProblemSection, int]:
-        rows = self._run(self.q.problems).all()
+    def problems(self) -> dict[str, Any]:
+        day = self.w.day
         items = [
             dict(
                 problem_id=pid,
@@ -245,60 +250,43 @@ class ChainReportBuilder:
                 description=desc,
                 responsible_unit=unit,
                 deadline=deadline,
-                overdue=deadline is not None and deadline < self.w.day,
+                overdue=deadline is not None and deadline < day,
             )
-            for pid, prj, code, name, period, desc, unit, deadline, is_now, _ in rows
-            if is_now
+            for pid, prj, code, name, period, desc, unit, deadline in self._run(self.q.problems)
         ]
-        prev_open = sum(1 for r in rows if r[9])
-        section = s.ProblemSection(
-            open=len(items), overdue=sum(1 for i in items if i["overdue"]), items=items
-        )
-        return section, prev_open
+        return dict(open=len(items), overdue=sum(1 for i in items if i["overdue"]), items=items)
 
-    def build(self, generated_at: dt.datetime) -> s.ChainReport:
-        chain = self.chain()
-        coverage = self.map_coverage()
-        enterprises, prev_enterprises = self.enterprises()
-        projects, figures, prev_projects = self.projects()
-        problems, prev_open = self.problems()
-        headline = s.Headline(
-            enterprises=enterprises.total,
-            nodes_with_enterprises=coverage.nodes_with_enterprises,
-            projects=projects.total,
+    def build(self, generated_at: dt.datetime) -> dict[str, Any]:
+        chain, f = self.summary()
+        coverage = self.map_coverage(f)
+        projects = self.projects(f)
+        problems = self.problems()
+        headline: dict[str, Any] = dict(
+            enterprises=f["members_now"],
+            nodes_with_enterprises=f["nodes_with_enterprises"],
+            projects=projects["total"],
             projects_under_construction=sum(
-                r.count
-                for r in projects.by_type_status
-                if r.status == ProjectStatus.UNDER_CONSTRUCTION
+                r["count"] for r in projects["by_type_status"] if r["status"] == UNDER_CONSTRUCTION
             ),
-            completed_month=figures["month"],
-            completed_year=figures["year"],
-            completed_since_start=figures["total"],
-            open_problems=problems.open,
+            completed_month=f["month"],
+            completed_year=f["year"],
+            completed_since_start=f["total"],
+            open_problems=problems["open"],
         )
         previous = {
-            "enterprises": Decimal(prev_enterprises),
-            "projects": Decimal(prev_projects["projects"]),
-            "projects_under_construction": Decimal(prev_projects["under_construction"]),
-            "completed_month": figures["prev_month"],
-            "completed_year": figures["prev_year"],
-            "completed_since_start": figures["prev_total"],
-            "open_problems": Decimal(prev_open),
-        }
-        labels = {
-            "enterprises": "链上企业数",
-            "projects": "项目数",
-            "projects_under_construction": "在建项目数",
-            "completed_month": "本月完成投资（万元）",
-            "completed_year": "本年累计完成投资（万元）",
-            "completed_since_start": "开工以来累计完成投资（万元）",
-            "open_problems": "未解决问题数",
+            "enterprises": Decimal(f["members_prev"]),
+            "projects": Decimal(f["prev_projects"]),
+            "projects_under_construction": Decimal(f["prev_under_construction"]),
+            "completed_month": f["prev_month"],
+            "completed_year": f["prev_year"],
+            "completed_since_start": f["prev_total"],
+            "open_problems": Decimal(f["prev_open_problems"]),
         }
         changes = []
-        for key, label in labels.items():
-            current = Decimal(getattr(headline, key))
+        for key, label in CHANGE_LABELS.items():
+            current = Decimal(headline[key])
             changes.append(
-                s.ChangeRow(
+                dict(
                     key=key,
                     label_zh=label,
                     current=current,
@@ -306,8 +294,8 @@ class ChainReportBuilder:
                     change=current - previous[key],
                 )
             )
-        return s.ChainReport(
-            meta=s.ReportMeta(
+        return dict(
+            meta=dict(
                 period=self.w.period,
                 state_date=self.w.day,
                 as_of=self.w.cutoff,
@@ -317,7 +305,7 @@ class ChainReportBuilder:
             leaders=self.leaders(),
             chain_masters=self.chain_masters(),
             map=coverage,
-            enterprises=enterprises,
+            enterprises=self.enterprises(f),
             projects=projects,
             problems=problems,
             headline=headline,
@@ -328,5 +316,6 @@ class ChainReportBuilder:
 
 def build_chain_report(
     session: Session, chain_id: int, window: Window, generated_at: dt.datetime
-) -> s.ChainReport:
+) -> dict[str, Any]:
+    """The report as plain data shaped like :class:`schemas.ChainReport`."""
     return ChainReportBuilder(session, chain_id, window).build(generated_at)
