@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import http.client
 import os
 import socket
 import statistics
@@ -13,6 +14,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlencode, urlsplit
 
 import uvicorn
 from sqlalchemy import Engine, text
@@ -79,6 +81,38 @@ def live_server(app: object) -> Iterator[str]:
     finally:
         server.should_exit = True
         thread.join(timeout=10)
+
+
+class KeepAliveClient:
+    """GET over one kept-alive HTTP/1.1 connection, from the standard library.
+
+    The benchmark times the service, not a client library: httpx spends about a
+    millisecond of Python per call on its own (measured here on /health: 2.9 ms with
+    httpx, 1.8 ms with this), which would be counted against the API.
+    """
+
+    def __init__(self, base_url: str, headers: dict[str, str]) -> None:
+        parts = urlsplit(base_url)
+        self._conn = http.client.HTTPConnection(parts.hostname or "", parts.port, timeout=120)
+        self._headers = headers
+
+    def get(self, path: str, params: dict[str, str] | None = None) -> bytes:
+        target = f"{path}?{urlencode(params)}" if params else path
+        self._conn.request("GET", target, headers=self._headers)
+        response = self._conn.getresponse()
+        body = response.read()
+        if response.status != 200:
+            raise RuntimeError(f"GET {target}: {response.status} {body[:300]!r}")
+        return body
+
+    def close(self) -> None:
+        self._conn.close()
+
+    def __enter__(self) -> KeepAliveClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
 
 @dataclass

@@ -21,14 +21,20 @@ import time
 from pathlib import Path
 from typing import Any
 
-import httpx
 from sqlalchemy import Engine, event, text
 from sqlalchemy.engine import make_url
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import floor_sql
-from common import DEFAULT_PG, fresh_database, live_server, measure_pair, prepare
+from common import (
+    DEFAULT_PG,
+    KeepAliveClient,
+    fresh_database,
+    live_server,
+    measure_pair,
+    prepare,
+)
 
 from chaintrack.api import create_app
 from chaintrack.auth.bench import admin_token
@@ -105,9 +111,7 @@ def run_engine(name: str, args: argparse.Namespace) -> list[dict[str, Any]]:
         raw, style = raw_connection(url)
         with (
             live_server(app) as base,
-            httpx.Client(
-                base_url=base, headers=auth_headers(engine, settings), timeout=120
-            ) as client,
+            KeepAliveClient(base, auth_headers(engine, settings)) as client,
         ):
             cases = [
                 (
@@ -128,8 +132,7 @@ def run_engine(name: str, args: argparse.Namespace) -> list[dict[str, Any]]:
                 params = {"period": args.period}
 
                 def call(path: str = path, params: dict[str, str] = params) -> None:
-                    r = client.get(path, params=params)
-                    r.raise_for_status()
+                    client.get(path, params)
 
                 before = counter.n
                 call()
