@@ -34,6 +34,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import DEFAULT_PG, fresh_database, prepare, rss_mb
 from sqlalchemy.engine import make_url
 
+from chaintrack.db import SQLITE_FILE_PRAGMAS
 from chaintrack.identifiers import make_uscc
 from chaintrack.sheets.specs import get_spec
 from chaintrack.sheets.writer import write_csv, write_xlsx
@@ -106,6 +107,8 @@ def floor_seconds(url: str, n: int) -> float:
         import sqlite3
 
         conn: Any = sqlite3.connect(parsed.database or "", isolation_level=None)
+        for pragma in SQLITE_FILE_PRAGMAS:  # the service's own connection settings
+            conn.execute(f"PRAGMA {pragma}")
         ph = "?"
     else:
         import psycopg

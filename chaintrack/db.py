@@ -21,6 +21,14 @@ from chaintrack.config import Settings
 
 READONLY_OPTION = "chaintrack_readonly"
 
+#: Every connection to a database file. WAL lets readers run beside the writer;
+#: NORMAL durability is WAL's usual pairing (a commit survives a crash of the process,
+#: the last ones may be lost with the machine's power). A 32 MiB page cache per
+#: connection (2 MiB by default), grown only as pages are read: a transaction that
+#: writes a hundred thousand rows and their index entries otherwise spills its pages to
+#: the WAL half-way and re-reads them, several times slower.
+SQLITE_FILE_PRAGMAS = ("journal_mode=WAL", "synchronous=NORMAL", "cache_size=-32768")
+
 
 def _install_sqlite_pragmas(engine: Engine, busy_timeout_ms: int) -> None:
     @event.listens_for(engine, "connect")
@@ -31,8 +39,8 @@ def _install_sqlite_pragmas(engine: Engine, busy_timeout_ms: int) -> None:
         cur.execute("PRAGMA foreign_keys=ON")
         cur.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
         if engine.url.database not in (None, "", ":memory:"):
-            cur.execute("PRAGMA journal_mode=WAL")
-            cur.execute("PRAGMA synchronous=NORMAL")
+            for pragma in SQLITE_FILE_PRAGMAS:
+                cur.execute(f"PRAGMA {pragma}")
         cur.close()
 
     @event.listens_for(engine, "begin")
