@@ -174,13 +174,21 @@ _NAMED = re.compile(r":([a-z_]+)")
 
 
 def run(conn: Any, statements: list[str], params: dict[str, Any], paramstyle: str) -> int:
-    """Execute every statement and fetch all rows; returns the number of rows read."""
+    """Execute every statement and fetch all rows; returns the number of rows read.
+
+    In one read transaction, as the API reads a report: the statements see one
+    snapshot, so the figures add up (on PostgreSQL REPEATABLE READ; on SQLite a
+    plain BEGIN). Without it each statement would see the data as of its own start.
+    """
     rows = 0
     cur = conn.cursor()
+    pyformat = paramstyle == "pyformat"
+    cur.execute("BEGIN ISOLATION LEVEL REPEATABLE READ" if pyformat else "BEGIN")
     for sql in statements:
-        if paramstyle == "pyformat":
+        if pyformat:
             sql = _NAMED.sub(r"%(\1)s", sql)
         cur.execute(sql, params)
         rows += len(cur.fetchall())
+    cur.execute("COMMIT")
     cur.close()
     return rows

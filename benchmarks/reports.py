@@ -39,13 +39,18 @@ from common import (
 from chaintrack.api import create_app
 from chaintrack.auth.bench import admin_token
 from chaintrack.config import Settings
+from chaintrack.db import SQLITE_FILE_PRAGMAS
 from chaintrack.seeding.synthetic import generate, latest_complete_month
 
 
 def raw_connection(url: str) -> tuple[Any, str]:
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
-        return sqlite3.connect(parsed.database or ""), "named"
+        # isolation_level=None: run() opens and ends its read transaction itself.
+        conn = sqlite3.connect(parsed.database or "", isolation_level=None)
+        for pragma in SQLITE_FILE_PRAGMAS:  # the service's own connection settings
+            conn.execute(f"PRAGMA {pragma}")
+        return conn, "named"
     import psycopg
 
     dsn = parsed.set(drivername="postgresql").render_as_string(hide_password=False)
@@ -165,7 +170,7 @@ def main() -> int:
     parser.add_argument("--engines", default="sqlite,postgresql")
     parser.add_argument("--scale", type=float, default=1.0)
     parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--repeat", type=int, default=20)
+    parser.add_argument("--repeat", type=int, default=60)
     parser.add_argument("--period", default=latest_complete_month())
     parser.add_argument("--pg-url", default=DEFAULT_PG, help="a server database to create in")
     args = parser.parse_args()

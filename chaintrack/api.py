@@ -9,7 +9,7 @@ from chaintrack import __version__
 from chaintrack.audit import capture
 from chaintrack.audit.request_id import RequestIdMiddleware
 from chaintrack.audit.router import router as audit_router
-from chaintrack.auth.deps import AuthState, current_principal
+from chaintrack.auth.deps import AuthState, current_principal, signed_in_reader
 from chaintrack.auth.permissions import document_permissions
 from chaintrack.auth.router import public_router as auth_public_router
 from chaintrack.auth.router import router as auth_router
@@ -107,7 +107,9 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     )
     document_permissions(routers)
     for router in routers:
-        app.include_router(router, prefix=API_PREFIX, dependencies=signed_in)
+        # The reports check the account inside their own worker trip (auth.deps).
+        dependencies = [Depends(signed_in_reader)] if router is reports_router else signed_in
+        app.include_router(router, prefix=API_PREFIX, dependencies=dependencies)
 
     @app.get("/health", include_in_schema=False)
     def health() -> dict[str, str]:

@@ -324,3 +324,59 @@ def test_openapi_has_the_authorize_flow(anon_client):
     assert "Permission" in post["description"]
     assert "security" not in spec["paths"][TOKEN_URL]["post"]
     assert anon_client.get("/docs").status_code == 200
+
+
+def test_reports_check_the_account_in_their_own_trip(client_for, make_user, db, monkeypatch):
+    """The report endpoints confirm the account inside their worker-thread trip
+    (auth.deps.signed_in_reader); a deactivated account or a replaced token version is
+    refused there exactly as everywhere else."""
+    import chaintrack.auth.deps as auth_deps
+
+    trips: list[str] = []
+    real = auth_deps.run_in_threadpool
+
+    async def counting(fn, *args, **kwargs):  # the separate account check, if it ran
+        trips.append(getattr(fn, "__name__", "?"))
+        return await real(fn, *args, **kwargs)
+
+    monkeypatch.setattr(auth_deps, "run_in_threadpool", counting)
+    user = make_user(UserRole.VIEWER)
+    c = client_for(user)
+    assert c.get(f"{API}/reports/dashboard").status_code == 200
+    assert trips == []  # checked in the report's own trip, not a trip of its own
+    user.token_version += 1
+    db.flush()
+    assert_401(c.get(f"{API}/reports/dashboard"), invalid_token=True)
+    user.token_version -= 1
+    user.is_active = False
+    db.flush()
+    assert_401(c.get(f"{API}/reports/dashboard"), invalid_token=True)
+    assert_401(client_for(None).get(f"{API}/reports/dashboard"))
+
+
+def test_an_unmarked_endpoint_under_signed_in_reader_gets_the_whole_check(
+    client_for, make_user, db, app
+):
+    """A route added to the reports router without checks_account_in_work still has its
+    account checked, before it runs."""
+    from fastapi import APIRouter, Depends
+
+    from chaintrack.auth.deps import signed_in_reader
+
+    extra = APIRouter()
+
+    @extra.get("/unmarked-probe")
+    async def probe() -> dict[str, bool]:
+        return {"ok": True}
+
+    routes = list(app.router.routes)
+    app.include_router(extra, prefix=API, dependencies=[Depends(signed_in_reader)])
+    try:
+        user = make_user(UserRole.VIEWER)
+        c = client_for(user)
+        assert c.get(f"{API}/unmarked-probe").status_code == 200
+        user.is_active = False
+        db.flush()
+        assert_401(c.get(f"{API}/unmarked-probe"), invalid_token=True)
+    finally:
+        app.router.routes[:] = routes  # the app is shared by the session's tests

@@ -2,31 +2,37 @@
 
 Every route under /api/v1 (but the token endpoint) depends on
 :func:`current_principal`: no token, a bad or expired one, or one of a user
-that was deactivated or had the password reset since, is a 401.
+that was deactivated or had the password reset since, is a 401. The reports
+router uses :func:`signed_in_reader` instead: the same checks, the account's
+made in the report's own worker-thread trip.
 """
 
 from __future__ import annotations
 
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, Request
 from fastapi.security import OAuth2PasswordBearer
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
 from chaintrack.audit import capture
 from chaintrack.auth.passwords import Passwords
 from chaintrack.auth.throttle import LoginThrottle
-from chaintrack.auth.tokens import TokenError, Tokens, signing_key
-from chaintrack.common.deps import SessionDep
+from chaintrack.auth.tokens import Claims, TokenError, Tokens, signing_key
+from chaintrack.common.deps import SessionDep, run_read
 from chaintrack.config import Settings
 from chaintrack.errors import Unauthorized
 from chaintrack.models import EditorAssignment, User
 from chaintrack.models.enums import UserRole
 
 TOKEN_URL = "/api/v1/auth/token"
+T = TypeVar("T")
+F = TypeVar("F", bound=Callable[..., Any])
 
 oauth2_scheme = OAuth2PasswordBearer(
     tokenUrl=TOKEN_URL,
@@ -122,20 +128,71 @@ def unauthorized(detail: str, *, invalid_token: bool = False) -> Unauthorized:
     return Unauthorized(detail, headers={"WWW-Authenticate": challenge})
 
 
-def current_principal(
-    request: Request,
-    session: SessionDep,
-    token: Annotated[str | None, Depends(oauth2_scheme)],
-) -> Principal:
+def _claims(request: Request, token: str | None) -> Claims:
+    """The token's claims (signature and expiry checked; the account not yet)."""
     if not token:
         raise unauthorized(
             "请先登录 / sign in first: send `Authorization: Bearer <token>` "
             "(POST /api/v1/auth/token)"
         )
     try:
-        claims = auth_state(request).tokens.read(token)
+        return auth_state(request).tokens.read(token)
     except TokenError as err:
         raise unauthorized(f"登录已失效 / {err}", invalid_token=True) from None
+
+
+def current_principal(
+    request: Request,
+    session: SessionDep,
+    token: Annotated[str | None, Depends(oauth2_scheme)],
+) -> Principal:
+    return _confirm(request, session, _claims(request, token))
+
+
+#: Endpoints that check the account themselves, in their own worker-thread trip
+#: (:func:`run_signed_in_read`); see :func:`signed_in_reader`.
+ACCOUNT_CHECKED_IN_WORK: set[Callable[..., Any]] = set()
+
+
+def checks_account_in_work(endpoint: F) -> F:
+    """Mark an ``async`` endpoint that runs its work through run_signed_in_read."""
+    ACCOUNT_CHECKED_IN_WORK.add(endpoint)
+    return endpoint
+
+
+async def signed_in_reader(
+    request: Request,
+    session: SessionDep,
+    token: Annotated[str | None, Depends(oauth2_scheme)],
+) -> None:
+    """current_principal for routers of read endpoints that do their work in one trip
+    to the thread pool (the reports): the token is checked here, in the event loop
+    (no database), and the account — active, token version — at the start of the
+    endpoint's own trip, saving a trip of its own. An endpoint not marked with
+    :func:`checks_account_in_work` gets the whole check here, before it runs."""
+    claims = _claims(request, token)
+    if request.scope.get("endpoint") in ACCOUNT_CHECKED_IN_WORK:
+        request.state.unconfirmed_claims = claims
+        return
+    await run_in_threadpool(_confirm, request, session, claims)
+
+
+async def run_signed_in_read(request: Request, session: Session, work: Callable[[], T]) -> T:
+    """run_read for a checks_account_in_work endpoint: the account check first, then
+    ``work``, then the read commit, in one trip to the thread pool."""
+    claims: Claims | None = getattr(request.state, "unconfirmed_claims", None)
+    if claims is None:  # not a marked endpoint: signed_in_reader checked it already
+        return await run_read(session, work)
+
+    def checked() -> T:
+        _confirm(request, session, claims)
+        return work()
+
+    return await run_read(session, checked)
+
+
+def _confirm(request: Request, session: Session, claims: Claims) -> Principal:
+    """The account named by verified claims, still active and on the token's version."""
     row = session.connection().execute(_SIGNED_IN, {"user_id": claims.user_id}).first()
     if row is None or not row.is_active or row.token_version != claims.token_version:
         raise unauthorized(

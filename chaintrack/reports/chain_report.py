@@ -14,10 +14,11 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
+from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy.engine import Result
+from sqlalchemy.engine import Row
 from sqlalchemy.orm import Session
 
 from chaintrack.common.numbers import percent
@@ -96,12 +97,14 @@ class ChainReportBuilder:
         }
         self.chain_id = chain_id
 
-    def _run(self, stmt: Any) -> Result[Any]:
-        return self.db.execute(stmt, self.params)
+    def _run(self, stmt: Any) -> Sequence[Row[Any]]:
+        # All rows at once: the driver's fetchall, not a fetch per row while iterating.
+        return self.db.execute(stmt, self.params).all()
 
     def summary(self) -> tuple[dict[str, Any], dict[str, Any]]:
         """The chain, and every single figure of the report (one row)."""
-        row = self._run(self.q.summary).first()
+        rows = self._run(self.q.summary)
+        row = rows[0] if rows else None
         if row is None:
             raise not_found("chain", self.chain_id)
         cid, code, name_zh, name_en, group_name, status = row[:6]
@@ -146,7 +149,7 @@ class ChainReportBuilder:
         ]
 
     def map_coverage(self, f: dict[str, Any]) -> dict[str, Any]:
-        nodes = self._run(self.q.gap_nodes).all()
+        nodes = self._run(self.q.gap_nodes)
         addressed: dict[int, list[dict[str, Any]]] = defaultdict(list)
         for node_id, kind, item_id, a, b, c in self._run(self.q.gap_addressing):
             if kind == 0:  # a project: code, name, status

@@ -40,7 +40,7 @@ SORT_KEYS = tuple(s.DashboardRow.model_fields)
 
 
 def _grouped(session: Session, stmt: Any) -> dict[int, tuple[Any, ...]]:
-    return {row[0]: tuple(row[1:]) for row in session.execute(stmt)}
+    return {row[0]: tuple(row[1:]) for row in session.execute(stmt).all()}
 
 
 def build_dashboard(

@@ -10,7 +10,8 @@ from urllib.parse import quote
 from fastapi import APIRouter, Query, Request, Response
 from pydantic_core import to_json
 
-from chaintrack.common.deps import SessionDep, run_read
+from chaintrack.auth.deps import checks_account_in_work, run_signed_in_read
+from chaintrack.common.deps import SessionDep
 from chaintrack.common.schemas import IsoDate
 from chaintrack.errors import NotFound, ValidationProblem, problem_responses
 from chaintrack.identifiers import IdentifierError
@@ -94,6 +95,7 @@ def _respond(
     response_model=s.ChainReport,
     responses={**FILE_RESPONSES, **problem_responses(NotFound, ValidationProblem)},
 )
+@checks_account_in_work
 async def chain_report(
     chain_id: int,
     request: Request,
@@ -119,7 +121,7 @@ async def chain_report(
             f"产业链报告-{report['chain']['code']}-{window.period}",
         )
 
-    return await run_read(session, work)
+    return await run_signed_in_read(request, session, work)
 
 
 @router.get(
@@ -128,6 +130,7 @@ async def chain_report(
     response_model=s.Dashboard,
     responses={**FILE_RESPONSES, **problem_responses(ValidationProblem)},
 )
+@checks_account_in_work
 async def dashboard(
     request: Request,
     session: SessionDep,
@@ -157,4 +160,4 @@ async def dashboard(
             f"全省产业链总览-{board.meta.period}",
         )
 
-    return await run_read(session, work)
+    return await run_signed_in_read(request, session, work)
