@@ -47,6 +47,11 @@ REDACTED = "[redacted]"
 AUDIT_TABLE = AuditRecord.__tablename__
 
 
+def decimal_text(value: Decimal) -> str:
+    """Exact, without the storage scale's trailing zeros: 1250.5000 -> "1250.5"."""
+    return format(value.normalize(), "f") if value.is_finite() else str(value)
+
+
 def jsonable(value: Any) -> Any:
     """A value as the audit log stores it (JSON-safe, exact)."""
     if value is None or isinstance(value, bool | int | str):
@@ -54,8 +59,7 @@ def jsonable(value: Any) -> Any:
     if isinstance(value, enum.Enum):
         return jsonable(value.value)
     if isinstance(value, Decimal):
-        # Exact, without the storage scale's trailing zeros: 1250.5000 -> "1250.5".
-        return format(value.normalize(), "f") if value.is_finite() else str(value)
+        return decimal_text(value)
     if isinstance(value, dt.datetime | dt.date | dt.time):
         return value.isoformat()
     if isinstance(value, float):

@@ -196,8 +196,8 @@ def _json_value(value: Any) -> str:
         return "[" + ",".join(map(encode_basestring, value)) + "]"
     if cls is dt.date:
         return '"' + value.isoformat() + '"'
-    if cls is Decimal and value.is_finite():
-        return '"' + format(value.normalize(), "f") + '"'  # as capture.jsonable
+    if cls is Decimal:
+        return '"' + capture.decimal_text(value) + '"'
     return _encode(capture.jsonable(value))
 
 
@@ -268,6 +268,21 @@ def _audit_created(
         processed=("changes",),
     )
     ctx.written += len(rows)
+
+
+def create_or_update(session: Session, model: Any, plans: Iterable[Any]) -> None:
+    """Apply plans whose ``data`` is ``(existing row or None, values)``: new rows go in
+    as one bulk INSERT (audited), existing ones get the values set on the ORM object
+    (audited by the session listeners)."""
+    new = []
+    for plan in plans:
+        existing, values = plan.data
+        if existing is None:
+            new.append(values)
+        else:
+            for name, value in values.items():
+                setattr(existing, name, value)
+    insert_rows(session, model, new)
 
 
 def acting_user(session: Session) -> int | None:

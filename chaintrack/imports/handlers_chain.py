@@ -20,7 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from chaintrack.history import office_today
-from chaintrack.imports.bulk import acting_user, insert_rows
+from chaintrack.imports.bulk import acting_user, create_or_update, insert_rows
 from chaintrack.imports.engine import Handler, Plan, failed, row_error, validation_errors
 from chaintrack.imports.handlers_register import _name_check
 from chaintrack.imports.resolvers import (
@@ -234,15 +234,7 @@ class MembershipHandler(ChainScoped):
         return Plan(row, key, Action.UPDATE, list(diff), data=(match, diff))
 
     def apply(self, session: Session, plans: Sequence[Plan]) -> None:
-        new = []
-        for plan in plans:
-            existing, values = plan.data
-            if existing is None:
-                new.append(values)
-            else:
-                for name, value in values.items():
-                    setattr(existing, name, value)
-        insert_rows(session, Membership, new)
+        create_or_update(session, Membership, plans)
 
 
 def _overlapping(

@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from chaintrack.imports.bulk import insert_rows
+from chaintrack.imports.bulk import create_or_update
 from chaintrack.imports.engine import Handler, Plan, failed, row_error
 from chaintrack.imports.resolvers import NodeCodes, batched, enterprises_by_uscc, projects_by_code
 from chaintrack.imports.schemas import Action
@@ -227,12 +227,4 @@ class ListEntryHandler(Handler):
         return Plan(row, key, Action.UPDATE, list(diff), data=(existing, diff))
 
     def apply(self, session: Session, plans: Sequence[Plan]) -> None:
-        new = []
-        for plan in plans:
-            existing, values = plan.data
-            if existing is None:
-                new.append(values)
-            else:
-                for name, value in values.items():
-                    setattr(existing, name, value)
-        insert_rows(session, ListEntry, new)
+        create_or_update(session, ListEntry, plans)
