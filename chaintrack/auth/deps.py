@@ -25,6 +25,7 @@ from chaintrack.auth.passwords import Passwords
 from chaintrack.auth.throttle import LoginThrottle
 from chaintrack.auth.tokens import Claims, TokenError, Tokens, signing_key
 from chaintrack.common.deps import SessionDep, run_read
+from chaintrack.common.driver import DriverSelect
 from chaintrack.config import Settings
 from chaintrack.errors import Unauthorized
 from chaintrack.models import EditorAssignment, User
@@ -116,10 +117,13 @@ class Principal:
         return self._chains
 
 
-# What every request checks, built once: a Core row, not an ORM entity (identity
-# map, attribute state and the full column list cost more than the lookup itself).
-_SIGNED_IN = select(User.id, User.role, User.is_active, User.token_version).where(
-    User.id == bindparam("user_id")
+# What every request checks, built once and run on the driver's cursor: four columns,
+# not an ORM entity (identity map, attribute state and the full column list, and even
+# Core's execution of a cached statement, cost more than the lookup itself).
+_SIGNED_IN = DriverSelect(
+    select(User.id, User.role, User.is_active, User.token_version).where(
+        User.id == bindparam("user_id")
+    )
 )
 
 
@@ -193,15 +197,17 @@ async def run_signed_in_read(request: Request, session: Session, work: Callable[
 
 def _confirm(request: Request, session: Session, claims: Claims) -> Principal:
     """The account named by verified claims, still active and on the token's version."""
-    row = session.connection().execute(_SIGNED_IN, {"user_id": claims.user_id}).first()
-    if row is None or not row.is_active or row.token_version != claims.token_version:
+    rows = _SIGNED_IN.rows(session.connection(), {"user_id": claims.user_id})
+    row = rows[0] if rows else None  # (id, role, is_active, token_version)
+    if row is None or not row[2] or row[3] != claims.token_version:
         raise unauthorized(
             "登录已失效，请重新登录 / the token is no longer valid (account deactivated or "
             "password changed); sign in again",
             invalid_token=True,
         )
-    capture.set_user(session, row.id)
-    principal = Principal(session, row.id, row.role)
+    user_id, role = row[0], row[1]
+    capture.set_user(session, user_id)
+    principal = Principal(session, user_id, role)
     request.state.principal = principal
     return principal
 

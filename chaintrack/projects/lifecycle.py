@@ -18,6 +18,7 @@ import datetime as dt
 
 from sqlalchemy import ColumnElement, and_, or_
 
+from chaintrack.common.sql import consts
 from chaintrack.history import office_today
 from chaintrack.models import Project
 from chaintrack.models.enums import ProjectStatus as S
@@ -133,12 +134,12 @@ def behind_schedule_condition(
     late_finish = and_(
         Project.planned_completion.is_not(None),
         Project.planned_completion < today,
-        current.not_in(list(FINISHED)),
+        current.not_in(consts(FINISHED)),
     )
     late_start = and_(
         Project.planned_start.is_not(None),
         Project.planned_start < today,
-        current.in_(list(NOT_STARTED)),
+        current.in_(consts(NOT_STARTED)),
     )
     condition = or_(late_finish, late_start)
     # The IS NOT NULL guards keep the condition TRUE or FALSE (never NULL), so

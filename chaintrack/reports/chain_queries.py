@@ -12,7 +12,7 @@ are counted in SQL, so only the rows the report shows reach Python.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from functools import cache
 from typing import Any
 
@@ -35,6 +35,8 @@ from sqlalchemy import (
     union_all,
 )
 
+from chaintrack.common.driver import DriverSelect
+from chaintrack.common.sql import SQL_ONE, const, consts
 from chaintrack.history import (
     designation_active,
     leader_current,
@@ -64,7 +66,7 @@ from chaintrack.models import (
 from chaintrack.models.base import UTCDateTime
 from chaintrack.models.enums import Assessment, MembershipRole, ProjectStatus, Tier
 from chaintrack.projects.lifecycle import behind_schedule_condition
-from chaintrack.reports.sql import SQL_ONE, const, consts, count_where, money_sum
+from chaintrack.reports.sql import count_where, money_sum
 
 GAP_ASSESSMENTS = (Assessment.WEAK, Assessment.MISSING)
 
@@ -95,15 +97,18 @@ PREVIOUS_COLUMNS = ("prev_projects", "prev_under_construction", "prev_open_probl
 
 @dataclass(frozen=True)
 class ChainStatements:
-    summary: Any
-    leaders: Any
-    masters: Any
-    gap_nodes: Any
-    gap_addressing: Any
-    cities: Any
-    project_groups: Any
-    project_rows: Any
-    problems: Any
+    summary: DriverSelect
+    leaders: DriverSelect
+    masters: DriverSelect
+    gap_nodes: DriverSelect
+    gap_addressing: DriverSelect
+    cities: DriverSelect
+    project_groups: DriverSelect
+    project_rows: DriverSelect
+    problems: DriverSelect
+
+    def all(self) -> tuple[DriverSelect, ...]:
+        return tuple(getattr(self, f.name) for f in fields(self))
 
 
 def _summary(with_cutoff: bool) -> Any:
@@ -263,7 +268,7 @@ def chain_statements(with_cutoff: bool) -> ChainStatements:
         .where(ListEntry.chain_id == CHAIN, is_gap)
     )
     addressing = union_all(gap_projects, gap_entries).subquery("addressing")
-    return ChainStatements(
+    statements = dict(
         summary=_summary(with_cutoff),
         leaders=select(
             ChainLeader.role,
@@ -361,3 +366,4 @@ def chain_statements(with_cutoff: bool) -> ChainStatements:
         .where(Project.chain_id == CHAIN, problem_open(DAY, MONTH))
         .order_by(Problem.deadline, Problem.id),
     )
+    return ChainStatements(**{k: DriverSelect(v) for k, v in statements.items()})

@@ -14,13 +14,12 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy.engine import Row
 from sqlalchemy.orm import Session
 
+from chaintrack.common.driver import DriverSelect, bind_values
 from chaintrack.common.numbers import percent
 from chaintrack.errors import not_found
 from chaintrack.models.enums import (
@@ -76,13 +75,13 @@ def _columns(row: Any, offset: int, names: tuple[str, ...]) -> tuple[dict[str, A
 
 class ChainReportBuilder:
     def __init__(self, session: Session, chain_id: int, window: Window) -> None:
-        # Core execution on the session's connection: the report selects columns
-        # and aggregates, never entities, so the ORM layer would only add overhead.
+        # Statements run on the driver's cursor of the session's connection (same
+        # transaction): the report selects columns and aggregates, never entities.
         self.db = session.connection()
         self.w = window
         self.prev = window.previous()
         self.q = chain_statements(window.cutoff is not None)
-        self.params: dict[str, Any] = {
+        values: dict[str, Any] = {
             "chain": chain_id,
             "day": window.day,
             "prev_day": self.prev.day,
@@ -95,11 +94,11 @@ class ChainReportBuilder:
             "year": window.year,
             "cutoff": window.cutoff,
         }
+        self.params = bind_values(self.db, self.q.all(), values)
         self.chain_id = chain_id
 
-    def _run(self, stmt: Any) -> Sequence[Row[Any]]:
-        # All rows at once: the driver's fetchall, not a fetch per row while iterating.
-        return self.db.execute(stmt, self.params).all()
+    def _run(self, stmt: DriverSelect) -> list[Any]:
+        return stmt.rows(self.db, self.params)
 
     def summary(self) -> tuple[dict[str, Any], dict[str, Any]]:
         """The chain, and every single figure of the report (one row)."""
