@@ -28,6 +28,7 @@ from chaintrack.imports.resolvers import (
     NodeCodes,
     batched,
     enterprises_by_uscc,
+    in_values,
     projects_by_code,
 )
 from chaintrack.imports.schemas import Action
@@ -162,7 +163,8 @@ class MembershipHandler(ChainScoped):
         chain_ids = {c for c in chains.values() if isinstance(c, int)}
         for part in batched({e.id for e in ents.values()}):
             stmt = select(Membership).where(
-                Membership.enterprise_id.in_(part), Membership.chain_id.in_(chain_ids)
+                in_values(session, Membership.enterprise_id, part),
+                in_values(session, Membership.chain_id, chain_ids),
             )
             for m in session.scalars(stmt.order_by(Membership.started_on, Membership.id)):
                 groups.setdefault((m.chain_id, m.enterprise_id, m.role, m.node_id), []).append(m)
@@ -309,14 +311,16 @@ class ProjectHandler(ChainScoped):
         for part in batched(set(nationals)):
             for code, internal in session.execute(
                 select(Project.national_code, Project.internal_code).where(
-                    Project.national_code.in_(part)
+                    in_values(session, Project.national_code, part)
                 )
             ):
                 national_owner[code] = internal
         plans_by_project: dict[int, dict[int, ProjectAnnualPlan]] = {}
         for part in batched({p.id for p in existing.values()}):
             for plan in session.scalars(
-                select(ProjectAnnualPlan).where(ProjectAnnualPlan.project_id.in_(part))
+                select(ProjectAnnualPlan).where(
+                    in_values(session, ProjectAnnualPlan.project_id, part)
+                )
             ):
                 plans_by_project.setdefault(plan.project_id, {})[plan.year] = plan
         out = []
@@ -555,5 +559,5 @@ class ProjectHandler(ChainScoped):
                         "planned_investment": annual_plan[1],
                     }
                 )
-        insert_rows(session, ProjectStatusChange, history, chain_of=None)
-        insert_rows(session, ProjectAnnualPlan, annual, chain_of=None)
+        insert_rows(session, ProjectStatusChange, history)
+        insert_rows(session, ProjectAnnualPlan, annual)

@@ -19,7 +19,13 @@ from sqlalchemy.orm import Session
 
 from chaintrack.imports.bulk import create_or_update
 from chaintrack.imports.engine import Handler, Plan, failed, row_error
-from chaintrack.imports.resolvers import NodeCodes, batched, enterprises_by_uscc, projects_by_code
+from chaintrack.imports.resolvers import (
+    NodeCodes,
+    batched,
+    enterprises_by_uscc,
+    in_values,
+    projects_by_code,
+)
 from chaintrack.imports.schemas import Action
 from chaintrack.lists.attributes import FieldSpec, parse_fields, validate_attributes
 from chaintrack.models import ChainList, ListEntry, ListType, Membership
@@ -122,7 +128,10 @@ class ListEntryHandler(Handler):
                 on_chain.update(
                     session.scalars(
                         select(Membership.enterprise_id)
-                        .where(Membership.chain_id == chain_id, Membership.enterprise_id.in_(part))
+                        .where(
+                            Membership.chain_id == chain_id,
+                            in_values(session, Membership.enterprise_id, part),
+                        )
                         .distinct()
                     )
                 )

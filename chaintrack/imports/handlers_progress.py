@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from chaintrack.imports.bulk import acting_user, insert_rows
 from chaintrack.imports.engine import Handler, Plan, failed, row_error, validation_errors
-from chaintrack.imports.resolvers import ChainCodes, batched, projects_by_code
+from chaintrack.imports.resolvers import ChainCodes, batched, in_values, projects_by_code
 from chaintrack.imports.schemas import Action
 from chaintrack.imports.scope import Scope
 from chaintrack.models import Problem, ProgressReport, Project
@@ -65,15 +65,18 @@ class ProgressHandler(Handler):
         for part in batched(pids):
             for report in session.scalars(
                 select(ProgressReport).where(
-                    ProgressReport.project_id.in_(part),
-                    ProgressReport.period.in_(periods),
+                    in_values(session, ProgressReport.project_id, part),
+                    in_values(session, ProgressReport.period, periods),
                     ProgressReport.superseded_at.is_(None),
                 )
             ):
                 current[(report.project_id, report.period)] = report
             for problem in session.scalars(
                 select(Problem)
-                .where(Problem.project_id.in_(part), Problem.period.in_(periods))
+                .where(
+                    in_values(session, Problem.project_id, part),
+                    in_values(session, Problem.period, periods),
+                )
                 .order_by(Problem.id)
             ):
                 problems.setdefault((problem.project_id, problem.period), []).append(problem)
@@ -257,7 +260,7 @@ class ProgressHandler(Handler):
                 )
         if superseded:
             session.flush()  # the old revisions step aside before the new ones go in
-        insert_rows(session, ProgressReport, new_reports, chain_of=None)
+        insert_rows(session, ProgressReport, new_reports)
         new_problems = []
         for report_row, report_id, existing_problem, values in pending_problems:
             if existing_problem is not None:
@@ -275,4 +278,4 @@ class ProgressHandler(Handler):
                     "resolved_on": None,
                 }
             )
-        insert_rows(session, Problem, new_problems, chain_of=None)
+        insert_rows(session, Problem, new_problems)

@@ -32,7 +32,7 @@ from chaintrack.imports.engine import (
     row_error,
     validation_errors,
 )
-from chaintrack.imports.resolvers import batched, enterprises_by_uscc
+from chaintrack.imports.resolvers import batched, enterprises_by_uscc, in_values
 from chaintrack.imports.schemas import Action
 from chaintrack.models import Designation, Enterprise, EnterpriseFigures
 from chaintrack.models.enums import ListingStatus, Tier
@@ -60,6 +60,17 @@ class _EnterpriseWrite:
     year: int | None = None
     figures: EnterpriseFigures | None = None  # existing row of that year
     figure_values: dict[str, Any] | None = None  # to create or change
+
+
+@dataclass(slots=True)
+class _Checked:
+    """A row as the request schemas see it: the enterprise (None: invalid), its errors
+    and, when given and valid, the year and the figures of the given columns."""
+
+    data: EnterpriseCreate | None
+    errors: list[RowError]
+    year: int | None = None
+    figure_values: dict[str, Any] | None = None
 
 
 class EnterpriseHandler(Handler):
@@ -92,7 +103,8 @@ class EnterpriseHandler(Handler):
         years = {y for _, y in wanted}
         for part in batched({e for e, _ in wanted}):
             stmt = select(EnterpriseFigures).where(
-                EnterpriseFigures.enterprise_id.in_(part), EnterpriseFigures.year.in_(years)
+                in_values(session, EnterpriseFigures.enterprise_id, part),
+                in_values(session, EnterpriseFigures.year, years),
             )
             for row in session.scalars(stmt):
                 out[(row.enterprise_id, row.year)] = row
@@ -110,22 +122,43 @@ class EnterpriseHandler(Handler):
         found = self.year_errors[year]
         return [dataclasses.replace(e, row=row) for e in found] if found else []
 
+    def prepare(self, parsed: ParsedRow) -> _Checked:
+        """The request schemas' verdict on a row (``EnterpriseCreate``, ``FiguresPut``,
+        the year rule): needs no database, so it runs in the read-ahead thread."""
+        v = parsed.values
+        spec, row = self.spec, parsed.row
+        given = {k: x for k in self.fields if (x := v.get(k)) is not None and x != []}
+        given["uscc"] = v["uscc"]
+        try:
+            data = EnterpriseCreate.model_validate(given)
+        except ValidationError as exc:
+            return _Checked(None, validation_errors(spec, row, exc))
+        checked = _Checked(data, [])
+        group = v.get("figures")
+        if group and (year := group.get("year")) is not None:
+            checked.errors += self._year_errors(row, year)
+            given_figs = {k: group.get(k) for k in self.figure_fields}
+            try:
+                figs = FiguresPut.model_validate(given_figs)
+            except ValidationError as exc:
+                checked.errors += validation_errors(spec, row, exc)
+            else:
+                checked.year = year
+                checked.figure_values = {k: getattr(figs, k) for k in given_figs}
+        return checked
+
     def _plan_row(
         self,
         parsed: ParsedRow,
         ent: Enterprise | None,
         figures: dict[tuple[int, int], EnterpriseFigures],
     ) -> Plan:
-        v = parsed.values
-        spec, row, uscc = self.spec, parsed.row, v["uscc"]
-        given = {k: x for k in self.fields if (x := v.get(k)) is not None and x != []}
-        given["uscc"] = uscc
-        try:
-            data = EnterpriseCreate.model_validate(given)
-        except ValidationError as exc:
-            return failed(spec, row, uscc, *validation_errors(spec, row, exc))
+        spec, row, uscc = self.spec, parsed.row, parsed.values["uscc"]
+        checked = parsed.prepared if parsed.prepared is not None else self.prepare(parsed)
+        data = checked.data
+        if data is None or checked.errors:
+            return failed(spec, row, uscc, *checked.errors)
         clean = dict(data.__dict__)  # the validated fields (model_dump, without its cost)
-        errors: list[RowError] = []
         write = _EnterpriseWrite(ent, {})
         changes: list[str] = []
         if ent is None:
@@ -147,30 +180,19 @@ class EnterpriseHandler(Handler):
                 wanted.pop("former_names", None)
             write.values = {k: val for k, val in wanted.items() if getattr(ent, k) != val}
             changes.extend(write.values)
-        group = v.get("figures")
-        if group and (year := group.get("year")) is not None:
-            errors += self._year_errors(row, year)
-            given_figs = {k: group.get(k) for k in self.figure_fields}
-            try:
-                figs = FiguresPut.model_validate(given_figs)
-            except ValidationError as exc:
-                errors += validation_errors(spec, row, exc)
-                figs = None
-            if figs is not None and not errors:
-                fig_values = {k: getattr(figs, k) for k in given_figs}
-                current = figures.get((ent.id, year)) if ent is not None else None
-                write.year = year
-                if current is None:
-                    if any(val is not None for val in fig_values.values()):
-                        write.figure_values = fig_values
-                        changes.append(f"figures.{year}")
-                else:
-                    diff = {k: val for k, val in fig_values.items() if getattr(current, k) != val}
-                    if diff:
-                        write.figures, write.figure_values = current, diff
-                        changes.extend(f"figures.{k}" for k in diff)
-        if errors:
-            return failed(spec, row, uscc, *errors)
+        year, fig_values = checked.year, checked.figure_values
+        if year is not None and fig_values is not None:
+            current = figures.get((ent.id, year)) if ent is not None else None
+            write.year = year
+            if current is None:
+                if any(val is not None for val in fig_values.values()):
+                    write.figure_values = fig_values
+                    changes.append(f"figures.{year}")
+            else:
+                diff = {k: val for k, val in fig_values.items() if getattr(current, k) != val}
+                if diff:
+                    write.figures, write.figure_values = current, diff
+                    changes.extend(f"figures.{k}" for k in diff)
         if ent is None:
             return Plan(row, uscc, Action.CREATE, data=write)
         if changes:
@@ -188,7 +210,7 @@ class EnterpriseHandler(Handler):
             else:
                 for name, value in w.values.items():
                     setattr(w.enterprise, name, value)
-        ids = insert_rows(session, Enterprise, new_rows, chain_of=None)
+        ids = insert_rows(session, Enterprise, new_rows)
         enterprise_ids = {id(w): ent_id for w, ent_id in zip(new_writes, ids, strict=True)}
         figure_rows = []
         for w in writes:
@@ -202,7 +224,7 @@ class EnterpriseHandler(Handler):
             else:
                 for name, value in w.figure_values.items():
                     setattr(w.figures, name, value)
-        insert_rows(session, EnterpriseFigures, figure_rows, chain_of=None)
+        insert_rows(session, EnterpriseFigures, figure_rows)
 
 
 # ------------------------------------------------------------------------ designations
@@ -249,7 +271,7 @@ class DesignationHandler(Handler):
         ents = enterprises_by_uscc(session, [r.values["uscc"] for r in rows])
         by_ent: dict[int, list[Designation]] = {}
         for part in batched({e.id for e in ents.values()}):
-            stmt = select(Designation).where(Designation.enterprise_id.in_(part))
+            stmt = select(Designation).where(in_values(session, Designation.enterprise_id, part))
             for d in session.scalars(stmt.order_by(Designation.recognised_on, Designation.id)):
                 by_ent.setdefault(d.enterprise_id, []).append(d)
         plans = []

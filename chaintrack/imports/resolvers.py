@@ -10,13 +10,14 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable
 from typing import Any, TypeVar
 
-from sqlalchemy import select
+from sqlalchemy import JSON, ColumnElement, Select, any_, bindparam, func, literal_column, select
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
 from chaintrack.models import Chain, Enterprise, MapNode, Project
 
 T = TypeVar("T")
-IN_BATCH = 900  # below SQLite's historic 999 bound parameters
+IN_BATCH = 1000  # keys per look-up statement (an import chunk's worth)
 
 
 def batched(values: Collection[T], size: int = IN_BATCH) -> Iterable[list[T]]:
@@ -25,10 +26,30 @@ def batched(values: Collection[T], size: int = IN_BATCH) -> Iterable[list[T]]:
         yield items[i : i + size]
 
 
+def in_values(session: Session, column: Any, values: Collection[Any]) -> ColumnElement[bool]:
+    """``column IN values`` with the values as one parameter: a JSON array read by
+    ``json_each`` on SQLite, an array (``= ANY``) on PostgreSQL.
+
+    ``column.in_(values)`` binds one parameter per value, which SQLAlchemy renders into
+    the SQL text on every execution (and psycopg parses again): for a thousand keys per
+    chunk that cost more than the look-up. With one parameter the statement's text is
+    the same every time, compiled and prepared once.
+    """
+    items = list(values)
+    if session.get_bind().dialect.name == "postgresql":
+        return column == any_(bindparam(None, items, type_=ARRAY(column.type)))
+    keys: Select[Any] = select(literal_column("value")).select_from(
+        func.json_each(bindparam(None, items, type_=JSON()))
+    )
+    return column.in_(keys.scalar_subquery())
+
+
 def enterprises_by_uscc(session: Session, usccs: Collection[str]) -> dict[str, Enterprise]:
     out: dict[str, Enterprise] = {}
     for part in batched({u for u in usccs if u}):
-        for ent in session.scalars(select(Enterprise).where(Enterprise.uscc.in_(part))):
+        for ent in session.scalars(
+            select(Enterprise).where(in_values(session, Enterprise.uscc, part))
+        ):
             out[ent.uscc] = ent
     return out
 
@@ -38,7 +59,9 @@ def enterprise_refs(session: Session, usccs: Collection[str]) -> dict[str, tuple
     out: dict[str, tuple[int, str]] = {}
     for part in batched({u for u in usccs if u}):
         for ent_id, uscc, name in session.execute(
-            select(Enterprise.id, Enterprise.uscc, Enterprise.name).where(Enterprise.uscc.in_(part))
+            select(Enterprise.id, Enterprise.uscc, Enterprise.name).where(
+                in_values(session, Enterprise.uscc, part)
+            )
         ):
             out[uscc] = (ent_id, name)
     return out
@@ -47,7 +70,9 @@ def enterprise_refs(session: Session, usccs: Collection[str]) -> dict[str, tuple
 def projects_by_code(session: Session, codes: Collection[str]) -> dict[str, Project]:
     out: dict[str, Project] = {}
     for part in batched({c for c in codes if c}):
-        for project in session.scalars(select(Project).where(Project.internal_code.in_(part))):
+        for project in session.scalars(
+            select(Project).where(in_values(session, Project.internal_code, part))
+        ):
             out[project.internal_code] = project
     return out
 
@@ -85,7 +110,7 @@ class NodeCodes:
             for part in batched(codes):
                 for node_id, code in session.execute(
                     select(MapNode.id, MapNode.code).where(
-                        MapNode.chain_id == chain_id, MapNode.code.in_(part)
+                        MapNode.chain_id == chain_id, in_values(session, MapNode.code, part)
                     )
                 ):
                     found[code] = node_id

@@ -408,6 +408,8 @@ class ParsedRow:
     row: int
     values: dict[str, Any]
     errors: list[RowError] = field(default_factory=list)
+    #: what an importer worked out from the row alone (chaintrack.imports: Handler.prepare)
+    prepared: Any = None
 
     @property
     def ok(self) -> bool:
