@@ -34,6 +34,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import DEFAULT_PG, fresh_database, prepare, rss_mb
 from sqlalchemy.engine import make_url
 
+from chaintrack.audit.capture import decimal_text
 from chaintrack.db import SQLITE_FILE_PRAGMAS
 from chaintrack.identifiers import make_uscc
 from chaintrack.sheets.specs import get_spec
@@ -117,8 +118,8 @@ def _audit_rows(n: int, sqlite: bool) -> list[tuple[Any, ...]]:
         ent = dict(zip(ENT_COLUMNS, (i, r["uscc"], r["name"], [], r["region_code"],
                    r["size_class"], r["ownership"], "unlisted", r["founded_on"].isoformat(),
                    r["address"], 1), strict=True))  # fmt: skip
-        fig = dict(zip(FIG_COLUMNS, (i, i, f["year"], str(f["revenue"].normalize()),
-                   f["employees"], str(f["rd_spend"].normalize()), 1), strict=True))  # fmt: skip
+        fig = dict(zip(FIG_COLUMNS, (i, i, f["year"], decimal_text(f["revenue"]),
+                   f["employees"], decimal_text(f["rd_spend"]), 1), strict=True))  # fmt: skip
         for entity, values in (("enterprises", ent), ("enterprise_figures", fig)):
             changes = {k: {"before": None, "after": v} for k, v in values.items()}
             out.append((stamp, None, "bench", "create", entity, str(i), None,

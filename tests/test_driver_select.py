@@ -11,13 +11,12 @@ from sqlalchemy.exc import StatementError
 
 from chaintrack.common.driver import DriverSelect, bind_values
 from chaintrack.models import ProgressReport, Project, User
-from chaintrack.models.base import UTCDateTime
+from chaintrack.models.base import Money, UTCDateTime
 from chaintrack.models.enums import ProjectStatus
 from chaintrack.reports.sql import money_sum
 from tests.factories import make_chain, make_project, make_report
 
 DAY = bindparam("day", type_=Date)
-SINCE = bindparam("since", type_=UTCDateTime())
 
 
 def _arranged(db):
@@ -74,18 +73,40 @@ def test_rows_equal_core_execution_with_every_kind_of_value(db, connection):
 
 
 def test_parameters_go_through_their_types(db):
-    """A timestamp parameter is bound as the column type binds it (UTC on SQLite)."""
-    _arranged(db)
-    stmt = select(func.count()).select_from(Project).where(Project.created_at >= SINCE)
+    """A money parameter is bound as the column stores it (a scaled integer on SQLite):
+    unconverted, 12345.679 would compare as less than the stored 123456789."""
+    _arranged(db)  # a project of 12345.6789
+    amount = bindparam("amount", type_=Money())
+    stmt = select(func.count()).select_from(Project).where(Project.total_investment >= amount)
     driver = DriverSelect(stmt)
     conn = db.connection()
-    long_ago = dt.datetime(2000, 1, 1, 8, tzinfo=dt.timezone(dt.timedelta(hours=8)))
-    future = dt.datetime.now(dt.UTC) + dt.timedelta(days=1)
-    count = [
-        driver.rows(conn, bind_values(conn, [driver], {"since": t}))[0][0]
-        for t in (long_ago, future)
-    ]
-    assert count[0] >= 1 and count[1] == 0
+
+    def count(value: Decimal) -> int:
+        return int(driver.rows(conn, bind_values(conn, [driver], {"amount": value}))[0][0])
+
+    assert count(Decimal("12345.6789")) >= 1
+    assert count(Decimal("12345.679")) == count(Decimal("99999999")) == 0
+
+
+def test_one_mapping_serves_every_statement_but_names_must_agree(db):
+    conn = db.connection()
+    a = DriverSelect(select(type_coerce(5, Integer).label("x")))
+    b = DriverSelect(select(type_coerce(6, Integer).label("x")))
+    # Both statements name their constant param_1: one mapping cannot serve both.
+    with pytest.raises(ValueError, match="different values"):
+        bind_values(conn, [a, b], {})
+    needs = DriverSelect(select(bindparam("n", type_=Integer)))
+    with pytest.raises(ValueError, match="required"):
+        bind_values(conn, [needs], {})
+
+
+def test_a_value_its_type_cannot_bind_is_a_statement_error(db):
+    """As SQLAlchemy reports it, so the API answers 422, not 500."""
+    conn = db.connection()
+    driver = DriverSelect(select(bindparam("at", type_=UTCDateTime())))
+    with pytest.raises(StatementError) as caught:
+        bind_values(conn, [driver], {"at": dt.datetime(2025, 1, 1)})  # naive: refused
+    assert isinstance(caught.value.orig, ValueError)
 
 
 def test_listeners_see_every_statement(db):

@@ -9,6 +9,7 @@ import pytest
 
 from chaintrack.imports.engine import read_ahead
 from chaintrack.sheets.reader import SheetError
+from chaintrack.sheets.specs import ParsedRow
 
 
 def _chunks(n: int, fail_at: int | None = None) -> Iterator[list[int]]:
@@ -59,3 +60,14 @@ def test_stopping_early_stops_the_reader():
                 raise RuntimeError("a row could not be written")
     assert _threads() == 0
     assert len(produced) < 10  # it waited on the full queue, then stopped
+
+
+def test_rows_are_cut_into_chunks_of_chunk_rows(monkeypatch):
+    from chaintrack.imports import engine
+
+    monkeypatch.setattr(engine, "CHUNK_ROWS", 2)
+    rows = [ParsedRow(i, {}) for i in range(7)]
+    assert [len(c) for c in engine._chunks(iter(rows))] == [2, 2, 2, 1]
+    monkeypatch.setattr(engine, "CHUNK_ROWS", 1000)
+    rows = [ParsedRow(i, {}) for i in range(2120)]
+    assert [len(c) for c in engine._chunks(iter(rows))] == [1000, 1000, 120]

@@ -517,12 +517,22 @@ def test_a_bad_row_after_written_chunks_rolls_everything_back(client, db, monkey
     """Chunks before the bad row were already inserted (and audited) in the transaction:
     the rejection rolls them back too."""
     from chaintrack.imports import engine
+    from chaintrack.imports.handlers_register import EnterpriseHandler
 
     monkeypatch.setattr(engine, "CHUNK_ROWS", 2)
+    applied: list[int] = []
+    apply = EnterpriseHandler.apply
+
+    def counting_apply(self, session, plans):
+        applied.append(len(plans))
+        return apply(self, session, plans)
+
+    monkeypatch.setattr(EnterpriseHandler, "apply", counting_apply)
     codes = [uscc() for _ in range(7)]
     before = (count(db, Enterprise), count(db, EnterpriseFigures), audit_count(db))
     r = upload(client, "/imports/enterprises", _enterprise_csv(codes, bad_row=6), mode="commit")
     assert r.status_code == 422, r.text
+    assert applied == [2, 2, 2]  # three chunks were written before the bad row's
     assert [e["row"] for e in r.json()["errors"]] == [8]
     assert (count(db, Enterprise), count(db, EnterpriseFigures), audit_count(db)) == before
     assert all(enterprise(db, code) is None for code in codes)

@@ -73,14 +73,6 @@ def _value_sql(dialect: Dialect, table: Table, column: str, ref: str) -> str:
     raise TypeError(f"no JSON rendering for {table.name}.{column} ({col_type!r})")
 
 
-def _is_null_sql(dialect: Dialect, table: Table, column: str, ref: str) -> str:
-    # A JSON column holding JSON null is a None attribute: left out, as the listeners do.
-    if isinstance(table.c[column].type, JSON):
-        null = "'null'" if dialect.name == "sqlite" else "'null'::jsonb"
-        return f"({ref} IS NULL OR {ref} = {null})"
-    return f"{ref} IS NULL"
-
-
 def _document_sql(dialect: Dialect, table: Table, columns: Sequence[str]) -> str:
     """``{"column":{"before":null,"after":value},...}`` for the non-empty columns of t."""
     quote = dialect.identifier_preparer.quote
@@ -90,7 +82,7 @@ def _document_sql(dialect: Dialect, table: Table, columns: Sequence[str]) -> str
         # Colons escaped: the statement is a text() whose ":name" are parameters.
         key = '"' + column + '"\\:{"before"\\:null,"after"\\:'
         pieces.append(
-            f"CASE WHEN {_is_null_sql(dialect, table, column, ref)} THEN '' "
+            f"CASE WHEN {ref} IS NULL THEN '' "
             f"ELSE '{key}' || {_value_sql(dialect, table, column, ref)} || '}},' END"
         )
     document = "'{' || rtrim(" + " || ".join(pieces or ["''"]) + ", ',') || '}'"
@@ -182,5 +174,9 @@ def insert_created(
     else:
         for i, column in enumerate(zip(*keys, strict=True)):
             params[f"key{i}"] = list(column)
-    session.execute(_statement(conn.dialect, table, tuple(columns)), params)
+    result: Any = session.execute(_statement(conn.dialect, table, tuple(columns)), params)
+    if result.rowcount != len(keys):  # a record per row, or the import fails
+        raise RuntimeError(
+            f"{table.name}: {result.rowcount} audit records written for {len(keys)} new rows"
+        )
     ctx.written += len(keys)

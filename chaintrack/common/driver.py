@@ -10,13 +10,17 @@ statements, a few milliseconds of SQL) is a fifth of the database's own time.
   (``:name`` on SQLite, ``%(name)s`` on psycopg), so one mapping of values serves every
   statement of a report (:func:`bind_values` converts it once per request);
 - it runs on the cursor of the SQLAlchemy connection it is given, inside that
-  connection's transaction;
+  connection's transaction (begun first if there is none, as SQLAlchemy's autobegin);
 - column values go through the same result processors SQLAlchemy would apply (exact
   decimals from SQLite's scaled integers, dates, enumerations), so rows hold the same
   values as ``connection.execute(stmt).all()``;
 - ``before_cursor_execute`` / ``after_cursor_execute`` listeners still see every
-  statement (statement counting, ``CHAINTRACK_ECHO_SQL``) and driver errors are wrapped
-  as SQLAlchemy wraps them (``DBAPIError.instance``), so error handling is unchanged.
+  statement (statement counting, ``CHAINTRACK_ECHO_SQL``), with no execution context
+  (``context`` is None);
+- driver errors are wrapped as SQLAlchemy wraps them (``DBAPIError.instance``: the
+  same exception classes, a disconnect invalidates the connection), and so are errors
+  of the parameters' bind processors (``StatementError``), so the API's error handlers
+  answer as they do for any other statement.
 """
 
 from __future__ import annotations
@@ -26,16 +30,25 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import BindParameter, Connection, Dialect, Select
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, StatementError
 
 Processor = Callable[[Any], Any]
+
+
+@dataclass(frozen=True, slots=True)
+class _Bind:
+    """A named parameter: its bind processor, and the value the statement gave it."""
+
+    name: str
+    processor: Processor | None
+    required: bool
+    value: Any
 
 
 @dataclass(slots=True)
 class _Compiled:
     sql: str
-    #: each named parameter: its bind processor and the value it carries (if any)
-    binds: tuple[tuple[str, Processor | None, Any], ...]
+    binds: tuple[_Bind, ...]
     #: (column index, processor) for the columns that need one; known after the first
     #: execution, as some processors depend on the driver's type code for the column
     results: tuple[tuple[int, Processor], ...] | None = None
@@ -67,7 +80,7 @@ class DriverSelect:
                     "(write constant IN lists as literals)"
                 )
             binds = tuple(
-                (name, _bind_processor(bind, dialect), bind.effective_value)
+                _Bind(name, _bind_processor(bind, dialect), bind.required, bind.effective_value)
                 for name, bind in compiled.binds.items()
             )
             found = _Compiled(compiled.string, binds)
@@ -85,7 +98,7 @@ class DriverSelect:
             is not None
         )
 
-    def binds(self, dialect: Dialect) -> Iterable[tuple[str, Processor | None, Any]]:
+    def binds(self, dialect: Dialect) -> Iterable[_Bind]:
         return self._compiled(dialect).binds
 
     def rows(self, conn: Connection, values: Mapping[str, Any]) -> list[Any]:
@@ -96,6 +109,8 @@ class DriverSelect:
         """
         compiled = self._compiled(conn.dialect)
         sql = compiled.sql
+        if not conn.in_transaction():
+            conn.begin()
         dbapi_conn: Any = conn.connection.driver_connection
         cursor = dbapi_conn.cursor()
         dispatch = conn.dispatch
@@ -112,9 +127,23 @@ class DriverSelect:
                 dispatch.after_cursor_execute(conn, cursor, sql, values, None, False)
         except Exception as err:
             dbapi = conn.dialect.loaded_dbapi
-            if isinstance(err, dbapi.Error) and conn.dialect.is_disconnect(err, dbapi_conn, cursor):
+            lost = isinstance(err, dbapi.Error) and conn.dialect.is_disconnect(
+                err, dbapi_conn, cursor
+            )
+            if lost:
                 conn.invalidate(err)
-            raise DBAPIError.instance(sql, values, err, dbapi.Error) from err
+            raise DBAPIError.instance(
+                sql,
+                values,
+                err,
+                dbapi.Error,
+                hide_parameters=conn.engine.hide_parameters,
+                connection_invalidated=lost,
+                dialect=conn.dialect,
+            ) from err
+        except BaseException:
+            conn.invalidate()  # interrupted mid-statement: the connection's state is unknown
+            raise
         finally:
             cursor.close()
         if compiled.results:
@@ -140,12 +169,31 @@ def bind_values(
 ) -> dict[str, Any]:
     """``values`` in the driver's form for ``statements``: each named parameter through
     its type's bind processor (dates as text on SQLite, UTC timestamps, ...), once.
-    A parameter missing from ``values`` takes the value its statement gave it."""
+
+    A parameter missing from ``values`` takes the value its statement gave it (a
+    ``bindparam`` with a value); as one mapping serves every statement, two statements
+    must not give one name different values, which is refused here.
+    """
     dialect = conn.dialect
     out: dict[str, Any] = {}
     for statement in statements:
-        for name, proc, default in statement.binds(dialect):
-            if name not in out:
-                value = values.get(name, default)
-                out[name] = proc(value) if proc is not None and value is not None else value
+        for bind in statement.binds(dialect):
+            if bind.name in values:
+                value = values[bind.name]
+            elif not bind.required:
+                value = bind.value
+            else:
+                raise ValueError(f"a value is required for the parameter {bind.name!r}")
+            if value is not None and bind.processor is not None:
+                try:
+                    value = bind.processor(value)
+                except Exception as err:  # as SQLAlchemy reports a value it cannot bind
+                    raise StatementError(
+                        f"parameter {bind.name!r}: {err}", None, dict(values), err
+                    ) from err
+            if bind.name in out and out[bind.name] != value:
+                raise ValueError(
+                    f"the parameter {bind.name!r} has different values in two statements"
+                )
+            out[bind.name] = value
     return out

@@ -16,7 +16,7 @@ through ORM objects, which the listeners see by themselves.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from operator import itemgetter
 from typing import Any
 
@@ -56,13 +56,11 @@ def raw_insert(
     rows: Iterable[Mapping[str, Any]],
     *,
     constants: Mapping[str, Any] | None = None,
-    processed: Collection[str] = (),
 ) -> None:
     """INSERT ``rows`` through the session's connection, values bound by column type.
 
-    ``constants`` are columns with one value for every row (timestamps, version, the
-    audit context), bound once instead of once per row; ``processed`` names columns
-    whose values are already in the driver's form (the audit log's JSON text).
+    ``constants`` are columns with one value for every row (timestamps, version),
+    bound once instead of once per row.
     """
     conn = session.connection()
     dialect = conn.dialect
@@ -73,8 +71,7 @@ def raw_insert(
     procs = [
         (i, _empty_list_first(proc) if isinstance(table.c[c].type, JSON) else proc)
         for i, c in enumerate(varying)
-        if c not in processed
-        and (proc := table.c[c].type.dialect_impl(dialect).bind_processor(dialect)) is not None
+        if (proc := table.c[c].type.dialect_impl(dialect).bind_processor(dialect)) is not None
     ]
     pick = itemgetter(*varying) if len(varying) > 1 else (lambda row: (row[varying[0]],))
 

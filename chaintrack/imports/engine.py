@@ -365,9 +365,9 @@ def _chunks(rows: Iterator[ParsedRow]) -> Iterator[list[ParsedRow]]:
         chunk.append(parsed)
         if len(chunk) % YIELD_ROWS == 0:
             time.sleep(0)
-            if len(chunk) >= CHUNK_ROWS:
-                yield chunk
-                chunk = []
+        if len(chunk) >= CHUNK_ROWS:
+            yield chunk
+            chunk = []
     if chunk:
         yield chunk
 

@@ -36,8 +36,13 @@ def in_values(session: Session, column: Any, values: Collection[Any]) -> ColumnE
     the same every time, compiled and prepared once.
     """
     items = list(values)
-    if session.get_bind().dialect.name == "postgresql":
+    dialect = session.get_bind().dialect
+    if dialect.name == "postgresql":
         return column == any_(bindparam(None, items, type_=ARRAY(column.type)))
+    # Each value as the column stores it (dates as text, money as scaled integers).
+    proc = column.type.dialect_impl(dialect).bind_processor(dialect)
+    if proc is not None:
+        items = [v if v is None else proc(v) for v in items]
     keys: Select[Any] = select(literal_column("value")).select_from(
         func.json_each(bindparam(None, items, type_=JSON()))
     )
