@@ -148,16 +148,17 @@ class DriverSelect:
             cursor.close()
         if compiled.results:
             processors = compiled.results
-            out = []
-            for row in rows:
-                row = list(row)
-                for i, proc in processors:
-                    value = row[i]
-                    if value is not None:
-                        row[i] = proc(value)
-                out.append(row)
-            return out
+            return [processed(list(row), processors) for row in rows]
         return rows
+
+
+def processed(row: list[Any], processors: Iterable[tuple[int, Processor]]) -> list[Any]:
+    """``row`` with each (index, processor) applied to its non-NULL value, in place."""
+    for i, proc in processors:
+        value = row[i]
+        if value is not None:
+            row[i] = proc(value)
+    return row
 
 
 def _bind_processor(bind: BindParameter[Any], dialect: Dialect) -> Processor | None:

@@ -24,6 +24,7 @@ from sqlalchemy import JSON, Table, func, select, text
 from sqlalchemy.orm import Session
 
 from chaintrack.audit import capture, created_sql
+from chaintrack.common.driver import processed
 from chaintrack.models.base import utcnow
 
 
@@ -76,11 +77,7 @@ def raw_insert(
     pick = itemgetter(*varying) if len(varying) > 1 else (lambda row: (row[varying[0]],))
 
     def values(row: Mapping[str, Any]) -> list[Any]:
-        out = list(pick(row))
-        for i, proc in procs:
-            value = out[i]
-            if value is not None:
-                out[i] = proc(value)
+        out = processed(list(pick(row)), procs)
         out.extend(const)
         return out
 
