@@ -58,7 +58,7 @@ def _ensure_uscc_free(session: Session, uscc: str, *, except_id: int | None = No
         )
 
 
-def _clean_names(names: Sequence[str], current: str) -> list[str]:
+def clean_former_names(names: Sequence[str], current: str) -> list[str]:
     """Former names without duplicates or the current name, in first-seen order."""
     out: list[str] = []
     for name in names:
@@ -75,7 +75,7 @@ def create_enterprise(session: Session, data: EnterpriseCreate) -> Enterprise:
     _ensure_uscc_free(session, uscc)
     values = data.model_dump()
     values["uscc"] = uscc
-    values["former_names"] = _clean_names(data.former_names, data.name)
+    values["former_names"] = clean_former_names(data.former_names, data.name)
     ent = Enterprise(**values)
     try:
         with session.begin_nested():
@@ -103,7 +103,7 @@ def update_enterprise(
     former = list(changes.get("former_names", ent.former_names or []))
     if new_name != old_name:
         former.append(old_name)
-    cleaned = _clean_names(former, new_name)
+    cleaned = clean_former_names(former, new_name)
     if cleaned != (ent.former_names or []):
         changes["former_names"] = cleaned
     else:

@@ -20,8 +20,17 @@ from sqlalchemy.orm import Session
 
 from chaintrack.enterprises.rules import designation_end
 from chaintrack.enterprises.schemas import EnterpriseCreate, FiguresPut
-from chaintrack.enterprises.service import _clean_names, check_year
-from chaintrack.enterprises.service_designations import _check_level, _same_product
+from chaintrack.enterprises.service import check_year, clean_former_names
+from chaintrack.enterprises.service_designations import (
+    check_level,
+    check_no_overlap,
+    check_not_revoked,
+    check_product,
+    check_revocation,
+    check_validity,
+    periods_meet,
+    same_product,
+)
 from chaintrack.errors import ValidationProblem
 from chaintrack.imports.bulk import insert_rows
 from chaintrack.imports.engine import (
@@ -32,6 +41,7 @@ from chaintrack.imports.engine import (
     row_error,
     validation_errors,
 )
+from chaintrack.imports.handlers_common import name_check, rule_errors, unknown_enterprise
 from chaintrack.imports.resolvers import batched, enterprises_by_uscc, in_values
 from chaintrack.imports.schemas import Action
 from chaintrack.models import Designation, Enterprise, EnterpriseFigures
@@ -163,7 +173,7 @@ class EnterpriseHandler(Handler):
         changes: list[str] = []
         if ent is None:
             clean.pop("uscc")
-            clean["former_names"] = _clean_names(data.former_names, data.name)
+            clean["former_names"] = clean_former_names(data.former_names, data.name)
             write.values = clean
         else:
             wanted = {k: clean[k] for k in self.fields}
@@ -173,7 +183,7 @@ class EnterpriseHandler(Handler):
             former = list(wanted.get("former_names", ent.former_names or []))
             if data.name != ent.name:
                 former.append(ent.name)
-            cleaned = _clean_names(former, data.name)
+            cleaned = clean_former_names(former, data.name)
             if cleaned != (ent.former_names or []):
                 wanted["former_names"] = cleaned
             else:
@@ -286,47 +296,15 @@ class DesignationHandler(Handler):
         v, row, spec = parsed.values, parsed.row, self.spec
         key = self.key_text(v)
         if ent is None:
-            return failed(
-                spec,
-                row,
-                key,
-                row_error(
-                    spec,
-                    row,
-                    "uscc",
-                    f"统一社会信用代码{v['uscc']}的企业尚未登记，请先导入或登记该企业 / "
-                    "no enterprise with this USCC is registered; import it first",
-                    "unknown_reference",
-                    v["uscc"],
-                ),
-            )
-        errors = _name_check(spec, row, v.get("enterprise_name"), ent)
+            return failed(spec, row, key, unknown_enterprise(spec, row, "uscc", v["uscc"]))
+        errors = name_check(spec, row, v.get("enterprise_name"), ent)
         tier, level = v["tier"], v["level"]
-        try:
-            _check_level(session, tier, level)
-        except ValidationProblem as problem:
-            field_name = problem.errors[0].field if problem.errors else "level"
-            errors += problem_errors(spec, row, problem, field_name)
         product = v.get("product") or None
-        if tier is Tier.SINGLE_CHAMPION_PRODUCT and not product:
-            errors.append(
-                row_error(
-                    spec,
-                    row,
-                    "product",
-                    "单项冠军产品须填写产品名称 / product is required for single_champion_product",
-                    "missing",
-                )
-            )
-        if tier is not Tier.SINGLE_CHAMPION_PRODUCT and product:
-            errors.append(
-                row_error(
-                    spec,
-                    row,
-                    "product",
-                    "只有单项冠军产品填写产品名称 / product is only for single_champion_product",
-                )
-            )
+        # The API's rules (POST /enterprises/{id}/designations), on the loaded rows.
+        errors += rule_errors(
+            spec, row, "level", check_level, session, tier, level, _fields={"tier": "tier"}
+        )
+        errors += rule_errors(spec, row, "product", check_product, tier, product)
         if errors:
             return failed(spec, row, key, *errors)
         same = [
@@ -334,7 +312,7 @@ class DesignationHandler(Handler):
             for d in held
             if d.tier == tier
             and d.level == level
-            and (tier is not Tier.SINGLE_CHAMPION_PRODUCT or _same_product(product, d.product))
+            and (tier is not Tier.SINGLE_CHAMPION_PRODUCT or same_product(product, d.product))
         ]
         match = next((d for d in same if d.recognised_on == v["recognised_on"]), None)
         wanted = {k: v.get(k) for k in DESIGNATION_UPDATABLE if self.has(k)}
@@ -348,25 +326,23 @@ class DesignationHandler(Handler):
             return Plan(row, key, Action.UNCHANGED)
         return Plan(row, key, Action.UPDATE, list(diff), data=(match, diff))
 
-    def _overlap(
-        self, start: dt.date, end: dt.date | None, others: list[_Period]
-    ) -> _Period | None:
-        for other in others:
-            if (other.end is None or start < other.end) and (end is None or other.start < end):
-                return other
-        return None
-
-    def _periods(self, same: list[Designation], except_id: int | None = None) -> list[_Period]:
-        return [
-            _Period(
-                d.recognised_on,
-                designation_end(d.valid_until, d.revoked_on),
-                d.product,
-                f"id {d.id}，{d.recognised_on}起",
-            )
-            for d in same
-            if d.id != except_id
-        ]
+    def _planned_overlap(
+        self, row: int, start: dt.date, end: dt.date | None, planned: list[_Period]
+    ) -> list[RowError]:
+        """The overlap rule between rows of the file (``periods_meet``, as the API's)."""
+        for other in planned:
+            if periods_meet(start, end, other.start, other.end):
+                return [
+                    row_error(
+                        self.spec,
+                        row,
+                        "recognised_on",
+                        f"该企业已有同梯度同层级的认定（{other.label}）与此期间重叠 / "
+                        "a designation of the same tier and level overlaps this period",
+                        "overlap",
+                    )
+                ]
+        return []
 
     def _plan_new(
         self,
@@ -379,27 +355,36 @@ class DesignationHandler(Handler):
         v, row, spec = parsed.values, parsed.row, self.spec
         start = v["recognised_on"]
         end = designation_end(v.get("valid_until"), v.get("revoked_on"))
-        errors: list[RowError] = []
-        if v.get("revoked_on") and v.get("valid_until") and v["revoked_on"] > v["valid_until"]:
-            errors.append(_revoked_after_expiry(spec, row, v["valid_until"]))
-        group = (ent.id, v["tier"], v["level"])
-        planned = [
-            p
-            for p in self.planned.get(group, [])
-            if v["tier"] is not Tier.SINGLE_CHAMPION_PRODUCT or _same_product(product, p.product)
-        ]
-        other = self._overlap(start, end, self._periods(same) + planned)
-        if other is not None:
-            errors.append(
-                row_error(
-                    spec,
-                    row,
-                    "recognised_on",
-                    f"该企业已有同梯度同层级的认定（{other.label}）与此期间重叠 / "
-                    "a designation of the same tier and level overlaps this period",
-                    "overlap",
-                )
-            )
+        tier = v["tier"]
+        errors = rule_errors(spec, row, "valid_until", check_validity, start, v.get("valid_until"))
+        errors += rule_errors(
+            spec,
+            row,
+            "revoked_on",
+            check_revocation,
+            start,
+            v.get("valid_until"),
+            v.get("revoked_on"),
+        )
+        errors += rule_errors(
+            spec,
+            row,
+            "recognised_on",
+            check_no_overlap,
+            tier=tier,
+            product=product,
+            start=start,
+            end=end,
+            held=same,
+        )
+        group = (ent.id, tier, v["level"])
+        if not errors:
+            planned = [
+                p
+                for p in self.planned.get(group, [])
+                if tier is not Tier.SINGLE_CHAMPION_PRODUCT or same_product(product, p.product)
+            ]
+            errors = self._planned_overlap(row, start, end, planned)
         if errors:
             return failed(spec, row, key, *errors)
         self.planned.setdefault(group, []).append(_Period(start, end, product, f"第{row}行"))
@@ -425,33 +410,36 @@ class DesignationHandler(Handler):
         errors: list[RowError] = []
         revoked_on = wanted.get("revoked_on", match.revoked_on)
         valid_until = wanted.get("valid_until", match.valid_until)
-        if match.revoked_on is not None and revoked_on != match.revoked_on:
-            errors.append(
-                row_error(
-                    spec,
-                    row,
-                    "revoked_on",
-                    f"该认定已于{match.revoked_on}撤销，撤销日期不能通过导入更改或清除 / "
-                    "the designation was revoked; its revocation cannot be changed by import",
-                    "already_revoked",
-                )
+        if revoked_on != match.revoked_on:
+            errors += rule_errors(spec, row, "revoked_on", check_not_revoked, match)
+        if valid_until != match.valid_until:
+            errors += rule_errors(
+                spec, row, "valid_until", check_validity, match.recognised_on, valid_until
             )
-        if revoked_on is not None and valid_until is not None and revoked_on > valid_until:
-            errors.append(_revoked_after_expiry(spec, row, valid_until))
+        if revoked_on != match.revoked_on or valid_until != match.valid_until:
+            errors += rule_errors(
+                spec,
+                row,
+                "revoked_on",
+                check_revocation,
+                match.recognised_on,
+                valid_until,
+                revoked_on,
+            )
         end = designation_end(valid_until, revoked_on)
         if end != designation_end(match.valid_until, match.revoked_on):
-            other = self._overlap(match.recognised_on, end, self._periods(same, match.id))
-            if other is not None:
-                errors.append(
-                    row_error(
-                        spec,
-                        row,
-                        "valid_until",
-                        f"延长后与同梯度同层级的认定（{other.label}）重叠 / "
-                        "the new validity overlaps another designation of the same tier and level",
-                        "overlap",
-                    )
-                )
+            errors += rule_errors(
+                spec,
+                row,
+                "valid_until",
+                check_no_overlap,
+                tier=match.tier,
+                product=match.product,
+                start=match.recognised_on,
+                end=end,
+                held=[d for d in same if d.id != match.id],
+                field="valid_until",
+            )
         return errors
 
     def apply(self, session: Session, plans: Sequence[Plan]) -> None:
@@ -464,32 +452,3 @@ class DesignationHandler(Handler):
                 for name, value in values.items():
                     setattr(existing, name, value)
         session.add_all(new)
-
-
-def _revoked_after_expiry(spec: Any, row: int, valid_until: dt.date) -> RowError:
-    return row_error(
-        spec,
-        row,
-        "revoked_on",
-        f"该认定已于{valid_until}到期，撤销日期不能晚于有效期至 / "
-        "revoked_on must not be after valid_until",
-        "revoked_after_expiry",
-    )
-
-
-def _name_check(spec: Any, row: int, name: str | None, ent: Enterprise) -> list[RowError]:
-    """The name column is for the clerk's eye; a name that is not the enterprise's
-    (nor a former one) most likely means a mistyped credit code."""
-    if not name or name == ent.name or name in (ent.former_names or []):
-        return []
-    return [
-        row_error(
-            spec,
-            row,
-            "enterprise_name",
-            f"企业名称“{name}”与信用代码登记的企业“{ent.name}”不符，请核对信用代码 / "
-            "the name does not match the enterprise registered under this USCC",
-            "name_mismatch",
-            name,
-        )
-    ]

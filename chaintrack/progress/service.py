@@ -27,7 +27,6 @@ from chaintrack.errors import (
 )
 from chaintrack.models import Problem, ProgressReport, Project
 from chaintrack.models.base import utcnow
-from chaintrack.models.enums import ProjectStatus
 from chaintrack.progress.figures import (
     MonthFigures,
     month_figures,
@@ -36,6 +35,7 @@ from chaintrack.progress.figures import (
 from chaintrack.progress.rules import (
     check_deadlines,
     check_period_not_future,
+    check_takes_reports,
     get_project,
     today,
 )
@@ -113,13 +113,7 @@ def submit_report(
 ) -> SubmitResult:
     project = get_project(session, project_id)
     check_period_not_future(period, location="path")
-    if project.status == ProjectStatus.CANCELLED:
-        raise Conflict(
-            f"项目“{project.name}”已取消，不再报送月度进度 / "
-            "the project is cancelled and takes no more progress reports",
-            project_id=project.id,
-            project_status=project.status.value,
-        )
+    check_takes_reports(project)
     check_deadlines(data.problems, period, "problems")
 
     current = session.scalar(
