@@ -226,7 +226,8 @@ def _former_name_matches(session: Session, fragment: str) -> ColumnElement[bool]
     ).correlate(Enterprise)
 
 
-def _search_statement(session: Session, f: EnterpriseFilters) -> Select[tuple[Enterprise]]:
+def search_statement(session: Session, f: EnterpriseFilters) -> Select[tuple[Enterprise]]:
+    """The enterprises GET /enterprises finds (and the enterprise export writes)."""
     on = f.as_of or today()
     stmt = select(Enterprise)
     if f.q:
@@ -272,7 +273,7 @@ def search_enterprises(
     session: Session, f: EnterpriseFilters, sort: str | None, page: PageParams
 ) -> tuple[int, Sequence[Enterprise], dict[int, list[Tier]]]:
     """Count + page + the page's current tiers: three statements whatever the size."""
-    stmt = _search_statement(session, f).order_by(
+    stmt = search_statement(session, f).order_by(
         *sort_clause(sort, SORT_KEYS, default=[Enterprise.id])
     )
     total, rows = paginate(session, stmt, page)

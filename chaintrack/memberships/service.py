@@ -264,7 +264,7 @@ def region_filter(session: Session, region_code: str) -> ColumnElement[bool]:
     return or_(*(Enterprise.region_code.like(f"{p}%") for p in sorted(prefixes)))
 
 
-def _enterprise_text(q: str) -> ColumnElement[bool]:
+def enterprise_text(q: str) -> ColumnElement[bool]:
     return or_(Enterprise.name.contains(q, autoescape=True), Enterprise.uscc == q.strip().upper())
 
 
@@ -292,7 +292,7 @@ def list_chain_memberships(
     if region_code:
         stmt = stmt.where(region_filter(session, region_code))
     if q:
-        stmt = stmt.where(_enterprise_text(q))
+        stmt = stmt.where(enterprise_text(q))
     default = [Membership.role, Enterprise.name, Membership.id]
     stmt = stmt.order_by(*sort_clause(sort, SORTS, default))
     return paginate(session, stmt, page)

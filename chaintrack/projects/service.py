@@ -12,7 +12,7 @@ from collections.abc import Iterable, Sequence
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import Select, delete, select
 from sqlalchemy.orm import Session
 
 from chaintrack.errors import Conflict, FieldError, ValidationProblem
@@ -27,8 +27,15 @@ from chaintrack.models import (
 )
 from chaintrack.models.base import utcnow
 from chaintrack.models.enums import ProjectStatus
-from chaintrack.projects.queries import API_PATH, list_plans
+from chaintrack.projects import queries
+from chaintrack.projects.queries import API_PATH, ProjectFilters, list_plans
 from chaintrack.projects.schemas import AnnualPlanIn, ProjectCreate, ProjectUpdate
+
+
+def filter_projects(stmt: Select[Any], f: ProjectFilters, today: dt.date) -> Select[Any]:
+    """``stmt`` (over :class:`Project`) narrowed as GET /projects narrows it."""
+    return queries._filtered(stmt, f, today)
+
 
 # --- checks shared by create and update ------------------------------------------
 
