@@ -236,6 +236,21 @@ class ProgressFilters:
     q: str | None = None
 
 
+def _first_problems(
+    session: Session, wanted: Any, f: ProgressFilters
+) -> dict[tuple[int, str], Problem]:
+    """The first problem raised for each project and month (the one a row carries)."""
+    stmt = select(Problem).where(Problem.project_id.in_(wanted))
+    if f.period_from:
+        stmt = stmt.where(Problem.period >= f.period_from)
+    if f.period_to:
+        stmt = stmt.where(Problem.period <= f.period_to)
+    first: dict[tuple[int, str], Problem] = {}
+    for problem in session.scalars(stmt.order_by(Problem.id)):
+        first.setdefault((problem.project_id, problem.period), problem)
+    return first
+
+
 def progress_rows(session: Session, f: ProgressFilters) -> Iterator[dict[str, Any]]:
     """Each project's months on record with the computed figures (cumulative sums run
     over every month, also those before ``period_from``)."""
@@ -257,14 +272,7 @@ def progress_rows(session: Session, f: ProgressFilters) -> Iterator[dict[str, An
             ).where(ProjectAnnualPlan.project_id.in_(wanted))
         )
     }
-    problem_stmt = select(Problem).where(Problem.project_id.in_(wanted))
-    if f.period_from:
-        problem_stmt = problem_stmt.where(Problem.period >= f.period_from)
-    if f.period_to:
-        problem_stmt = problem_stmt.where(Problem.period <= f.period_to)
-    first_problem: dict[tuple[int, str], Problem] = {}
-    for problem in session.scalars(problem_stmt.order_by(Problem.id)):
-        first_problem.setdefault((problem.project_id, problem.period), problem)
+    first_problem = _first_problems(session, wanted, f)
     stmt = (
         select(ProgressReport, Project.internal_code, Project.name, Project.total_investment)
         .join(Project, Project.id == ProgressReport.project_id)
