@@ -21,6 +21,7 @@ from chaintrack.db import engine_from_settings, make_sessionmaker, readonly
 from chaintrack.enterprises.router import router as enterprises_router
 from chaintrack.errors import install_handlers
 from chaintrack.imports.router import router as imports_router
+from chaintrack.imports.router_exports import router as exports_router
 from chaintrack.lists.router import router as lists_router
 from chaintrack.maps.router import router as maps_router
 from chaintrack.memberships.router import router as memberships_router
@@ -104,6 +105,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         projects_router,
         progress_router,
         imports_router,
+        exports_router,
     )
     document_permissions(routers)
     for router in routers:

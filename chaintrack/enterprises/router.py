@@ -13,6 +13,7 @@ from chaintrack.common.deps import SessionDep
 from chaintrack.common.pagination import Page, PageDep
 from chaintrack.common.schemas import IsoDate
 from chaintrack.enterprises import service, service_designations
+from chaintrack.enterprises.params import EnterpriseFiltersDep
 from chaintrack.enterprises.rules import DesignationState, designation_state, today
 from chaintrack.enterprises.schemas import (
     DesignationCreate,
@@ -35,7 +36,7 @@ from chaintrack.errors import (
     problem_responses,
 )
 from chaintrack.models import Designation, Enterprise
-from chaintrack.models.enums import MembershipRole, Ownership, SizeClass, Tier
+from chaintrack.models.enums import Tier
 
 router = APIRouter(tags=["enterprises"])
 
@@ -121,35 +122,11 @@ def create_enterprise(
 def search_enterprises(
     session: SessionDep,
     page: PageDep,
-    q: Annotated[
-        str | None,
-        Query(max_length=100, description="名称/曾用名片段或信用代码前缀", examples=["新材料"]),
-    ] = None,
-    uscc: Annotated[str | None, Query(max_length=64, description="信用代码（精确）")] = None,
-    region_code: Annotated[
-        str | None, Query(max_length=12, description="行政区划代码前缀", examples=["3706"])
-    ] = None,
-    tier: Annotated[Tier | None, Query(description="当前持有的梯度")] = None,
-    chain_id: Annotated[int | None, Query(ge=1, description="当前所在产业链")] = None,
-    role: Annotated[MembershipRole | None, Query(description="在链角色")] = None,
-    size_class: Annotated[SizeClass | None, Query()] = None,
-    ownership: Annotated[Ownership | None, Query()] = None,
-    as_of: AsOf = None,
+    filters: EnterpriseFiltersDep,
     sort: Annotated[
         str | None, Query(description="name, uscc, created_at, region_code; -key descending")
     ] = None,
 ) -> Page[EnterpriseOut]:
-    filters = service.EnterpriseFilters(
-        q=q,
-        uscc=uscc,
-        region_code=region_code,
-        tier=tier,
-        chain_id=chain_id,
-        role=role,
-        size_class=size_class,
-        ownership=ownership,
-        as_of=as_of,
-    )
     total, rows, tiers = service.search_enterprises(session, filters, sort, page)
     return Page[EnterpriseOut](
         items=[_enterprise_out(e, tiers.get(e.id, [])) for e in rows],

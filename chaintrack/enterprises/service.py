@@ -58,7 +58,7 @@ def _ensure_uscc_free(session: Session, uscc: str, *, except_id: int | None = No
         )
 
 
-def _clean_names(names: Sequence[str], current: str) -> list[str]:
+def clean_former_names(names: Sequence[str], current: str) -> list[str]:
     """Former names without duplicates or the current name, in first-seen order."""
     out: list[str] = []
     for name in names:
@@ -75,7 +75,7 @@ def create_enterprise(session: Session, data: EnterpriseCreate) -> Enterprise:
     _ensure_uscc_free(session, uscc)
     values = data.model_dump()
     values["uscc"] = uscc
-    values["former_names"] = _clean_names(data.former_names, data.name)
+    values["former_names"] = clean_former_names(data.former_names, data.name)
     ent = Enterprise(**values)
     try:
         with session.begin_nested():
@@ -103,7 +103,7 @@ def update_enterprise(
     former = list(changes.get("former_names", ent.former_names or []))
     if new_name != old_name:
         former.append(old_name)
-    cleaned = _clean_names(former, new_name)
+    cleaned = clean_former_names(former, new_name)
     if cleaned != (ent.former_names or []):
         changes["former_names"] = cleaned
     else:
@@ -226,7 +226,8 @@ def _former_name_matches(session: Session, fragment: str) -> ColumnElement[bool]
     ).correlate(Enterprise)
 
 
-def _search_statement(session: Session, f: EnterpriseFilters) -> Select[tuple[Enterprise]]:
+def search_statement(session: Session, f: EnterpriseFilters) -> Select[tuple[Enterprise]]:
+    """The enterprises GET /enterprises finds (and the enterprise export writes)."""
     on = f.as_of or today()
     stmt = select(Enterprise)
     if f.q:
@@ -272,7 +273,7 @@ def search_enterprises(
     session: Session, f: EnterpriseFilters, sort: str | None, page: PageParams
 ) -> tuple[int, Sequence[Enterprise], dict[int, list[Tier]]]:
     """Count + page + the page's current tiers: three statements whatever the size."""
-    stmt = _search_statement(session, f).order_by(
+    stmt = search_statement(session, f).order_by(
         *sort_clause(sort, SORT_KEYS, default=[Enterprise.id])
     )
     total, rows = paginate(session, stmt, page)

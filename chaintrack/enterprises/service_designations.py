@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -18,7 +18,7 @@ from chaintrack.enterprises.rules import (
 )
 from chaintrack.enterprises.schemas import DesignationCreate, DesignationRevoke, DesignationUpdate
 from chaintrack.enterprises.service import get_enterprise
-from chaintrack.errors import Conflict, ValidationProblem, not_found
+from chaintrack.errors import Conflict, FieldError, ValidationProblem, not_found
 from chaintrack.models import Designation, TierDefinition
 from chaintrack.models.enums import Level, Tier
 
@@ -32,11 +32,15 @@ def get_designation(session: Session, designation_id: int) -> Designation:
     return row
 
 
-def _check_level(session: Session, tier: Tier, level: Level) -> None:
+def check_level(session: Session, tier: Tier, level: Level) -> None:
+    """The tier's catalogue entry allows the level (the catalogue is read through the
+    session's identity map: one statement per tier however many rows are checked)."""
     definition = session.get(TierDefinition, tier)
     if definition is None:
         raise ValidationProblem.for_field(
-            "tier", f"梯度“{tier}”未在梯度目录中定义 / tier '{tier}' is not in the catalogue"
+            "tier",
+            f"梯度“{tier}”未在梯度目录中定义 / tier '{tier}' is not in the catalogue",
+            code="unknown_tier",
         )
     allowed = list(definition.levels or [])
     if level.value not in allowed:
@@ -49,17 +53,122 @@ def _check_level(session: Session, tier: Tier, level: Level) -> None:
         )
 
 
-def _check_validity(recognised_on: dt.date, valid_until: dt.date | None) -> None:
+def check_product(tier: Tier, product: str | None) -> None:
+    """A single-champion product names its product; no other tier does."""
+    if tier is Tier.SINGLE_CHAMPION_PRODUCT and not product:
+        raise ValidationProblem.for_field(
+            "product",
+            "单项冠军产品须填写产品名称 / product is required for single_champion_product",
+            code="missing",
+        )
+    if tier is not Tier.SINGLE_CHAMPION_PRODUCT and product:
+        raise ValidationProblem.for_field(
+            "product",
+            "只有单项冠军产品填写产品名称 / product is only for single_champion_product",
+            code="product_not_allowed",
+        )
+
+
+def check_validity(recognised_on: dt.date, valid_until: dt.date | None) -> None:
     if valid_until is not None and valid_until < recognised_on:
         raise ValidationProblem.for_field(
             "valid_until",
             f"有效期至（{valid_until}）不能早于认定日期（{recognised_on}） / "
             "valid_until cannot be before recognised_on",
+            code="date_order",
         )
 
 
-def _same_product(a: str | None, b: str | None) -> bool:
+def check_revocation(
+    recognised_on: dt.date,
+    valid_until: dt.date | None,
+    revoked_on: dt.date | None,
+    field: str = "revoked_on",
+) -> None:
+    """A revocation falls within the designation's validity: not before it was
+    recognised, not after it expired (``field`` names what was sent)."""
+    if revoked_on is None:
+        return
+    if revoked_on < recognised_on:
+        raise ValidationProblem.for_field(
+            field,
+            f"撤销日期不能早于认定日期（{recognised_on}） / revoked_on cannot be before "
+            "recognised_on",
+            code="revoked_before_recognised",
+        )
+    if valid_until is not None and revoked_on > valid_until:
+        raise ValidationProblem.for_field(
+            field,
+            f"该认定已于{valid_until}到期，撤销日期不能晚于有效期至 / the designation had "
+            f"already expired on {valid_until}; revoked_on must not be after valid_until",
+            code="revoked_after_expiry",
+        )
+
+
+def check_not_revoked(row: Designation) -> None:
+    """A revocation is final: it is not changed or made again (409)."""
+    if row.revoked_on is not None:
+        raise Conflict(
+            f"该认定已于{row.revoked_on}撤销 / designation {row.id} was already revoked "
+            f"on {row.revoked_on}",
+            errors=[
+                FieldError(
+                    location="body",
+                    field="revoked_on",
+                    message="already revoked",
+                    code="already_revoked",
+                )
+            ],
+            existing_id=row.id,
+            revoked_on=row.revoked_on.isoformat(),
+        )
+
+
+def same_product(a: str | None, b: str | None) -> bool:
+    """Product names compare without case and extra spaces."""
     return " ".join((a or "").split()).casefold() == " ".join((b or "").split()).casefold()
+
+
+def periods_meet(
+    start: dt.date, end: dt.date | None, other_start: dt.date, other_end: dt.date | None
+) -> bool:
+    """Two designation periods [recognised_on, end) have a day in common (end as
+    :func:`designation_end` gives it; None: open-ended)."""
+    return (other_end is None or start < other_end) and (end is None or other_start < end)
+
+
+def check_no_overlap(
+    *,
+    tier: Tier,
+    product: str | None,
+    start: dt.date,
+    end: dt.date | None,
+    held: Iterable[Designation],
+    field: str = "recognised_on",
+) -> None:
+    """Refuse a second designation of the same tier and level (and product, for a
+    single-champion product) in force over any common day: 409 naming the first of
+    ``held`` (the enterprise's other designations of that tier and level) it meets."""
+    for other in held:
+        if tier is Tier.SINGLE_CHAMPION_PRODUCT and not same_product(product, other.product):
+            continue
+        other_end = designation_end(other.valid_until, other.revoked_on)
+        if periods_meet(start, end, other.recognised_on, other_end):
+            raise Conflict(
+                f"该企业已有同梯度同层级的认定（id {other.id}，{other.recognised_on}起）"
+                "与此期间重叠 / "
+                f"designation {other.id} of the same tier and level overlaps this period",
+                errors=[
+                    FieldError(
+                        location="body",
+                        field=field,
+                        message="overlapping designation",
+                        code="overlap",
+                    )
+                ],
+                existing_id=other.id,
+                existing_url=DESIGNATION_URL.format(id=other.id),
+            )
 
 
 def _check_no_overlap(
@@ -72,9 +181,8 @@ def _check_no_overlap(
     start: dt.date,
     end: dt.date | None,
     except_id: int | None = None,
+    field: str = "recognised_on",
 ) -> None:
-    """Refuse a second designation of the same tier and level (and product, for a
-    single-champion product) in force over any common day (409 naming the other)."""
     stmt = select(Designation).where(
         Designation.enterprise_id == enterprise_id,
         Designation.tier == tier,
@@ -82,36 +190,16 @@ def _check_no_overlap(
     )
     if except_id is not None:
         stmt = stmt.where(Designation.id != except_id)
-    for other in session.scalars(stmt.order_by(Designation.recognised_on)):
-        if tier is Tier.SINGLE_CHAMPION_PRODUCT and not _same_product(product, other.product):
-            continue
-        other_end = designation_end(other.valid_until, other.revoked_on)
-        if (other_end is None or start < other_end) and (end is None or other.recognised_on < end):
-            raise Conflict(
-                f"该企业已有同梯度同层级的认定（id {other.id}，{other.recognised_on}起）"
-                "与此期间重叠 / "
-                f"designation {other.id} of the same tier and level overlaps this period",
-                existing_id=other.id,
-                existing_url=DESIGNATION_URL.format(id=other.id),
-            )
+    held = session.scalars(stmt.order_by(Designation.recognised_on))
+    check_no_overlap(tier=tier, product=product, start=start, end=end, held=held, field=field)
 
 
 def grant_designation(session: Session, enterprise_id: int, data: DesignationCreate) -> Designation:
     get_enterprise(session, enterprise_id)
-    _check_level(session, data.tier, data.level)
+    check_level(session, data.tier, data.level)
     product = data.product or None
-    if data.tier is Tier.SINGLE_CHAMPION_PRODUCT and not product:
-        raise ValidationProblem.for_field(
-            "product",
-            "单项冠军产品须填写产品名称 / product is required for single_champion_product",
-            code="missing",
-        )
-    if data.tier is not Tier.SINGLE_CHAMPION_PRODUCT and product:
-        raise ValidationProblem.for_field(
-            "product",
-            "只有单项冠军产品填写产品名称 / product is only for single_champion_product",
-        )
-    _check_validity(data.recognised_on, data.valid_until)
+    check_product(data.tier, product)
+    check_validity(data.recognised_on, data.valid_until)
     _check_no_overlap(
         session,
         enterprise_id=enterprise_id,
@@ -135,13 +223,8 @@ def correct_designation(
     changes = data.model_dump(exclude_unset=True)
     if "valid_until" in changes and changes["valid_until"] != row.valid_until:
         valid_until = changes["valid_until"]
-        _check_validity(row.recognised_on, valid_until)
-        if row.revoked_on is not None and valid_until is not None and valid_until < row.revoked_on:
-            raise ValidationProblem.for_field(
-                "valid_until",
-                f"该认定已于{row.revoked_on}撤销，有效期至不能早于撤销日期 / "
-                "valid_until cannot be before the revocation date",
-            )
+        check_validity(row.recognised_on, valid_until)
+        check_revocation(row.recognised_on, valid_until, row.revoked_on, "valid_until")
         _check_no_overlap(
             session,
             enterprise_id=row.enterprise_id,
@@ -151,6 +234,7 @@ def correct_designation(
             start=row.recognised_on,
             end=designation_end(valid_until, row.revoked_on),
             except_id=row.id,
+            field="valid_until",
         )
     for key, value in changes.items():
         if getattr(row, key) != value:
@@ -164,25 +248,8 @@ def revoke_designation(
 ) -> Designation:
     row = get_designation(session, designation_id)
     check_if_match(if_match, row)
-    if row.revoked_on is not None:
-        raise Conflict(
-            f"该认定已于{row.revoked_on}撤销 / designation {row.id} was already revoked "
-            f"on {row.revoked_on}",
-            existing_id=row.id,
-            revoked_on=row.revoked_on.isoformat(),
-        )
-    if data.revoked_on < row.recognised_on:
-        raise ValidationProblem.for_field(
-            "revoked_on",
-            f"撤销日期不能早于认定日期（{row.recognised_on}） / "
-            "revoked_on cannot be before recognised_on",
-        )
-    if row.valid_until is not None and data.revoked_on > row.valid_until:
-        raise ValidationProblem.for_field(
-            "revoked_on",
-            f"该认定已于{row.valid_until}到期，无需撤销 / the designation had already expired "
-            f"on {row.valid_until}; revoked_on must not be after valid_until",
-        )
+    check_not_revoked(row)
+    check_revocation(row.recognised_on, row.valid_until, data.revoked_on)
     row.revoked_on = data.revoked_on
     row.revoke_reason = data.reason
     session.flush()

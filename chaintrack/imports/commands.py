@@ -27,6 +27,7 @@ from chaintrack.errors import Problem
 from chaintrack.imports import exporter, service
 from chaintrack.imports.limits import import_limits
 from chaintrack.imports.schemas import ACTION_ZH, ExportFormat, ImportEntity, ImportReport
+from chaintrack.memberships.params import MembershipFilters
 from chaintrack.projects.queries import ProjectFilters
 from chaintrack.sheets.specs import get_spec
 
@@ -140,9 +141,7 @@ def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
                 session, exporter.DesignationFilters(chain_id=chain_id)
             )
         elif entity is ImportEntity.MEMBERSHIPS:
-            rows = exporter.membership_rows(
-                session, exporter.MembershipFilters(chain_id=chain_id, current=False)
-            )
+            rows = exporter.membership_rows(session, chain_id, MembershipFilters(current=False))
         elif entity is ImportEntity.PROJECTS:
             rows = exporter.project_rows(session, ProjectFilters(chain_id=chain_id))
         else:

@@ -21,10 +21,11 @@ from sqlalchemy.orm import Session
 
 from chaintrack.common.numbers import percent
 from chaintrack.enterprises.rules import designation_active_on, membership_current_on
-from chaintrack.enterprises.service import EnterpriseFilters, _search_statement, region_prefix
+from chaintrack.enterprises.service import EnterpriseFilters, region_prefix, search_statement
 from chaintrack.history import office_today
 from chaintrack.imports.schemas import ExportFormat
-from chaintrack.memberships.service import region_filter
+from chaintrack.memberships.params import MembershipFilters
+from chaintrack.memberships.service import enterprise_text, region_filter
 from chaintrack.models import (
     Chain,
     ChainList,
@@ -39,8 +40,9 @@ from chaintrack.models import (
     Project,
     ProjectAnnualPlan,
 )
-from chaintrack.models.enums import MembershipRole, Tier
-from chaintrack.projects.queries import ProjectFilters, _filtered
+from chaintrack.models.enums import Tier
+from chaintrack.projects.queries import ProjectFilters
+from chaintrack.projects.service import filter_projects
 from chaintrack.sheets.specs import SheetSpec
 from chaintrack.sheets.writer import write_csv, write_xlsx
 
@@ -61,7 +63,7 @@ def enterprise_rows(
     session: Session, filters: EnterpriseFilters, year: int | None = None
 ) -> Iterator[dict[str, Any]]:
     """Enterprises with one year's figures (``year``, default each one's latest)."""
-    base = _search_statement(session, filters)
+    base = search_statement(session, filters)
     if year is not None:
         joined = base.outerjoin(
             EnterpriseFigures,
@@ -147,27 +149,20 @@ def designation_rows(session: Session, f: DesignationFilters) -> Iterator[dict[s
 # ------------------------------------------------------------------------ memberships
 
 
-@dataclass(frozen=True)
-class MembershipFilters:
-    chain_id: int | None = None
-    role: MembershipRole | None = None
-    current: bool = True
-    node_id: int | None = None
-    region_code: str | None = None
-    q: str | None = None
-
-
-def membership_rows(session: Session, f: MembershipFilters) -> Iterator[dict[str, Any]]:
+def membership_rows(
+    session: Session, chain_id: int | None, f: MembershipFilters
+) -> Iterator[dict[str, Any]]:
+    """Memberships of one chain (or all) filtered as GET /chains/{chain_id}/memberships."""
     stmt = (
         select(Membership, Enterprise.uscc, Enterprise.name, Chain.code, MapNode.code)
         .join(Enterprise, Enterprise.id == Membership.enterprise_id)
         .join(Chain, Chain.id == Membership.chain_id)
         .outerjoin(MapNode, MapNode.id == Membership.node_id)
     )
-    if f.chain_id is not None:
-        stmt = stmt.where(Membership.chain_id == f.chain_id)
-    if f.current:
-        stmt = stmt.where(membership_current_on(office_today()))
+    if chain_id is not None:
+        stmt = stmt.where(Membership.chain_id == chain_id)
+    if f.current or f.as_of is not None:
+        stmt = stmt.where(membership_current_on(f.as_of or office_today()))
     if f.role is not None:
         stmt = stmt.where(Membership.role == f.role)
     if f.node_id is not None:
@@ -175,12 +170,7 @@ def membership_rows(session: Session, f: MembershipFilters) -> Iterator[dict[str
     if f.region_code:
         stmt = stmt.where(region_filter(session, f.region_code))
     if f.q:
-        stmt = stmt.where(
-            or_(
-                Enterprise.name.contains(f.q, autoescape=True),
-                Enterprise.uscc == f.q.strip().upper(),
-            )
-        )
+        stmt = stmt.where(enterprise_text(f.q))
     stmt = stmt.order_by(Chain.code, Membership.role, Enterprise.uscc, Membership.started_on)
     for m, uscc, name, chain_code, node_code in _stream(session, stmt):
         row = {c.key: getattr(m, c.key) for c in Membership.__table__.columns}
@@ -224,7 +214,7 @@ def project_rows(
     stmt = stmt.join(Chain, Chain.id == Project.chain_id).outerjoin(
         Enterprise, Enterprise.id == Project.owner_enterprise_id
     )
-    stmt = _filtered(stmt, f, office_today()).order_by(Project.internal_code)
+    stmt = filter_projects(stmt, f, office_today()).order_by(Project.internal_code)
     for project, chain_code, owner_uscc, owner_name, plan in _stream(session, stmt):
         row = {c.key: getattr(project, c.key) for c in Project.__table__.columns}
         row.update(chain_code=chain_code, owner_uscc=owner_uscc, owner_name=owner_name)
@@ -246,6 +236,21 @@ class ProgressFilters:
     q: str | None = None
 
 
+def _first_problems(
+    session: Session, wanted: Any, f: ProgressFilters
+) -> dict[tuple[int, str], Problem]:
+    """The first problem raised for each project and month (the one a row carries)."""
+    stmt = select(Problem).where(Problem.project_id.in_(wanted))
+    if f.period_from:
+        stmt = stmt.where(Problem.period >= f.period_from)
+    if f.period_to:
+        stmt = stmt.where(Problem.period <= f.period_to)
+    first: dict[tuple[int, str], Problem] = {}
+    for problem in session.scalars(stmt.order_by(Problem.id)):
+        first.setdefault((problem.project_id, problem.period), problem)
+    return first
+
+
 def progress_rows(session: Session, f: ProgressFilters) -> Iterator[dict[str, Any]]:
     """Each project's months on record with the computed figures (cumulative sums run
     over every month, also those before ``period_from``)."""
@@ -255,7 +260,7 @@ def progress_rows(session: Session, f: ProgressFilters) -> Iterator[dict[str, An
     if f.project_id is not None:
         projects = projects.where(Project.id == f.project_id)
     if f.q:
-        projects = _filtered(projects, ProjectFilters(q=f.q), office_today())
+        projects = filter_projects(projects, ProjectFilters(q=f.q), office_today())
     wanted = projects.scalar_subquery()
     plans = {
         (pid, year): amount
@@ -267,14 +272,7 @@ def progress_rows(session: Session, f: ProgressFilters) -> Iterator[dict[str, An
             ).where(ProjectAnnualPlan.project_id.in_(wanted))
         )
     }
-    problem_stmt = select(Problem).where(Problem.project_id.in_(wanted))
-    if f.period_from:
-        problem_stmt = problem_stmt.where(Problem.period >= f.period_from)
-    if f.period_to:
-        problem_stmt = problem_stmt.where(Problem.period <= f.period_to)
-    first_problem: dict[tuple[int, str], Problem] = {}
-    for problem in session.scalars(problem_stmt.order_by(Problem.id)):
-        first_problem.setdefault((problem.project_id, problem.period), problem)
+    first_problem = _first_problems(session, wanted, f)
     stmt = (
         select(ProgressReport, Project.internal_code, Project.name, Project.total_investment)
         .join(Project, Project.id == ProgressReport.project_id)

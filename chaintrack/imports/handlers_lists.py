@@ -28,6 +28,7 @@ from chaintrack.imports.resolvers import (
 )
 from chaintrack.imports.schemas import Action
 from chaintrack.lists.attributes import FieldSpec, parse_fields, validate_attributes
+from chaintrack.lists.service_entries import reference_error
 from chaintrack.models import ChainList, ListEntry, ListType, Membership
 from chaintrack.models.enums import FieldType
 from chaintrack.sheets.specs import ParsedRow, RowError, SheetSpec, list_entry_spec
@@ -158,15 +159,13 @@ class ListEntryHandler(Handler):
         return [self._plan_row(r, resolved) for r in rows]
 
     def _ref_problem(self, row: int, value: str, state: str) -> RowError:
-        spec, kind = self.spec, self.ref or ""
-        what = {"enterprise": "企业", "project": "项目", "node": "图谱节点"}.get(kind, "")
-        messages = {
-            "unknown": f"{what}“{value}”不存在 / no {kind} {value}",
-            "not_on_chain": f"企业{value}未登记在本产业链上，请先登记链上企业 / the enterprise "
-            "is not registered on this list's chain",
-            "cross_chain": f"项目{value}属于另一条产业链 / the project belongs to another chain",
-        }
-        return row_error(spec, row, self.ref_field, messages[state], state, value)
+        """The API's reference rule (``reference_error``) on what the chunk looked up."""
+        kind = self.ref or ""
+        error = reference_error(
+            kind, self.ref_field or "", value, exists=state != "unknown", on_chain=False
+        )
+        assert error is not None  # an unknown or off-chain reference is always an error
+        return row_error(self.spec, row, self.ref_field, error.message, error.code or state, value)
 
     def _attribute_errors(self, row: int, errors: Sequence[Any]) -> list[RowError]:
         out = []

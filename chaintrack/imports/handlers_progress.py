@@ -19,14 +19,21 @@ from sqlalchemy.orm import Session
 
 from chaintrack.imports.bulk import acting_user, insert_rows
 from chaintrack.imports.engine import Handler, Plan, failed, row_error, validation_errors
+from chaintrack.imports.handlers_common import rule_errors
 from chaintrack.imports.resolvers import ChainCodes, batched, in_values, projects_by_code
 from chaintrack.imports.schemas import Action
 from chaintrack.imports.scope import Scope
 from chaintrack.models import Problem, ProgressReport, Project
 from chaintrack.models.base import utcnow
-from chaintrack.models.enums import ProblemStatus, ProjectStatus
-from chaintrack.progress.rules import current_period, period_start
+from chaintrack.models.enums import ProblemStatus
+from chaintrack.progress.rules import (
+    check_deadline,
+    check_period_not_future,
+    check_takes_reports,
+    current_period,
+)
 from chaintrack.progress.schemas import ProgressSubmit
+from chaintrack.progress.service_problems import check_problem_open
 from chaintrack.sheets.specs import ParsedRow, RowError, get_spec
 
 IMPORT_CORRECTION = "导入更正"
@@ -39,6 +46,9 @@ _SCHEMA_FIELDS = {
     "problems.0.responsible_person": "problem_responsible_person",
     "problems.0.deadline": "problem_deadline",
 }
+
+
+_ProblemWrite = tuple[Problem | None, dict[str, Any]]  # (problem on record or None, values)
 
 
 class ProgressHandler(Handler):
@@ -112,6 +122,61 @@ class ProgressHandler(Handler):
                 ),
             )
         self.scope.check(project.chain_id, row, f"项目{code}")
+        errors = self._row_errors(parsed, project)
+        if errors:
+            return failed(spec, row, key, *errors)
+        changes: list[str] = []
+        new_report: dict[str, Any] | None = None
+        if report is None:
+            new_report = {k: v.get(k) for k in REPORT_FIELDS}
+            new_report.update(revision=1, correction_reason=v.get("correction_reason"))
+        else:
+            figures = {k: (v.get(k) if self.has(k) else getattr(report, k)) for k in REPORT_FIELDS}
+            diff = [k for k, val in figures.items() if getattr(report, k) != val]
+            if diff:
+                changes.extend(diff)
+                new_report = dict(figures)
+                new_report.update(
+                    revision=report.revision + 1,
+                    correction_reason=v.get("correction_reason") or IMPORT_CORRECTION,
+                )
+        planned = self._plan_problem(parsed, problems)
+        if isinstance(planned, list):
+            return failed(spec, row, key, *planned)
+        problem_write, problem_changes = planned
+        changes += problem_changes
+        if report is None:
+            return Plan(
+                row, key, Action.CREATE, data=(project, period, None, new_report, problem_write)
+            )
+        if not changes:
+            return Plan(row, key, Action.UNCHANGED)
+        data = (project, period, report, new_report, problem_write)
+        return Plan(row, key, Action.UPDATE, changes, data=data)
+
+    def _plan_problem(
+        self, parsed: ParsedRow, problems: list[Problem]
+    ) -> tuple[_ProblemWrite | None, list[str]] | list[RowError]:
+        """The row's problem: new, changed (with its changed fields) or as on record; the
+        errors when it may not be changed."""
+        problem = parsed.values.get("problem")
+        if not problem:
+            return None, []
+        same = next((p for p in problems if p.description == problem["description"]), None)
+        wanted = {k: problem.get(k) for k in PROBLEM_FIELDS}
+        if same is None:
+            return (None, {"description": problem["description"], **wanted}), ["problem"]
+        diff = {k: val for k, val in wanted.items() if getattr(same, k) != val}
+        if not diff:
+            return None, []
+        # As PATCH /problems/{id}: a resolved problem is not changed any more.
+        refused = rule_errors(self.spec, parsed.row, "problem", check_problem_open, same)
+        return refused or ((same, diff), [f"problem.{k}" for k in diff])
+
+    def _row_errors(self, parsed: ParsedRow, project: Project) -> list[RowError]:
+        """The row against the project it names and the API's rules of a month's report."""
+        v, row, spec = parsed.values, parsed.row, self.spec
+        code, period = v["internal_code"], v["period"]
         errors: list[RowError] = []
         if self.scope.chain_id is not None and project.chain_id != self.scope.chain_id:
             errors.append(
@@ -139,40 +204,15 @@ class ProgressHandler(Handler):
                     name,
                 )
             )
-        if period > self.now_period:
-            errors.append(
-                row_error(
-                    spec,
-                    row,
-                    "period",
-                    f"期间“{period}”晚于本月（{self.now_period}），不能报送未来月份 / a period "
-                    "after the current month cannot be reported",
-                    "period_in_future",
-                    period,
-                )
-            )
-        if project.status == ProjectStatus.CANCELLED:
-            errors.append(
-                row_error(
-                    spec,
-                    row,
-                    "internal_code",
-                    f"项目“{project.name}”已取消，不再报送月度进度 / the project is cancelled",
-                    "project_cancelled",
-                    code,
-                )
-            )
+        # The API's rules (PUT /projects/{id}/progress/{period}), run on the loaded rows.
+        errors += rule_errors(
+            spec, row, "period", check_period_not_future, period, now=self.now_period, _value=period
+        )
+        errors += rule_errors(spec, row, "internal_code", check_takes_reports, project, _value=code)
         problem = v.get("problem")
-        if problem and problem.get("deadline") and problem["deadline"] < period_start(period):
-            errors.append(
-                row_error(
-                    spec,
-                    row,
-                    "problem_deadline",
-                    f"时限不能早于问题所在月份（{period}）/ "
-                    "a deadline before the month is not valid",
-                    "deadline_before_period",
-                )
+        if problem:
+            errors += rule_errors(
+                spec, row, "problem_deadline", check_deadline, problem.get("deadline"), period
             )
         body: dict[str, Any] = {
             k: v[k] for k in (*REPORT_FIELDS, "correction_reason") if v.get(k) is not None
@@ -183,43 +223,7 @@ class ProgressHandler(Handler):
             ProgressSubmit.model_validate(body)
         except ValidationError as exc:
             errors += validation_errors(spec, row, exc, _SCHEMA_FIELDS)
-        if errors:
-            return failed(spec, row, key, *errors)
-        changes: list[str] = []
-        new_report: dict[str, Any] | None = None
-        if report is None:
-            new_report = {k: v.get(k) for k in REPORT_FIELDS}
-            new_report.update(revision=1, correction_reason=v.get("correction_reason"))
-        else:
-            figures = {k: (v.get(k) if self.has(k) else getattr(report, k)) for k in REPORT_FIELDS}
-            diff = [k for k, val in figures.items() if getattr(report, k) != val]
-            if diff:
-                changes.extend(diff)
-                new_report = dict(figures)
-                new_report.update(
-                    revision=report.revision + 1,
-                    correction_reason=v.get("correction_reason") or IMPORT_CORRECTION,
-                )
-        problem_write: tuple[Problem | None, dict[str, Any]] | None = None
-        if problem:
-            same = next((p for p in problems if p.description == problem["description"]), None)
-            wanted = {k: problem.get(k) for k in PROBLEM_FIELDS}
-            if same is None:
-                problem_write = (None, {"description": problem["description"], **wanted})
-                changes.append("problem")
-            else:
-                diff_p = {k: val for k, val in wanted.items() if getattr(same, k) != val}
-                if diff_p:
-                    problem_write = (same, diff_p)
-                    changes.extend(f"problem.{k}" for k in diff_p)
-        if report is None:
-            return Plan(
-                row, key, Action.CREATE, data=(project, period, None, new_report, problem_write)
-            )
-        if not changes:
-            return Plan(row, key, Action.UNCHANGED)
-        data = (project, period, report, new_report, problem_write)
-        return Plan(row, key, Action.UPDATE, changes, data=data)
+        return errors
 
     def apply(self, session: Session, plans: Sequence[Plan]) -> None:
         now, user = utcnow(), acting_user(session)

@@ -1,15 +1,15 @@
-"""Importing the shared register: enterprises (with a year's key figures) and designations.
+"""Importing the shared register: enterprises (with a year's key figures). Designations
+are imported by ``handlers_designations``.
 
 Validation is the API's: each row goes through the same request schemas
-(``EnterpriseCreate``, ``FiguresPut``) and the same rules (``check_year``, the
-designation level, product and overlap rules), evaluated against a chunk's rows
-loaded in bulk instead of one statement per row.
+(``EnterpriseCreate``, ``FiguresPut``) and the same rules (``check_year``, former names
+as ``clean_former_names`` keeps them), evaluated against a chunk's rows loaded in bulk
+instead of one statement per row.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import datetime as dt
 from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -18,10 +18,8 @@ from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from chaintrack.enterprises.rules import designation_end
 from chaintrack.enterprises.schemas import EnterpriseCreate, FiguresPut
-from chaintrack.enterprises.service import _clean_names, check_year
-from chaintrack.enterprises.service_designations import _check_level, _same_product
+from chaintrack.enterprises.service import check_year, clean_former_names
 from chaintrack.errors import ValidationProblem
 from chaintrack.imports.bulk import insert_rows
 from chaintrack.imports.engine import (
@@ -29,13 +27,12 @@ from chaintrack.imports.engine import (
     Plan,
     failed,
     problem_errors,
-    row_error,
     validation_errors,
 )
 from chaintrack.imports.resolvers import batched, enterprises_by_uscc, in_values
 from chaintrack.imports.schemas import Action
-from chaintrack.models import Designation, Enterprise, EnterpriseFigures
-from chaintrack.models.enums import ListingStatus, Tier
+from chaintrack.models import Enterprise, EnterpriseFigures
+from chaintrack.models.enums import ListingStatus
 from chaintrack.sheets.specs import ParsedRow, RowError, get_spec
 
 ENTERPRISE_FIELDS = (
@@ -163,7 +160,7 @@ class EnterpriseHandler(Handler):
         changes: list[str] = []
         if ent is None:
             clean.pop("uscc")
-            clean["former_names"] = _clean_names(data.former_names, data.name)
+            clean["former_names"] = clean_former_names(data.former_names, data.name)
             write.values = clean
         else:
             wanted = {k: clean[k] for k in self.fields}
@@ -173,7 +170,7 @@ class EnterpriseHandler(Handler):
             former = list(wanted.get("former_names", ent.former_names or []))
             if data.name != ent.name:
                 former.append(ent.name)
-            cleaned = _clean_names(former, data.name)
+            cleaned = clean_former_names(former, data.name)
             if cleaned != (ent.former_names or []):
                 wanted["former_names"] = cleaned
             else:
@@ -225,271 +222,3 @@ class EnterpriseHandler(Handler):
                 for name, value in w.figure_values.items():
                     setattr(w.figures, name, value)
         insert_rows(session, EnterpriseFigures, figure_rows)
-
-
-# ------------------------------------------------------------------------ designations
-
-DESIGNATION_UPDATABLE = ("batch", "issuer", "valid_until", "revoked_on", "revoke_reason")
-
-
-@dataclass(frozen=True, slots=True)
-class _Period:
-    start: dt.date
-    end: dt.date | None
-    product: str | None
-    label: str
-
-
-class DesignationHandler(Handler):
-    entity = "designations"
-    spec = get_spec("designations")
-
-    def start(self, session: Session, columns: set[str]) -> None:
-        super().start(session, columns)
-        # Designations this file creates, by (enterprise, tier, level): the overlap rule
-        # also holds between rows of one file.
-        self.planned: dict[tuple[int, Tier, Any], list[_Period]] = {}
-
-    def key(self, values: Mapping[str, Any]) -> Hashable:
-        product = values.get("product") if values["tier"] is Tier.SINGLE_CHAMPION_PRODUCT else None
-        return (
-            values["uscc"],
-            values["tier"],
-            values["level"],
-            values["recognised_on"],
-            " ".join((product or "").split()).casefold() or None,
-        )
-
-    def key_text(self, values: Mapping[str, Any]) -> str:
-        parts = [values["uscc"], values["tier"].label_zh, values["level"].label_zh]
-        parts.append(values["recognised_on"].isoformat())
-        if values["tier"] is Tier.SINGLE_CHAMPION_PRODUCT and values.get("product"):
-            parts.append(values["product"])
-        return " ".join(parts)
-
-    def plan(self, session: Session, rows: Sequence[ParsedRow]) -> list[Plan]:
-        ents = enterprises_by_uscc(session, [r.values["uscc"] for r in rows])
-        by_ent: dict[int, list[Designation]] = {}
-        for part in batched({e.id for e in ents.values()}):
-            stmt = select(Designation).where(in_values(session, Designation.enterprise_id, part))
-            for d in session.scalars(stmt.order_by(Designation.recognised_on, Designation.id)):
-                by_ent.setdefault(d.enterprise_id, []).append(d)
-        plans = []
-        for r in rows:
-            ent = ents.get(r.values["uscc"])
-            plans.append(self._plan_row(session, r, ent, by_ent.get(ent.id, []) if ent else []))
-        return plans
-
-    def _plan_row(
-        self, session: Session, parsed: ParsedRow, ent: Enterprise | None, held: list[Designation]
-    ) -> Plan:
-        v, row, spec = parsed.values, parsed.row, self.spec
-        key = self.key_text(v)
-        if ent is None:
-            return failed(
-                spec,
-                row,
-                key,
-                row_error(
-                    spec,
-                    row,
-                    "uscc",
-                    f"统一社会信用代码{v['uscc']}的企业尚未登记，请先导入或登记该企业 / "
-                    "no enterprise with this USCC is registered; import it first",
-                    "unknown_reference",
-                    v["uscc"],
-                ),
-            )
-        errors = _name_check(spec, row, v.get("enterprise_name"), ent)
-        tier, level = v["tier"], v["level"]
-        try:
-            _check_level(session, tier, level)
-        except ValidationProblem as problem:
-            field_name = problem.errors[0].field if problem.errors else "level"
-            errors += problem_errors(spec, row, problem, field_name)
-        product = v.get("product") or None
-        if tier is Tier.SINGLE_CHAMPION_PRODUCT and not product:
-            errors.append(
-                row_error(
-                    spec,
-                    row,
-                    "product",
-                    "单项冠军产品须填写产品名称 / product is required for single_champion_product",
-                    "missing",
-                )
-            )
-        if tier is not Tier.SINGLE_CHAMPION_PRODUCT and product:
-            errors.append(
-                row_error(
-                    spec,
-                    row,
-                    "product",
-                    "只有单项冠军产品填写产品名称 / product is only for single_champion_product",
-                )
-            )
-        if errors:
-            return failed(spec, row, key, *errors)
-        same = [
-            d
-            for d in held
-            if d.tier == tier
-            and d.level == level
-            and (tier is not Tier.SINGLE_CHAMPION_PRODUCT or _same_product(product, d.product))
-        ]
-        match = next((d for d in same if d.recognised_on == v["recognised_on"]), None)
-        wanted = {k: v.get(k) for k in DESIGNATION_UPDATABLE if self.has(k)}
-        if match is None:
-            return self._plan_new(parsed, ent, same, key, product)
-        errors = self._check_change(parsed, match, same, wanted)
-        if errors:
-            return failed(spec, row, key, *errors)
-        diff = {k: val for k, val in wanted.items() if getattr(match, k) != val}
-        if not diff:
-            return Plan(row, key, Action.UNCHANGED)
-        return Plan(row, key, Action.UPDATE, list(diff), data=(match, diff))
-
-    def _overlap(
-        self, start: dt.date, end: dt.date | None, others: list[_Period]
-    ) -> _Period | None:
-        for other in others:
-            if (other.end is None or start < other.end) and (end is None or other.start < end):
-                return other
-        return None
-
-    def _periods(self, same: list[Designation], except_id: int | None = None) -> list[_Period]:
-        return [
-            _Period(
-                d.recognised_on,
-                designation_end(d.valid_until, d.revoked_on),
-                d.product,
-                f"id {d.id}，{d.recognised_on}起",
-            )
-            for d in same
-            if d.id != except_id
-        ]
-
-    def _plan_new(
-        self,
-        parsed: ParsedRow,
-        ent: Enterprise,
-        same: list[Designation],
-        key: str,
-        product: str | None,
-    ) -> Plan:
-        v, row, spec = parsed.values, parsed.row, self.spec
-        start = v["recognised_on"]
-        end = designation_end(v.get("valid_until"), v.get("revoked_on"))
-        errors: list[RowError] = []
-        if v.get("revoked_on") and v.get("valid_until") and v["revoked_on"] > v["valid_until"]:
-            errors.append(_revoked_after_expiry(spec, row, v["valid_until"]))
-        group = (ent.id, v["tier"], v["level"])
-        planned = [
-            p
-            for p in self.planned.get(group, [])
-            if v["tier"] is not Tier.SINGLE_CHAMPION_PRODUCT or _same_product(product, p.product)
-        ]
-        other = self._overlap(start, end, self._periods(same) + planned)
-        if other is not None:
-            errors.append(
-                row_error(
-                    spec,
-                    row,
-                    "recognised_on",
-                    f"该企业已有同梯度同层级的认定（{other.label}）与此期间重叠 / "
-                    "a designation of the same tier and level overlaps this period",
-                    "overlap",
-                )
-            )
-        if errors:
-            return failed(spec, row, key, *errors)
-        self.planned.setdefault(group, []).append(_Period(start, end, product, f"第{row}行"))
-        values = {
-            "enterprise_id": ent.id,
-            "tier": v["tier"],
-            "level": v["level"],
-            "product": product,
-            "recognised_on": start,
-            **{k: v.get(k) for k in DESIGNATION_UPDATABLE},
-        }
-        return Plan(row, key, Action.CREATE, data=(None, values))
-
-    def _check_change(
-        self,
-        parsed: ParsedRow,
-        match: Designation,
-        same: list[Designation],
-        wanted: dict[str, Any],
-    ) -> list[RowError]:
-        """The rules of correcting and revoking a designation (PATCH and /revoke)."""
-        spec, row = self.spec, parsed.row
-        errors: list[RowError] = []
-        revoked_on = wanted.get("revoked_on", match.revoked_on)
-        valid_until = wanted.get("valid_until", match.valid_until)
-        if match.revoked_on is not None and revoked_on != match.revoked_on:
-            errors.append(
-                row_error(
-                    spec,
-                    row,
-                    "revoked_on",
-                    f"该认定已于{match.revoked_on}撤销，撤销日期不能通过导入更改或清除 / "
-                    "the designation was revoked; its revocation cannot be changed by import",
-                    "already_revoked",
-                )
-            )
-        if revoked_on is not None and valid_until is not None and revoked_on > valid_until:
-            errors.append(_revoked_after_expiry(spec, row, valid_until))
-        end = designation_end(valid_until, revoked_on)
-        if end != designation_end(match.valid_until, match.revoked_on):
-            other = self._overlap(match.recognised_on, end, self._periods(same, match.id))
-            if other is not None:
-                errors.append(
-                    row_error(
-                        spec,
-                        row,
-                        "valid_until",
-                        f"延长后与同梯度同层级的认定（{other.label}）重叠 / "
-                        "the new validity overlaps another designation of the same tier and level",
-                        "overlap",
-                    )
-                )
-        return errors
-
-    def apply(self, session: Session, plans: Sequence[Plan]) -> None:
-        new = []
-        for plan in plans:
-            existing, values = plan.data
-            if existing is None:
-                new.append(Designation(**values))
-            else:
-                for name, value in values.items():
-                    setattr(existing, name, value)
-        session.add_all(new)
-
-
-def _revoked_after_expiry(spec: Any, row: int, valid_until: dt.date) -> RowError:
-    return row_error(
-        spec,
-        row,
-        "revoked_on",
-        f"该认定已于{valid_until}到期，撤销日期不能晚于有效期至 / "
-        "revoked_on must not be after valid_until",
-        "revoked_after_expiry",
-    )
-
-
-def _name_check(spec: Any, row: int, name: str | None, ent: Enterprise) -> list[RowError]:
-    """The name column is for the clerk's eye; a name that is not the enterprise's
-    (nor a former one) most likely means a mistyped credit code."""
-    if not name or name == ent.name or name in (ent.former_names or []):
-        return []
-    return [
-        row_error(
-            spec,
-            row,
-            "enterprise_name",
-            f"企业名称“{name}”与信用代码登记的企业“{ent.name}”不符，请核对信用代码 / "
-            "the name does not match the enterprise registered under this USCC",
-            "name_mismatch",
-            name,
-        )
-    ]

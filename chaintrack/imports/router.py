@@ -1,13 +1,12 @@
-"""HTTP routes for spreadsheet templates, imports and exports (导入导出)."""
+"""HTTP routes for spreadsheet templates and imports (导入); the exports are in
+``router_exports``."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from typing import Annotated, Any
+from typing import Annotated
 
-from fastapi import APIRouter, Depends, File, Path, Query, Request, Response, UploadFile
+from fastapi import APIRouter, Depends, File, Query, Request, Response, UploadFile
 from fastapi.params import Depends as DependsParam
-from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
 from chaintrack.auth.deps import CurrentPrincipal
@@ -21,7 +20,6 @@ from chaintrack.auth.permissions import (
     register_write,
 )
 from chaintrack.common.deps import SessionDep
-from chaintrack.enterprises.service import EnterpriseFilters
 from chaintrack.errors import (
     BadRequest,
     NotFound,
@@ -29,33 +27,19 @@ from chaintrack.errors import (
     ValidationProblem,
     problem_responses,
 )
-from chaintrack.imports import exporter, service
+from chaintrack.imports import service
 from chaintrack.imports.engine import ImportRejected
-from chaintrack.imports.handlers_lists import entry_spec
 from chaintrack.imports.limits import ImportLimits, import_limits
+from chaintrack.imports.routing import FILE_RESPONSE, MAX_ID, Format, Id, download
 from chaintrack.imports.schemas import ExportFormat, ImportEntity, ImportMode, ImportReport
 from chaintrack.models.enums import (
-    MembershipRole,
-    Ownership,
-    ProjectLevel,
-    ProjectStatus,
-    ProjectType,
-    SizeClass,
-    Tier,
     UserRole,
 )
-from chaintrack.projects.queries import ProjectFilters
-from chaintrack.sheets.specs import SheetSpec, get_spec
 
 router = APIRouter(tags=["imports"])
 
-MAX_ID = 2_147_483_647
 UPLOAD_SLACK = 64 * 1024  # multipart envelope around the file
 
-Id = Annotated[int, Path(ge=1, le=MAX_ID)]
-Format = Annotated[
-    ExportFormat, Query(alias="format", description="xlsx (default) or csv (UTF-8 with BOM)")
-]
 Mode = Annotated[
     ImportMode,
     Query(description="dry_run (default): check and report, write nothing; commit: write all"),
@@ -81,16 +65,6 @@ Limits = Annotated[ImportLimits, Depends(import_limits)]
 _IMPORT_PROBLEMS = problem_responses(
     BadRequest, NotFound, PayloadTooLarge, ValidationProblem, ImportRejected
 )
-_FILE_RESPONSE: dict[int | str, dict[str, Any]] = {
-    200: {
-        "description": "The spreadsheet (Content-Disposition names it)",
-        "content": {
-            service.media_type(ExportFormat.XLSX): {},
-            service.media_type(ExportFormat.CSV): {},
-        },
-    }
-}
-
 IMPORT_DOC = (
     "\n\n上传.xlsx或.csv（模板或导出文件，表头中英文均可，标题行、合并单元格、全角字符、"
     "千分位、文本格式数字、Excel日期序号、“2024年3月”等写法均可识别）。mode=dry_run（默认）"
@@ -141,25 +115,6 @@ def _check_size(request: Request, limits: ImportLimits) -> None:
         )
 
 
-def _download(
-    content: Iterable[bytes], size: int | None, filename: str, fallback: str, fmt: ExportFormat
-) -> Response:
-    headers = {"Content-Disposition": exporter.content_disposition(filename, fallback)}
-    if size is not None:
-        headers["Content-Length"] = str(size)
-    return StreamingResponse(content, media_type=service.media_type(fmt), headers=headers)
-
-
-def _export(
-    spec: SheetSpec, rows: Iterable[Mapping[str, Any]], fmt: ExportFormat, label: str | None = None
-) -> Response:
-    fh, size, count = exporter.spooled_export(spec, rows, fmt)
-    filename, fallback = exporter.export_filenames(spec, fmt, label)
-    response = _download(exporter.iter_file(fh), size, filename, fallback, fmt)
-    response.headers["X-Row-Count"] = str(count)
-    return response
-
-
 # --------------------------------------------------------------------------- templates
 
 
@@ -174,11 +129,11 @@ def _export(
         "CSV为带BOM的UTF-8。\n\nA blank template (.xlsx with an instructions sheet and "
         "drop-down lists, or CSV) with Chinese headers; English field names are accepted too."
     ),
-    responses={**_FILE_RESPONSE, **problem_responses(ValidationProblem)},
+    responses={**FILE_RESPONSE, **problem_responses(ValidationProblem)},
 )
 def get_template(entity: ImportEntity, fmt: Format = ExportFormat.XLSX) -> Response:
     content, filename, fallback = service.entity_template(entity, fmt)
-    return _download([content], len(content), filename, fallback, fmt)
+    return download([content], len(content), filename, fallback, fmt)
 
 
 @router.get(
@@ -191,13 +146,13 @@ def get_template(entity: ImportEntity, fmt: Format = ExportFormat.XLSX) -> Respo
         "this type: title, the reference column (USCC, project code or node code) and one "
         "column per declared field."
     ),
-    responses={**_FILE_RESPONSE, **problem_responses(NotFound, ValidationProblem)},
+    responses={**FILE_RESPONSE, **problem_responses(NotFound, ValidationProblem)},
 )
 def get_list_type_template(
     type_id: Id, session: SessionDep, fmt: Format = ExportFormat.XLSX
 ) -> Response:
     content, filename, fallback = service.list_type_template(session, type_id, fmt)
-    return _download([content], len(content), filename, fallback, fmt)
+    return download([content], len(content), filename, fallback, fmt)
 
 
 # ----------------------------------------------------------------------------- imports
@@ -404,174 +359,4 @@ def import_list_entries(
         limits=limits,
         filename=file.filename,
         sheet=sheet,
-    )
-
-
-# ----------------------------------------------------------------------------- exports
-
-_EXPORT_DOC = (
-    "\n\n导出格式与导入模板相同，可编辑后重新导入（导出→导入不产生变化）。\n\nThe export uses "
-    "the template format, so export → edit → import is a round trip. Streamed; "
-    "`X-Row-Count` gives the number of rows."
-)
-Q = Annotated[str | None, Query(max_length=100, description="名称片段或代码")]
-Region = Annotated[str | None, Query(max_length=12, description="行政区划代码（前缀）")]
-ChainFilter = Annotated[int | None, Query(ge=1, le=MAX_ID, description="产业链")]
-Year = Annotated[int | None, Query(ge=1949, le=2200)]
-Period = Annotated[str | None, Query(pattern=r"^\d{4}-\d{2}$", examples=["2025-01"])]
-
-
-@router.get(
-    "/exports/enterprises",
-    response_class=Response,
-    response_model=None,
-    summary="Export enterprises (导出企业)",
-    description="筛选条件同企业查询；每家企业一行，附所选年度（默认最近年度）的指标。\n\n"
-    "Filters as GET /enterprises; one row per enterprise with the figures of `year` "
-    "(default: each one's latest year)." + _EXPORT_DOC,
-    responses={**_FILE_RESPONSE, **problem_responses(ValidationProblem)},
-)
-def export_enterprises(
-    session: SessionDep,
-    fmt: Format = ExportFormat.XLSX,
-    q: Q = None,
-    uscc: Annotated[str | None, Query(max_length=64)] = None,
-    region_code: Region = None,
-    tier: Annotated[Tier | None, Query()] = None,
-    chain_id: ChainFilter = None,
-    role: Annotated[MembershipRole | None, Query()] = None,
-    size_class: Annotated[SizeClass | None, Query()] = None,
-    ownership: Annotated[Ownership | None, Query()] = None,
-    year: Year = None,
-) -> Response:
-    filters = EnterpriseFilters(
-        q=q,
-        uscc=uscc,
-        region_code=region_code,
-        tier=tier,
-        chain_id=chain_id,
-        role=role,
-        size_class=size_class,
-        ownership=ownership,
-    )
-    return _export(get_spec("enterprises"), exporter.enterprise_rows(session, filters, year), fmt)
-
-
-@router.get(
-    "/exports/designations",
-    response_class=Response,
-    response_model=None,
-    summary="Export designations (导出梯度培育认定)",
-    description="全部认定（含已到期、已撤销），可按企业、梯度、地区、产业链筛选。\n\nEvery "
-    "designation (history included; `active=true` for those in force today)." + _EXPORT_DOC,
-    responses={**_FILE_RESPONSE, **problem_responses(ValidationProblem)},
-)
-def export_designations(
-    session: SessionDep,
-    fmt: Format = ExportFormat.XLSX,
-    q: Q = None,
-    tier: Annotated[Tier | None, Query()] = None,
-    region_code: Region = None,
-    chain_id: ChainFilter = None,
-    active: Annotated[bool, Query(description="only those in force today")] = False,
-) -> Response:
-    f = exporter.DesignationFilters(
-        q=q, tier=tier, region_code=region_code, chain_id=chain_id, active=active
-    )
-    return _export(get_spec("designations"), exporter.designation_rows(session, f), fmt)
-
-
-@router.get(
-    "/exports/memberships",
-    response_class=Response,
-    response_model=None,
-    summary="Export chain memberships (导出链上企业)",
-    description="筛选条件同链上企业查询（默认只含当前在链的）。\n\nFilters as GET "
-    "/chains/{chain_id}/memberships (`current=true` by default; `current=false` gives the "
-    "history too)." + _EXPORT_DOC,
-    responses={**_FILE_RESPONSE, **problem_responses(ValidationProblem)},
-)
-def export_memberships(
-    session: SessionDep,
-    fmt: Format = ExportFormat.XLSX,
-    chain_id: ChainFilter = None,
-    role: Annotated[MembershipRole | None, Query()] = None,
-    current: Annotated[bool, Query()] = True,
-    node_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
-    region_code: Region = None,
-    q: Q = None,
-) -> Response:
-    f = exporter.MembershipFilters(
-        chain_id=chain_id, role=role, current=current, node_id=node_id, region_code=region_code, q=q
-    )
-    return _export(get_spec("memberships"), exporter.membership_rows(session, f), fmt)
-
-
-@router.get(
-    "/exports/projects",
-    response_class=Response,
-    response_model=None,
-    summary="Export projects (导出建链项目)",
-    description="筛选条件同项目查询；每个项目一行，附所选年度（默认最近年度）的计划投资。\n\n"
-    "Filters as GET /projects; one row per project with the annual plan of `plan_year` "
-    "(default: each one's latest)." + _EXPORT_DOC,
-    responses={**_FILE_RESPONSE, **problem_responses(ValidationProblem)},
-)
-def export_projects(
-    session: SessionDep,
-    fmt: Format = ExportFormat.XLSX,
-    chain_id: ChainFilter = None,
-    type: Annotated[ProjectType | None, Query()] = None,
-    status: Annotated[ProjectStatus | None, Query()] = None,
-    level: Annotated[ProjectLevel | None, Query()] = None,
-    region_code: Region = None,
-    q: Q = None,
-    plan_year: Annotated[int | None, Query(ge=2000, le=2200)] = None,
-) -> Response:
-    f = ProjectFilters(
-        chain_id=chain_id, type=type, status=status, level=level, region_code=region_code, q=q
-    )
-    return _export(get_spec("projects"), exporter.project_rows(session, f, plan_year), fmt)
-
-
-@router.get(
-    "/exports/progress",
-    response_class=Response,
-    response_model=None,
-    summary="Export monthly progress (导出月度调度)",
-    description="当前有效的各月报送，附系统计算的累计数和完成率（导入时不读取）。\n\n"
-    "The months on record with the computed cumulative figures (ignored on import)." + _EXPORT_DOC,
-    responses={**_FILE_RESPONSE, **problem_responses(ValidationProblem)},
-)
-def export_progress(
-    session: SessionDep,
-    fmt: Format = ExportFormat.XLSX,
-    chain_id: ChainFilter = None,
-    project_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
-    period_from: Period = None,
-    period_to: Period = None,
-    q: Q = None,
-) -> Response:
-    f = exporter.ProgressFilters(
-        chain_id=chain_id, project_id=project_id, period_from=period_from, period_to=period_to, q=q
-    )
-    return _export(get_spec("progress"), exporter.progress_rows(session, f), fmt)
-
-
-@router.get(
-    "/lists/{list_id}/export",
-    response_class=Response,
-    response_model=None,
-    summary="Export the entries of a list (导出清单条目)",
-    description="按清单类型的模板导出本清单的全部条目。\n\nEvery entry of the list in its "
-    "type's template format." + _EXPORT_DOC,
-    responses={**_FILE_RESPONSE, **problem_responses(NotFound, ValidationProblem)},
-)
-def export_list_entries(
-    list_id: Id, session: SessionDep, fmt: Format = ExportFormat.XLSX
-) -> Response:
-    chain_list, list_type = service.list_with_type(session, list_id)
-    spec = entry_spec(list_type)
-    return _export(
-        spec, exporter.list_entry_rows(session, chain_list), fmt, label=chain_list.period
     )

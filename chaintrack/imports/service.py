@@ -12,10 +12,12 @@ from sqlalchemy.orm import Session
 from chaintrack.auth.deps import Principal
 from chaintrack.chains import service as chains_service
 from chaintrack.imports.engine import Handler, ImportOptions, run_import
-from chaintrack.imports.handlers_chain import MembershipHandler, ProjectHandler
+from chaintrack.imports.handlers_designations import DesignationHandler
 from chaintrack.imports.handlers_lists import ListEntryHandler, entry_spec
+from chaintrack.imports.handlers_memberships import MembershipHandler
 from chaintrack.imports.handlers_progress import ProgressHandler
-from chaintrack.imports.handlers_register import DesignationHandler, EnterpriseHandler
+from chaintrack.imports.handlers_projects import ProjectHandler
+from chaintrack.imports.handlers_register import EnterpriseHandler
 from chaintrack.imports.limits import ImportLimits
 from chaintrack.imports.schemas import ExportFormat, ImportEntity, ImportReport
 from chaintrack.imports.scope import Scope

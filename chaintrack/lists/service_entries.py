@@ -158,53 +158,80 @@ def _check_references(
                 )
             errors.append(_ref_error(column, "reference_not_allowed", msg))
             continue
-        if kind == "enterprise":
-            if session.get(Enterprise, ref_id) is None:
-                errors.append(
-                    _ref_error(
-                        column,
-                        "unknown_reference",
-                        f"企业{ref_id}不存在 / enterprise {ref_id} does not exist",
-                    )
-                )
-                continue
-            on_chain = session.scalar(
-                select(Membership.id)
-                .where(Membership.enterprise_id == ref_id, Membership.chain_id == chain_id)
-                .limit(1)
-            )
-            if on_chain is None:
-                errors.append(
-                    _ref_error(
-                        column,
-                        "not_on_chain",
-                        f"企业{ref_id}未登记在本产业链上 / enterprise {ref_id} is not on this "
-                        f"chain ({chain_id}); register a membership first",
-                    )
-                )
-            continue
-        target: MapNode | Project | None = (
-            session.get(MapNode, ref_id) if kind == "node" else session.get(Project, ref_id)
+        exists, other_chain = _reference_state(session, kind, ref_id, chain_id)
+        error = reference_error(
+            kind,
+            column,
+            ref_id,
+            exists=exists,
+            on_chain=exists and other_chain is None,
+            chain_id=chain_id,
+            other_chain=other_chain,
         )
-        if target is None:
-            errors.append(
-                _ref_error(
-                    column,
-                    "unknown_reference",
-                    f"{_KIND_ZH[kind]}{ref_id}不存在 / {kind} {ref_id} does not exist",
-                )
-            )
-        elif target.chain_id != chain_id:
-            errors.append(
-                _ref_error(
-                    column,
-                    "cross_chain",
-                    f"{_KIND_ZH[kind]}{ref_id}属于另一条产业链（{target.chain_id}），"
-                    f"不属于本清单的产业链（{chain_id}） / {kind} {ref_id} belongs to chain "
-                    f"{target.chain_id}, not to this list's chain {chain_id}",
-                )
-            )
+        if error is not None:
+            errors.append(error)
     return errors
+
+
+def _reference_state(
+    session: Session, kind: str, ref_id: int, chain_id: int
+) -> tuple[bool, int | None]:
+    """Whether the referenced record exists, and the chain it is on instead of the list's
+    (None: on the list's chain; an enterprise is when it holds a membership of it, ever,
+    else it is off the chain: -1)."""
+    if kind == "enterprise":
+        if session.get(Enterprise, ref_id) is None:
+            return False, None
+        held = session.scalar(
+            select(Membership.id)
+            .where(Membership.enterprise_id == ref_id, Membership.chain_id == chain_id)
+            .limit(1)
+        )
+        return True, None if held is not None else -1
+    target = session.get(MapNode, ref_id) if kind == "node" else session.get(Project, ref_id)
+    if target is None:
+        return False, None
+    return True, None if target.chain_id == chain_id else target.chain_id
+
+
+def reference_error(
+    kind: str,
+    field: str,
+    ref: object,
+    *,
+    exists: bool,
+    on_chain: bool,
+    chain_id: int | None = None,
+    other_chain: int | None = None,
+) -> FieldError | None:
+    """The rule of an entry's reference (``ref``: its id, or the code an import gives):
+    it must exist and be on the list's chain (an enterprise registered to it, a project or
+    node of it). ``exists`` and ``on_chain`` are looked up by the caller, in bulk if it
+    checks many."""
+    what = _KIND_ZH[kind]
+    if not exists:
+        return _ref_error(
+            field, "unknown_reference", f"{what}{ref}不存在 / {kind} {ref} does not exist"
+        )
+    if on_chain:
+        return None
+    if kind == "enterprise":
+        return _ref_error(
+            field,
+            "not_on_chain",
+            f"企业{ref}未登记在本产业链上 / enterprise {ref} is not on this list's chain"
+            + (f" ({chain_id})" if chain_id is not None else "")
+            + "; register a membership first",
+        )
+    other = f"（{other_chain}）" if other_chain is not None else ""
+    ours = f"（{chain_id}）" if chain_id is not None else ""
+    return _ref_error(
+        field,
+        "cross_chain",
+        f"{what}{ref}属于另一条产业链{other}，不属于本清单的产业链{ours} / {kind} {ref} "
+        f"belongs to chain {other_chain if other_chain is not None else 'another'}, not to "
+        "this list's chain" + (f" {chain_id}" if chain_id is not None else ""),
+    )
 
 
 def _refuse_duplicate_reference(

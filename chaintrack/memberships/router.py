@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from typing import Annotated
 
@@ -21,6 +22,7 @@ from chaintrack.errors import (
     problem_responses,
 )
 from chaintrack.memberships import service
+from chaintrack.memberships.params import MembershipFiltersDep
 from chaintrack.memberships.schemas import (
     MembershipCreate,
     MembershipEnd,
@@ -98,32 +100,11 @@ def list_chain_memberships(
     chain_id: int,
     session: SessionDep,
     page: PageDep,
-    role: RoleQ = None,
-    current: Annotated[
-        bool, Query(description="true: current only (default); false: history included")
-    ] = True,
-    as_of: AsOf = None,
-    node_id: Annotated[int | None, Query(description="Only memberships on this map node")] = None,
-    region_code: Annotated[
-        str | None,
-        Query(pattern=r"^\d{6}$", description="Enterprise region (or below)", examples=["370600"]),
-    ] = None,
-    q: Annotated[
-        str | None, Query(max_length=100, description="Enterprise name fragment or exact USCC")
-    ] = None,
+    filters: MembershipFiltersDep,
     sort: Sort = None,
 ) -> Page[MembershipOut]:
     total, rows = service.list_chain_memberships(
-        session,
-        chain_id,
-        page,
-        role=role,
-        current=current,
-        as_of=as_of,
-        node_id=node_id,
-        region_code=region_code,
-        q=q,
-        sort=sort,
+        session, chain_id, page, **dataclasses.asdict(filters), sort=sort
     )
     return _page(total, rows, page)
 

@@ -9,7 +9,7 @@ end, they are never deleted. Services flush, never commit.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, and_, or_, select
@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session, contains_eager, joinedload
 from chaintrack.chains.service import require_chain
 from chaintrack.common.concurrency import check_if_match
 from chaintrack.common.pagination import PageParams, paginate, sort_clause
-from chaintrack.errors import Conflict, ValidationProblem, not_found
+from chaintrack.errors import Conflict, FieldError, ValidationProblem, not_found
 from chaintrack.history import membership_current as current_on
 from chaintrack.history import office_today
 from chaintrack.memberships.schemas import MembershipCreate, MembershipEnd, MembershipUpdate
@@ -26,6 +26,14 @@ from chaintrack.models import Chain, Enterprise, MapNode, Membership, Region
 from chaintrack.models.enums import MembershipRole
 
 API = "/api/v1"
+
+
+def periods_meet(
+    start: dt.date, end: dt.date | None, other_start: dt.date, other_end: dt.date | None
+) -> bool:
+    """Two periods [started_on, ended_on) have a day in common (None: open-ended).
+    The same rule as :func:`_overlapping`, for rows already loaded."""
+    return (other_end is None or other_end > start) and (end is None or other_start < end)
 
 
 def _overlapping(start: dt.date, end: dt.date | None) -> ColumnElement[bool]:
@@ -94,6 +102,45 @@ def _check_node(session: Session, chain_id: int, node_id: int | None) -> None:
         )
 
 
+def check_no_overlap(
+    role: MembershipRole,
+    start: dt.date,
+    end: dt.date | None,
+    others: Iterable[tuple[int, dt.date, dt.date | None]],
+) -> None:
+    """One enterprise cannot hold two overlapping memberships with the same chain, node and
+    role: 409 naming the first of ``others`` (id, started_on, ended_on: the enterprise's
+    other memberships of that chain, node and role) whose period meets [start, end)."""
+    for other_id, other_start, other_end in others:
+        if periods_meet(start, end, other_start, other_end):
+            raise Conflict(
+                f"该企业已以{role.label_zh}身份在本链（同一节点）登记，见成员关系{other_id}"
+                f"（自{other_start}起） / the enterprise already holds a {role.value} "
+                f"membership on this chain and node for this period: membership {other_id}",
+                errors=[
+                    FieldError(
+                        location="body",
+                        field="started_on",
+                        message="overlapping membership",
+                        code="overlap",
+                    )
+                ],
+                existing_id=other_id,
+                existing=f"{API}/memberships/{other_id}",
+            )
+
+
+def check_date_order(started_on: dt.date, ended_on: dt.date | None, field: str) -> None:
+    """A membership ends (``ended_on``, its first day no longer held) on or after its start."""
+    if ended_on is not None and ended_on < started_on:
+        raise ValidationProblem.for_field(
+            field,
+            f"结束日期{ended_on}早于开始日期{started_on} / ended_on ({ended_on}) cannot be "
+            f"before started_on ({started_on})",
+            code="date_order",
+        )
+
+
 def _check_duplicate(
     session: Session,
     *,
@@ -105,8 +152,7 @@ def _check_duplicate(
     end: dt.date | None,
     exclude_id: int | None = None,
 ) -> None:
-    """One enterprise cannot hold two overlapping memberships with the same node and role."""
-    stmt = select(Membership.id, Membership.started_on).where(
+    stmt = select(Membership.id, Membership.started_on, Membership.ended_on).where(
         Membership.enterprise_id == enterprise_id,
         Membership.chain_id == chain_id,
         Membership.role == role,
@@ -116,14 +162,7 @@ def _check_duplicate(
     if exclude_id is not None:
         stmt = stmt.where(Membership.id != exclude_id)
     row = session.execute(stmt.order_by(Membership.id).limit(1)).first()
-    if row is not None:
-        raise Conflict(
-            f"该企业已以{role.label_zh}身份在本链（同一节点）登记，见成员关系{row.id}"
-            f"（自{row.started_on}起） / the enterprise already holds a {role.value} "
-            f"membership on this chain and node for this period: membership {row.id}",
-            existing_id=row.id,
-            existing=f"{API}/memberships/{row.id}",
-        )
+    check_no_overlap(role, start, end, [tuple(row)] if row is not None else [])
 
 
 # --- writes -------------------------------------------------------------------------
@@ -159,13 +198,7 @@ def update_membership(
     started_on = changes.get("started_on", membership.started_on)
     if "node_id" in changes:
         _check_node(session, membership.chain_id, node_id)
-    if membership.ended_on is not None and started_on > membership.ended_on:
-        raise ValidationProblem.for_field(
-            "started_on",
-            f"开始日期不能晚于结束日期{membership.ended_on} / started_on cannot be after "
-            f"ended_on ({membership.ended_on})",
-            code="date_order",
-        )
+    check_date_order(started_on, membership.ended_on, "started_on")
     if {"node_id", "role", "started_on"} & changes.keys():
         _check_duplicate(
             session,
@@ -194,13 +227,7 @@ def end_membership(
             f"ended on {membership.ended_on}",
             ended_on=membership.ended_on.isoformat(),
         )
-    if data.ended_on < membership.started_on:
-        raise ValidationProblem.for_field(
-            "ended_on",
-            f"结束日期{data.ended_on}早于开始日期{membership.started_on} / ended_on "
-            f"({data.ended_on}) cannot be before started_on ({membership.started_on})",
-            code="date_order",
-        )
+    check_date_order(membership.started_on, data.ended_on, "ended_on")
     membership.ended_on = data.ended_on
     membership.end_reason = data.reason
     session.flush()
@@ -237,7 +264,7 @@ def region_filter(session: Session, region_code: str) -> ColumnElement[bool]:
     return or_(*(Enterprise.region_code.like(f"{p}%") for p in sorted(prefixes)))
 
 
-def _enterprise_text(q: str) -> ColumnElement[bool]:
+def enterprise_text(q: str) -> ColumnElement[bool]:
     return or_(Enterprise.name.contains(q, autoescape=True), Enterprise.uscc == q.strip().upper())
 
 
@@ -265,7 +292,7 @@ def list_chain_memberships(
     if region_code:
         stmt = stmt.where(region_filter(session, region_code))
     if q:
-        stmt = stmt.where(_enterprise_text(q))
+        stmt = stmt.where(enterprise_text(q))
     default = [Membership.role, Enterprise.name, Membership.id]
     stmt = stmt.order_by(*sort_clause(sort, SORTS, default))
     return paginate(session, stmt, page)

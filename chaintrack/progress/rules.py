@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 
-from chaintrack.errors import FieldError, ValidationProblem
+from chaintrack.errors import Conflict, FieldError, ValidationProblem
 from chaintrack.history import office_today
+from chaintrack.models import Project
+from chaintrack.models.enums import ProjectStatus
 from chaintrack.progress.schemas import ProblemInline
 from chaintrack.projects import queries
 
@@ -21,8 +23,12 @@ def period_start(period: str) -> dt.date:
     return dt.date(int(period[:4]), int(period[5:7]), 1)
 
 
-def check_period_not_future(period: str, *, field: str = "period", location: str = "body") -> None:
-    now = current_period()
+def check_period_not_future(
+    period: str, *, field: str = "period", location: str = "body", now: str | None = None
+) -> None:
+    """A month after the current one cannot be reported. ``now`` is the current period
+    when the caller already has it (an import checks many rows against one month)."""
+    now = now or current_period()
     if period > now:
         raise ValidationProblem.for_field(
             field,
@@ -30,6 +36,25 @@ def check_period_not_future(period: str, *, field: str = "period", location: str
             f"a period after the current month ({now}) cannot be reported",
             location=location,
             code="period_in_future",
+        )
+
+
+def check_takes_reports(project: Project) -> None:
+    """A cancelled project takes no more monthly reports (409)."""
+    if project.status == ProjectStatus.CANCELLED:
+        raise Conflict(
+            f"项目“{project.name}”已取消，不再报送月度进度 / "
+            "the project is cancelled and takes no more progress reports",
+            errors=[
+                FieldError(
+                    location="path",
+                    field="project_id",
+                    message="the project is cancelled",
+                    code="project_cancelled",
+                )
+            ],
+            project_id=project.id,
+            project_status=project.status.value,
         )
 
 

@@ -27,7 +27,6 @@ from chaintrack.errors import (
 )
 from chaintrack.models import Problem, ProgressReport, Project
 from chaintrack.models.base import utcnow
-from chaintrack.models.enums import ProjectStatus
 from chaintrack.progress.figures import (
     MonthFigures,
     month_figures,
@@ -36,6 +35,7 @@ from chaintrack.progress.figures import (
 from chaintrack.progress.rules import (
     check_deadlines,
     check_period_not_future,
+    check_takes_reports,
     get_project,
     today,
 )
@@ -108,18 +108,53 @@ class SubmitResult:
     created: bool
 
 
+def _next_revision(
+    session: Session,
+    current: ProgressReport | None,
+    period: str,
+    data: ProgressSubmit,
+    if_match: str | None,
+) -> tuple[dt.datetime, int]:
+    """The new revision's submission instant and number; the one on record (if any) is
+    superseded at that instant, unless another request corrected it first (412)."""
+    now = utcnow()
+    if current is None:
+        if if_match is not None and if_match.strip():
+            raise PreconditionFailed(
+                f"{period} 尚无报送记录 / there is no report for {period} yet; "
+                "send the first report without If-Match"
+            )
+        return now, 1
+    check_if_match(if_match, report_etag(current))
+    if not data.correction_reason:
+        raise ValidationProblem.for_field(
+            "correction_reason",
+            f"{period} 已有报送（第{current.revision}版），更正须说明原因 / "
+            "a resubmission must give a correction reason",
+            code="correction_reason_required",
+        )
+    # Never before the revision it replaces, so "as of T" finds exactly one.
+    now = max(now, current.submitted_at + dt.timedelta(microseconds=1))
+    result = session.execute(
+        update(ProgressReport)
+        .where(ProgressReport.id == current.id, ProgressReport.superseded_at.is_(None))
+        .values(superseded_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    if getattr(result, "rowcount", 1) != 1:  # another request corrected it first
+        raise PreconditionFailed(
+            "Someone else corrected this month first; reload and retry.",
+        )
+    set_committed_value(current, "superseded_at", now)
+    return now, current.revision + 1
+
+
 def submit_report(
     session: Session, project_id: int, period: str, data: ProgressSubmit, if_match: str | None
 ) -> SubmitResult:
     project = get_project(session, project_id)
     check_period_not_future(period, location="path")
-    if project.status == ProjectStatus.CANCELLED:
-        raise Conflict(
-            f"项目“{project.name}”已取消，不再报送月度进度 / "
-            "the project is cancelled and takes no more progress reports",
-            project_id=project.id,
-            project_status=project.status.value,
-        )
+    check_takes_reports(project)
     check_deadlines(data.problems, period, "problems")
 
     current = session.scalar(
@@ -129,38 +164,7 @@ def submit_report(
             ProgressReport.superseded_at.is_(None),
         )
     )
-    now = utcnow()
-    if current is None:
-        if if_match is not None and if_match.strip():
-            raise PreconditionFailed(
-                f"{period} 尚无报送记录 / there is no report for {period} yet; "
-                "send the first report without If-Match"
-            )
-        revision = 1
-    else:
-        check_if_match(if_match, report_etag(current))
-        if not data.correction_reason:
-            raise ValidationProblem.for_field(
-                "correction_reason",
-                f"{period} 已有报送（第{current.revision}版），更正须说明原因 / "
-                "a resubmission must give a correction reason",
-                code="correction_reason_required",
-            )
-        # Never before the revision it replaces, so "as of T" finds exactly one.
-        now = max(now, current.submitted_at + dt.timedelta(microseconds=1))
-        result = session.execute(
-            update(ProgressReport)
-            .where(ProgressReport.id == current.id, ProgressReport.superseded_at.is_(None))
-            .values(superseded_at=now)
-            .execution_options(synchronize_session=False)
-        )
-        if getattr(result, "rowcount", 1) != 1:  # another request corrected it first
-            raise PreconditionFailed(
-                "Someone else corrected this month first; reload and retry.",
-            )
-        set_committed_value(current, "superseded_at", now)
-        revision = current.revision + 1
-
+    now, revision = _next_revision(session, current, period, data, if_match)
     report = ProgressReport(
         project_id=project.id,
         period=period,

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from chaintrack.chains.service import require_chain
 from chaintrack.common.concurrency import check_if_match
 from chaintrack.common.pagination import Page, PageParams, sort_clause
-from chaintrack.errors import Conflict, ValidationProblem, not_found
+from chaintrack.errors import Conflict, FieldError, ValidationProblem, not_found
 from chaintrack.models import Problem, ProgressReport, Project
 from chaintrack.models.enums import ProblemStatus
 from chaintrack.progress.rules import (
@@ -132,11 +132,20 @@ def create_problem(session: Session, project_id: int, data: ProblemCreate) -> Pr
     return problem
 
 
-def _refuse_if_resolved(problem: Problem) -> None:
+def check_problem_open(problem: Problem) -> None:
+    """A resolved problem is history: it is not changed or resolved again (409)."""
     if problem.status == ProblemStatus.RESOLVED:
         raise Conflict(
             f"问题 {problem.id} 已于 {problem.resolved_on} 解决 / "
             f"problem {problem.id} was already resolved on {problem.resolved_on}",
+            errors=[
+                FieldError(
+                    location="path",
+                    field="problem_id",
+                    message="the problem is resolved",
+                    code="problem_resolved",
+                )
+            ],
             problem_id=problem.id,
             resolved_on=str(problem.resolved_on),
         )
@@ -147,7 +156,7 @@ def update_problem(
 ) -> Problem:
     problem = get_problem(session, problem_id)
     check_if_match(if_match, problem)
-    _refuse_if_resolved(problem)
+    check_problem_open(problem)
     changes = data.model_dump(exclude_unset=True)
     if "deadline" in changes:
         check_deadline(changes["deadline"], problem.period)
@@ -162,7 +171,7 @@ def resolve_problem(
 ) -> Problem:
     problem = get_problem(session, problem_id)
     check_if_match(if_match, problem)
-    _refuse_if_resolved(problem)
+    check_problem_open(problem)
     check_not_future_date(data.resolved_on, "resolved_on")
     raised = dt.date(int(problem.period[:4]), int(problem.period[5:7]), 1)
     if data.resolved_on < raised:

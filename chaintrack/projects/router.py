@@ -19,9 +19,9 @@ from chaintrack.errors import (
     ValidationProblem,
     problem_responses,
 )
-from chaintrack.models.enums import ProjectLevel, ProjectStatus, ProjectType
 from chaintrack.projects import queries, service, service_lifecycle
 from chaintrack.projects.lifecycle import is_behind_schedule, lifecycle_markdown, local_today
+from chaintrack.projects.params import ProjectFiltersDep
 from chaintrack.projects.schemas import (
     AnnualPlanOut,
     AnnualPlanPut,
@@ -164,24 +164,7 @@ def create_project(data: ProjectCreate, session: SessionDep, response: Response)
 def list_projects(
     session: SessionDep,
     page: PageDep,
-    chain_id: Annotated[int | None, Query(ge=1)] = None,
-    type: Annotated[ProjectType | None, Query(description="build/fill/extend/strengthen")] = None,
-    status_: Annotated[ProjectStatus | None, Query(alias="status")] = None,
-    level: ProjectLevel | None = None,
-    region_code: Annotated[
-        str | None,
-        Query(pattern=r"^\d{2,6}$", description="Region code or prefix", examples=["3706"]),
-    ] = None,
-    owner_enterprise_id: Annotated[int | None, Query(ge=1)] = None,
-    q: Annotated[
-        str | None,
-        Query(
-            min_length=1, max_length=100, description="Fragment of name / internal / national code"
-        ),
-    ] = None,
-    behind_schedule: Annotated[
-        bool | None, Query(description="true: only projects behind schedule (进度滞后)")
-    ] = None,
+    filters: ProjectFiltersDep,
     sort: Annotated[
         str | None,
         Query(
@@ -191,16 +174,6 @@ def list_projects(
         ),
     ] = None,
 ) -> Page[ProjectListItem]:
-    filters = queries.ProjectFilters(
-        chain_id=chain_id,
-        type=type,
-        status=status_,
-        level=level,
-        region_code=region_code,
-        owner_enterprise_id=owner_enterprise_id,
-        q=q,
-        behind_schedule=behind_schedule,
-    )
     total, rows = queries.list_projects(session, filters, sort, page, local_today())
     return Page[ProjectListItem](
         items=[_list_item(r) for r in rows], total=total, limit=page.limit, offset=page.offset

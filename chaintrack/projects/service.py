@@ -12,7 +12,7 @@ from collections.abc import Iterable, Sequence
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import Select, delete, select
 from sqlalchemy.orm import Session
 
 from chaintrack.errors import Conflict, FieldError, ValidationProblem
@@ -27,8 +27,15 @@ from chaintrack.models import (
 )
 from chaintrack.models.base import utcnow
 from chaintrack.models.enums import ProjectStatus
-from chaintrack.projects.queries import API_PATH, list_plans
+from chaintrack.projects import queries
+from chaintrack.projects.queries import API_PATH, ProjectFilters, list_plans
 from chaintrack.projects.schemas import AnnualPlanIn, ProjectCreate, ProjectUpdate
+
+
+def filter_projects(stmt: Select[Any], f: ProjectFilters, today: dt.date) -> Select[Any]:
+    """``stmt`` (over :class:`Project`) narrowed as GET /projects narrows it."""
+    return queries._filtered(stmt, f, today)
+
 
 # --- checks shared by create and update ------------------------------------------
 
@@ -53,7 +60,8 @@ def _check_owner(session: Session, owner_id: int | None, errors: list[FieldError
         )
 
 
-def _check_dates(start: dt.date | None, completion: dt.date | None) -> list[FieldError]:
+def date_order_errors(start: dt.date | None, completion: dt.date | None) -> list[FieldError]:
+    """Planned completion before planned start (the errors; empty when in order)."""
     if start is not None and completion is not None and completion < start:
         return [
             FieldError(
@@ -67,10 +75,23 @@ def _check_dates(start: dt.date | None, completion: dt.date | None) -> list[Fiel
     return []
 
 
+def check_date_order(start: dt.date | None, completion: dt.date | None) -> None:
+    _raise_if(date_order_errors(start, completion))
+
+
 def plans_exceed(total: Decimal, amounts: Iterable[Decimal]) -> Decimal | None:
     """The plans' sum when it exceeds the total investment, else None."""
     planned = sum(amounts, Decimal(0))
     return planned if planned > total else None
+
+
+def check_plans_within_total(
+    total: Decimal, amounts: Iterable[Decimal], field_name: str = "annual_plans"
+) -> None:
+    """The annual plans may not sum to more than the total investment (422 on the field)."""
+    planned = plans_exceed(total, amounts)
+    if planned is not None:
+        _raise_if([_plans_error(field_name, planned, total)])
 
 
 def _plans_error(field_name: str, planned: Decimal, total: Decimal) -> FieldError:
@@ -129,22 +150,27 @@ def _existing_ref(project: Project) -> dict[str, Any]:
     }
 
 
+def check_code_free(field_name: str, value: str, holder: Project | None) -> None:
+    """A project code (``internal_code``, ``national_code``) names one project: 409 naming
+    ``holder``, the other project that already uses it (None: the code is free)."""
+    if holder is not None:
+        raise Conflict(
+            f"{field_name} “{value}” 已被项目 {holder.id}《{holder.name}》使用 / "
+            f"{field_name} '{value}' is already used by project {holder.id}",
+            errors=[
+                FieldError(location="body", field=field_name, message="duplicate", code="duplicate")
+            ],
+            existing=_existing_ref(holder),
+        )
+
+
 def _check_unique(
     session: Session, column: Any, field_name: str, value: str, exclude_id: int | None = None
 ) -> None:
     stmt = select(Project).where(column == value)
     if exclude_id is not None:
         stmt = stmt.where(Project.id != exclude_id)
-    other = session.scalars(stmt.limit(1)).first()
-    if other is not None:
-        raise Conflict(
-            f"{field_name} “{value}” 已被项目 {other.id}《{other.name}》使用 / "
-            f"{field_name} '{value}' is already used by project {other.id}",
-            errors=[
-                FieldError(location="body", field=field_name, message="duplicate", code="duplicate")
-            ],
-            existing=_existing_ref(other),
-        )
+    check_code_free(field_name, value, session.scalars(stmt.limit(1)).first())
 
 
 _CODE_CHARS = re.compile(r"[^A-Z0-9_-]")
@@ -177,7 +203,7 @@ def create_project(session: Session, data: ProjectCreate, today: dt.date) -> Pro
             )
         )
     _check_owner(session, data.owner_enterprise_id, errors)
-    errors += _check_dates(data.planned_start, data.planned_completion)
+    errors += date_order_errors(data.planned_start, data.planned_completion)
     planned = plans_exceed(data.total_investment, (p.planned_investment for p in data.annual_plans))
     if planned is not None:
         errors.append(_plans_error("annual_plans", planned, data.total_investment))
@@ -244,7 +270,7 @@ def update_project(session: Session, project: Project, data: ProjectUpdate) -> P
     errors: list[FieldError] = []
     if "owner_enterprise_id" in changes:
         _check_owner(session, changes["owner_enterprise_id"], errors)
-    errors += _check_dates(
+    errors += date_order_errors(
         changes.get("planned_start", project.planned_start),
         changes.get("planned_completion", project.planned_completion),
     )
