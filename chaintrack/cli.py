@@ -11,6 +11,7 @@ chaintrack user create USERNAME --role admin --display-name NAME [--organisation
                                [--chain CODE ...] [--password-stdin]
 chaintrack user reset-password USERNAME [--password-stdin]
 chaintrack user deactivate|activate USERNAME
+chaintrack user unlock USERNAME | unlock-address ADDRESS   lift a sign-in lock
 chaintrack user assign|unassign USERNAME CHAIN_CODE
 chaintrack user list
 
@@ -202,8 +203,17 @@ def _user_action(session: Session, args: argparse.Namespace, auth: AuthState) ->
         user = service.create_user(session, auth, data)
         print(f"created {user.role.value} {user.username} (id {user.id})")
         return
+    if args.action == "unlock-address":
+        from chaintrack.auth import throttle
+
+        removed = throttle.unlock(session, address=args.address)
+        print(f"sign-ins from {args.address} {'unlocked' if removed else 'were not locked'}")
+        return
     user = service.get_by_username(session, args.username)
-    if args.action == "reset-password":
+    if args.action == "unlock":
+        service.unlock_user(session, user.id)
+        print(f"{user.username} may sign in again (failed sign-ins forgotten)")
+    elif args.action == "reset-password":
         password = read_password(args, prompt="new password")
         service.set_password(session, auth, user, password, "password")
         print(f"password of {user.username} changed; their sessions are ended")
@@ -302,6 +312,12 @@ def build_parser() -> argparse.ArgumentParser:
     for name, text in (("deactivate", "stop a user signing in"), ("activate", "undo deactivate")):
         p = actions.add_parser(name, help=text)
         p.add_argument("username")
+    unlock = actions.add_parser("unlock", help="lift a sign-in lock of a user")
+    unlock.add_argument("username")
+    unlock_address = actions.add_parser(
+        "unlock-address", help="lift the sign-in lock of a client address (e.g. an office's)"
+    )
+    unlock_address.add_argument("address")
     for name, text in (("assign", "let an editor edit a chain"), ("unassign", "take it back")):
         p = actions.add_parser(name, help=text)
         p.add_argument("username")

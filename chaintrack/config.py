@@ -43,10 +43,16 @@ class Settings(BaseSettings):
     argon2_time_cost: int = Field(default=3, ge=1)
     argon2_memory_cost: int = Field(default=65536, ge=8, description="KiB")
     argon2_parallelism: int = Field(default=4, ge=1)
-    # Login throttling: failures within the window, per account and per client address.
+    # Each hash holds argon2_memory_cost KiB while it runs: at most this many at once per
+    # process; a sign-in that waits longer than argon2_wait_seconds gets 503 + Retry-After.
+    argon2_max_concurrent: int = Field(default=2, ge=1)
+    argon2_wait_seconds: float = Field(default=10.0, gt=0)
+    # Login throttling (chaintrack.auth.throttle): failures within the window, per account
+    # and per client address; passing a limit locks for login_lock_seconds, doubling.
     login_window_seconds: int = Field(default=900, ge=1)
     login_max_failures_per_user: int = Field(default=5, ge=1)
     login_max_failures_per_address: int = Field(default=20, ge=1)
+    login_lock_seconds: int = Field(default=60, ge=1)
     # .xlsx uploads: "fast" is chaintrack.sheets.xlsx (openpyxl for what it does not read);
     # "openpyxl" reads every file with openpyxl's streaming reader (slower, same values).
     xlsx_reader: Literal["fast", "openpyxl"] = "fast"

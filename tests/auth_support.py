@@ -19,10 +19,12 @@ from chaintrack.models import (
     EditorAssignment,
     EnterpriseFigures,
     ListEntry,
+    LoginThrottleEntry,
     MapRelation,
     Problem,
     User,
 )
+from chaintrack.models.base import utcnow
 from chaintrack.models.enums import LeaderRole, UserRole
 from tests.conftest import TEST_PASSWORD
 from tests.factories import (
@@ -121,6 +123,18 @@ def _update_user(w: World) -> Req:
 def _reset_password(w: World) -> Req:
     u = w.make_user(UserRole.VIEWER)
     return Req("POST", f"{API}/users/{u.id}/password", {"password": "a new password!"}, IF1)
+
+
+@builder("POST", "/users/{user_id}/unlock")
+def _unlock(w: World) -> Req:
+    u = w.make_user(UserRole.VIEWER)
+    w.db.add(
+        LoginThrottleEntry(
+            kind="user", key=u.username, window_started_at=utcnow(), failures=9, lockouts=1
+        )
+    )
+    w.db.flush()
+    return Req("POST", f"{API}/users/{u.id}/unlock")
 
 
 @builder("PUT", "/users/{user_id}/chains/{chain_id}")

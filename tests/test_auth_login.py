@@ -234,25 +234,6 @@ def test_repeated_failures_from_one_address_are_throttled(make_app, make_user):
         assert int(r.headers["Retry-After"]) > 0
 
 
-def test_throttle_is_thread_safe():
-    import threading
-
-    from chaintrack.auth.throttle import LoginThrottle
-
-    throttle = LoginThrottle(window_seconds=60, max_per_user=10_000, max_per_address=10_000)
-
-    def hammer() -> None:
-        for _ in range(500):
-            throttle.failed("u", "1.2.3.4")
-
-    threads = [threading.Thread(target=hammer) for _ in range(8)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert len(throttle._failures[("user", "u")]) == 4000
-
-
 # --- the secret key ----------------------------------------------------------------------
 
 

@@ -61,6 +61,7 @@ class AuthState:
                 window_seconds=settings.login_window_seconds,
                 max_per_user=settings.login_max_failures_per_user,
                 max_per_address=settings.login_max_failures_per_address,
+                lock_seconds=settings.login_lock_seconds,
             ),
         )
 

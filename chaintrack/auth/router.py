@@ -46,7 +46,15 @@ def login(
 ) -> Token:
     auth = auth_state(request)
     address = request.client.host if request.client else "unknown"
-    user = service.authenticate(reader, session, auth, form.username, form.password, address)
+    user = service.authenticate(
+        reader,
+        session,
+        auth,
+        form.username,
+        form.password,
+        address,
+        throttle_sessions=request.app.state.sessionmaker,
+    )
     response.headers["Cache-Control"] = "no-store"
     return service.issue_token(auth, user)
 

@@ -88,6 +88,12 @@ class UserUpdate(InputModel):
 
 class PasswordReset(InputModel):
     password: Password
+    current_password: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=256,
+        description="Required when the account is your own (当前密码：重置自己的密码时必填).",
+    )
 
 
 class PasswordChange(InputModel):

@@ -9,12 +9,14 @@ from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import func, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from chaintrack.audit import capture
+from chaintrack.auth import throttle
 from chaintrack.auth.deps import AuthState, unauthorized
 from chaintrack.auth.schemas import (
     ChainAssignmentOut,
+    PasswordReset,
     Token,
     UserCreate,
     UserOut,
@@ -60,7 +62,14 @@ def check_password(auth: AuthState, password: str, *, field: str, username: str)
 
 
 def authenticate(
-    reader: Session, writer: Session, auth: AuthState, username: str, password: str, address: str
+    reader: Session,
+    writer: Session,
+    auth: AuthState,
+    username: str,
+    password: str,
+    address: str,
+    *,
+    throttle_sessions: sessionmaker[Session],
 ) -> User:
     """The active user with this password; 401 otherwise, 429 when throttled.
 
@@ -68,9 +77,11 @@ def authenticate(
     verified), and the answer does not say which part was wrong. The lookup and
     the verification use ``reader``; ``writer`` (whose transaction, and on SQLite
     the write lock, starts only when used) is touched only to upgrade a hash.
+    The attempt is counted first, in a short transaction of ``throttle_sessions``
+    that commits whatever the outcome (chaintrack.auth.throttle).
     """
     name = username.strip().lower()
-    wait = auth.throttle.retry_after(name, address)
+    wait = auth.throttle.reserve(throttle_sessions, name, address)
     if wait is not None:
         log.warning("sign-in throttled for %r from %s (%d s)", name, address, wait)
         raise TooManyRequests(
@@ -81,10 +92,11 @@ def authenticate(
     user = reader.scalar(select(User).where(User.username == name)) if name else None
     ok, new_hash = auth.passwords.verify(password, user.password_hash if user else None)
     if user is None or not ok or not user.is_active:
-        auth.throttle.failed(name, address)
         log.info("sign-in failed for %r from %s", name, address)
         raise unauthorized("用户名或密码错误 / wrong username or password")
-    auth.throttle.succeeded(name)
+    # End the read transaction (it wrote nothing) before the throttle's own write.
+    reader.commit()
+    auth.throttle.succeeded(throttle_sessions, name, address)
     if new_hash is not None:  # stored with older Argon2 parameters: upgrade it
         user_id = user.id
         reader.rollback()  # end the read transaction before the write begins
@@ -293,22 +305,46 @@ def set_password(session: Session, auth: AuthState, user: User, password: str, f
 
 
 def reset_password(
-    session: Session, auth: AuthState, user_id: int, password: str, if_match: str | None
+    session: Session,
+    auth: AuthState,
+    actor: User,
+    user_id: int,
+    data: PasswordReset,
+    if_match: str | None,
 ) -> User:
+    """An administrator sets someone's password; their own only with the current one."""
     user = get_user(session, user_id)
     check_if_match(if_match, user)
-    return set_password(session, auth, user, password, "password")
+    if user.id == actor.id:
+        if data.current_password is None:
+            raise ValidationProblem.for_field(
+                "current_password",
+                "重置自己的密码须提供当前密码 / your own password needs the current one",
+                code="current_password_required",
+            )
+        _check_current(auth, user, data.current_password)
+    return set_password(session, auth, user, data.password, "password")
 
 
 def change_own_password(
     session: Session, auth: AuthState, user: User, current: str, new: str
 ) -> User:
+    _check_current(auth, user, current)
+    return set_password(session, auth, user, new, "new_password")
+
+
+def _check_current(auth: AuthState, user: User, current: str) -> None:
     ok, _ = auth.passwords.verify(current, user.password_hash)
     if not ok:
         raise ValidationProblem.for_field(
             "current_password", "当前密码不正确 / the current password is wrong"
         )
-    return set_password(session, auth, user, new, "new_password")
+
+
+def unlock_user(session: Session, user_id: int) -> None:
+    """Forget an account's failed sign-ins (an administrator's remedy for a lock-out)."""
+    user = get_user(session, user_id)
+    throttle.unlock(session, username=user.username)
 
 
 # --- editor assignments ------------------------------------------------------------

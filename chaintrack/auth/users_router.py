@@ -130,20 +130,42 @@ def update_user(
     "/{user_id}/password",
     response_model=UserOut,
     summary="Reset a user's password (重置密码)",
-    description="Sets a new password (If-Match required); the user's tokens stop working.",
+    description=(
+        "Sets a new password (If-Match required); the user's tokens stop working. For your "
+        "own account send `current_password` too (or use POST /api/v1/auth/password)."
+    ),
     responses=problem_responses(*WRITE_PROBLEMS),
 )
 def reset_password(
     request: Request,
     user_id: UserId,
     data: PasswordReset,
+    principal: CurrentPrincipal,
     session: SessionDep,
     response: Response,
     if_match: IfMatch = None,
 ) -> UserOut:
-    user = service.reset_password(session, auth_state(request), user_id, data.password, if_match)
+    user = service.reset_password(
+        session, auth_state(request), principal.user, user_id, data, if_match
+    )
     set_etag(response, user)
     return service.user_out(session, user)
+
+
+@router.post(
+    "/{user_id}/unlock",
+    status_code=status.HTTP_204_NO_CONTENT,
+    response_class=Response,
+    summary="Lift a sign-in lock (解除登录锁定)",
+    description=(
+        "Forgets the account's failed sign-ins, so that a user locked out by failures "
+        "(their own or someone else's) can sign in at once. 204 whether or not it was locked."
+    ),
+    responses=problem_responses(Forbidden, NotFound),
+)
+def unlock(user_id: UserId, session: SessionDep) -> Response:
+    service.unlock_user(session, user_id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
 @router.get(

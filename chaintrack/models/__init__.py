@@ -15,7 +15,7 @@ from chaintrack.models.project import (
     ProjectTarget,
 )
 from chaintrack.models.reference import ProjectTypeDefinition, Region, TierDefinition
-from chaintrack.models.user import EditorAssignment, User
+from chaintrack.models.user import EditorAssignment, LoginThrottleEntry, User
 
 __all__ = [
     "AuditRecord",
@@ -30,6 +30,7 @@ __all__ = [
     "EnterpriseFigures",
     "ListEntry",
     "ListType",
+    "LoginThrottleEntry",
     "MapNode",
     "MapRelation",
     "MapVersion",
