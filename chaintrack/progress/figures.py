@@ -27,7 +27,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
-from chaintrack.common.pagination import PageParams
+from chaintrack.common.pagination import PageParams, paginate
 from chaintrack.history import revision_on_record
 from chaintrack.models import ProgressReport, ProjectAnnualPlan
 from chaintrack.models.base import Money
@@ -98,7 +98,6 @@ def reports_with_figures(
     )
     cum_total = func.sum(report.investment_month).over(order_by=report.period, rows=(None, 0))
     where = (report.project_id == project_id, on_record(as_of))
-    total = session.scalar(select(func.count()).select_from(report).where(*where)) or 0
     stmt = (
         select(
             report,
@@ -115,7 +114,6 @@ def reports_with_figures(
         )
         .where(*where)
         .order_by(report.period.desc() if descending else report.period.asc())
-        .limit(page.limit)
-        .offset(page.offset)
     )
-    return total, session.execute(stmt).all()
+    # At most one plan per year joins each report: count the reports alone.
+    return paginate(session, stmt, page, count=select(report.id).where(*where))

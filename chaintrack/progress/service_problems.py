@@ -6,12 +6,12 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, func, not_, select
+from sqlalchemy import ColumnElement, Select, and_, not_, select
 from sqlalchemy.orm import Session
 
 from chaintrack.chains.service import require_chain
 from chaintrack.common.concurrency import check_if_match
-from chaintrack.common.pagination import Page, PageParams, sort_clause
+from chaintrack.common.pagination import Page, PageParams, paginate, sort_clause
 from chaintrack.errors import Conflict, ValidationProblem, not_found
 from chaintrack.models import Problem, ProgressReport, Project
 from chaintrack.models.enums import ProblemStatus
@@ -205,10 +205,6 @@ def _filtered(stmt: Select[Any], filters: ProblemFilters, today_: dt.date) -> Se
     return stmt
 
 
-def _count(session: Session, stmt: Select[Any]) -> int:
-    return session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
-
-
 def list_project_problems(
     session: Session, project_id: int, filters: ProblemFilters, page: PageParams
 ) -> Page[ProblemOut]:
@@ -216,8 +212,7 @@ def list_project_problems(
     today_ = today()
     stmt = _filtered(select(Problem).where(Problem.project_id == project.id), filters, today_)
     stmt = stmt.order_by(*sort_clause(filters.sort, SORT_KEYS, DEFAULT_SORT))
-    total = _count(session, stmt)
-    rows = session.scalars(stmt.limit(page.limit).offset(page.offset)).all()
+    total, rows = paginate(session, stmt, page)
     return Page(
         items=[problem_out(p, today_) for p in rows],
         total=total,
@@ -239,8 +234,7 @@ def list_chain_problems(
     )
     stmt = _filtered(stmt, filters, today_)
     stmt = stmt.order_by(*sort_clause(filters.sort, CHAIN_SORT_KEYS, DEFAULT_SORT))
-    total = _count(session, stmt)
-    rows = session.execute(stmt.limit(page.limit).offset(page.offset)).all()
+    total, rows = paginate(session, stmt, page)
     items = [
         ChainProblemOut(**_problem_fields(problem, today_), project_code=code, project_name=name)
         for problem, code, name in rows
