@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Query, Response, status
 
 from chaintrack.auth.permissions import ChainOf, Ref, chain_write
-from chaintrack.common.concurrency import IfMatch, check_if_match, set_etag
+from chaintrack.common.concurrency import IfMatch, check_if_match, created, set_etag
 from chaintrack.common.deps import SessionDep
 from chaintrack.common.pagination import Page, PageDep
 from chaintrack.errors import (
@@ -149,8 +149,9 @@ def _list_item(row: Any) -> ProjectListItem:
 )
 def create_project(data: ProjectCreate, session: SessionDep, response: Response) -> ProjectOut:
     project = service.create_project(session, data, local_today())
-    response.headers["Location"] = f"{queries.API_PATH}/{project.id}"
-    return _respond_detail(session, project.id, response)
+    detail = queries.load_detail(session, project.id)
+    created(response, f"{queries.API_PATH}/{project.id}", detail.project)
+    return _detail_out(detail)
 
 
 @router.get(
@@ -337,7 +338,7 @@ def put_annual_plan(
 ) -> AnnualPlanOut:
     project = queries.get_project(session, project_id)
     check_if_match(if_match, project)
-    plan, created = service_lifecycle.put_plan(session, project, year, data.planned_investment)
-    response.status_code = status.HTTP_201_CREATED if created else status.HTTP_200_OK
+    plan, is_new = service_lifecycle.put_plan(session, project, year, data.planned_investment)
+    response.status_code = status.HTTP_201_CREATED if is_new else status.HTTP_200_OK
     set_etag(response, project)
     return AnnualPlanOut.model_validate(plan)
