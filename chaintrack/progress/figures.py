@@ -29,6 +29,7 @@ from sqlalchemy.orm import Session
 
 from chaintrack.common.pagination import PageParams, paginate
 from chaintrack.history import revision_on_record
+from chaintrack.identifiers import Period
 from chaintrack.models import ProgressReport, ProjectAnnualPlan
 from chaintrack.models.base import Money
 
@@ -61,12 +62,12 @@ def month_figures(
     session: Session, project_id: int, period: str, as_of: dt.datetime | None
 ) -> MonthFigures:
     """This year's and the all-time cumulative investment up to ``period``: one statement."""
-    year = period[:4]
+    month = Period.parse(period)
     report = ProgressReport
-    in_year = case((report.period >= f"{year}-01", report.investment_month))
+    in_year = case((report.period >= str(month.january), report.investment_month))
     plan = (
         select(ProjectAnnualPlan.planned_investment)
-        .where(ProjectAnnualPlan.project_id == project_id, ProjectAnnualPlan.year == int(year))
+        .where(ProjectAnnualPlan.project_id == project_id, ProjectAnnualPlan.year == month.year)
         .scalar_subquery()
     )
     stmt = select(
