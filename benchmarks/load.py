@@ -151,7 +151,7 @@ def _load(base: str, token: str, chains: list[int], args: argparse.Namespace) ->
                 started = time.perf_counter()
                 try:
                     http.get(path, params)
-                except Exception as exc:  # noqa: BLE001 - counted and shown, not raised
+                except Exception as exc:  # counted and shown, not raised
                     with lock:
                         errors.append(f"{label}: {exc}"[:200])
                     continue

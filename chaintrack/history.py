@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import ColumnElement, Select, and_, func, or_, select
 
+from chaintrack.identifiers import Period
 from chaintrack.models import (
     ChainLeader,
     Designation,
@@ -85,7 +86,7 @@ def problem_open(
     """Raised in or before the month of ``day`` (``month``, YYYY-MM) and not resolved by then."""
     if month is None:
         assert isinstance(day, dt.date)
-        month = f"{day.year:04d}-{day.month:02d}"
+        month = str(Period.of(day))
     return and_(
         Problem.period <= month,
         or_(Problem.resolved_on.is_(None), Problem.resolved_on > day),

@@ -6,12 +6,15 @@
 - National investment project codes (GB/T 40058-2021): 24 characters,
   ``TTTT-RRRRRR-DD-TT-NNNNNC``.
 - Internal project codes: the office's own, letters, digits and hyphens.
+- Reporting periods: a calendar month, ``YYYY-MM`` (:class:`Period`).
 
 Every error says which character or part is wrong, in Chinese and English.
 """
 
 from __future__ import annotations
 
+import calendar
+import datetime as dt
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -229,3 +232,50 @@ def validate_period(raw: str) -> str:
             "a period is YYYY-MM (2000-2200)",
         )
     return value
+
+
+@dataclass(frozen=True, order=True)
+class Period:
+    """A reporting month. Stored and sent as ``YYYY-MM`` (which sorts as the months do);
+    code that computes with months uses this type rather than slicing the string.
+    """
+
+    year: int
+    month: int
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.month <= 12 or not 1 <= self.year <= 9999:
+            raise ValueError(f"no such month: {self.year}-{self.month}")
+
+    @classmethod
+    def parse(cls, raw: str) -> Period:
+        """``YYYY-MM`` (2000-2200); an :class:`IdentifierError` naming the rule otherwise."""
+        value = validate_period(raw)
+        return cls(int(value[:4]), int(value[5:7]))
+
+    @classmethod
+    def of(cls, day: dt.date) -> Period:
+        """The month ``day`` falls in."""
+        return cls(day.year, day.month)
+
+    def __str__(self) -> str:
+        return f"{self.year:04d}-{self.month:02d}"
+
+    def previous(self) -> Period:
+        return Period(self.year - 1, 12) if self.month == 1 else Period(self.year, self.month - 1)
+
+    def next(self) -> Period:
+        return Period(self.year + 1, 1) if self.month == 12 else Period(self.year, self.month + 1)
+
+    @property
+    def first_day(self) -> dt.date:
+        return dt.date(self.year, self.month, 1)
+
+    @property
+    def last_day(self) -> dt.date:
+        return dt.date(self.year, self.month, calendar.monthrange(self.year, self.month)[1])
+
+    @property
+    def january(self) -> Period:
+        """The first month of this period's year (where a year's running sums start)."""
+        return Period(self.year, 1)

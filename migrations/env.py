@@ -1,8 +1,9 @@
 """Alembic environment wired to chaintrack's metadata and settings.
 
-The URL is, in order: a connection handed in by the caller
-(``config.attributes["connection"]``, used by tests and the CLI), the
-``sqlalchemy.url`` option, or ``CHAINTRACK_DATABASE_URL``.
+The database is, in order: a Connection or an Engine handed in by the caller
+(``config.attributes["connection"]``: chaintrack.migrate hands in a Connection in a
+transaction; pytest-alembic and other tools hand in an Engine), the ``sqlalchemy.url``
+option, or ``CHAINTRACK_DATABASE_URL``.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 from logging.config import fileConfig
 
 from alembic import context
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, Engine
 
 from chaintrack.config import get_settings
 from chaintrack.db import make_engine
@@ -51,20 +52,37 @@ def _configure(connection: Connection) -> None:
     )
 
 
+def _run_on(connection: Connection) -> None:
+    _configure(connection)
+    with context.begin_transaction():
+        context.run_migrations()
+
+
 def run_migrations_online() -> None:
-    connection = config.attributes.get("connection")
-    if connection is not None:
-        _configure(connection)
-        with context.begin_transaction():
-            context.run_migrations()
+    handed_in = config.attributes.get("connection")
+    if isinstance(handed_in, Connection):
+        # The caller's transaction (if any) is used; the caller commits.
+        _run_on(handed_in)
         return
+    if isinstance(handed_in, Engine):
+        # The caller owns the engine: connect, migrate, commit, leave it open.
+        with handed_in.connect() as conn:
+            _run_on(conn)
+            conn.commit()
+        return
+    if handed_in is not None:
+        raise TypeError(
+            'config.attributes["connection"] must be a SQLAlchemy Connection or Engine, '
+            f"not {type(handed_in).__name__}"
+        )
     url = config.get_main_option("sqlalchemy.url") or get_settings().database_url
     engine = make_engine(url)
-    with engine.connect() as conn:
-        _configure(conn)
-        with context.begin_transaction():
-            context.run_migrations()
-    engine.dispose()
+    try:
+        with engine.connect() as conn:
+            _run_on(conn)
+            conn.commit()
+    finally:
+        engine.dispose()
 
 
 def run_migrations_offline() -> None:

@@ -118,3 +118,48 @@ def test_only_one_current_progress_report_per_period(db):
     nested.rollback()
     index_names = {ix["name"] for ix in inspect(db.connection()).get_indexes("progress_reports")}
     assert "uq_progress_reports_current" in index_names
+
+
+def test_status_as_of_window_has_its_index(db):
+    indexes = {
+        ix["name"]: ix["column_names"]
+        for ix in inspect(db.connection()).get_indexes("project_status_changes")
+    }
+    assert indexes["ix_project_status_changes_as_of"] == ["project_id", "changed_on", "id"]
+
+
+def _try_membership(db, ent, chain, **kw) -> bool:
+    """Insert in a savepoint; True when the database took it (then it is kept)."""
+    nested = db.begin_nested()
+    try:
+        make_membership(db, ent, chain, **kw)
+    except IntegrityError as exc:
+        nested.rollback()
+        assert "ex_memberships_no_overlap" in str(exc.orig)
+        return False
+    nested.commit()
+    return True
+
+
+def test_overlapping_memberships_are_refused_by_postgresql(db, is_postgres):
+    if not is_postgres:
+        pytest.skip("SQLite serialises writers; the service's check holds the rule there")
+    chain = make_chain(db)
+    ent = make_enterprise(db)
+    node, other_node = make_node(db, chain), make_node(db, chain)
+    d = dt.date
+    # [2024-01-01, 2024-07-01) on the node.
+    assert _try_membership(db, ent, chain, node_id=node.id, ended_on=d(2024, 7, 1))
+    # Overlapping, on the same node and role: refused; open-ended ones too.
+    assert not _try_membership(db, ent, chain, node_id=node.id, started_on=d(2024, 6, 30))
+    assert not _try_membership(db, ent, chain, node_id=node.id, started_on=d(2023, 1, 1))
+    # ended_on is exclusive: starting on it is no overlap.
+    assert _try_membership(db, ent, chain, node_id=node.id, started_on=d(2024, 7, 1))
+    # Another node or another role is another slot.
+    assert _try_membership(db, ent, chain, node_id=other_node.id, started_on=d(2024, 3, 1))
+    assert _try_membership(
+        db, ent, chain, node_id=node.id, role="leading", started_on=d(2024, 3, 1)
+    )
+    # Without a node: two open-ended chain-level memberships collide, as the check says.
+    assert _try_membership(db, ent, chain, started_on=d(2024, 1, 1))
+    assert not _try_membership(db, ent, chain, started_on=d(2025, 1, 1))

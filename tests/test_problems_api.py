@@ -7,9 +7,10 @@ import datetime as dt
 import pytest
 from sqlalchemy import func, select
 
+from chaintrack.history import office_today
 from chaintrack.models import Problem
 from chaintrack.models.enums import ProblemStatus
-from chaintrack.progress.rules import current_period, today
+from chaintrack.progress.rules import current_period
 from tests.factories import make_chain, make_project, make_report
 
 API = "/api/v1"
@@ -97,7 +98,7 @@ def test_problem_lifecycle(client, db, project):
         client.post(f"{API}/problems/{pid}/resolve", json=resolve, headers={"If-Match": '"1"'}),
         412,
     )
-    future = (today() + dt.timedelta(days=1)).isoformat()
+    future = (office_today() + dt.timedelta(days=1)).isoformat()
     for body, field in [
         ({**resolve, "resolved_on": future}, "resolved_on"),
         ({**resolve, "resolved_on": "2024-02-29"}, "resolved_on"),
@@ -196,7 +197,7 @@ def test_chain_problem_list(client, db):
         db,
         p2,
         description="未到期",
-        deadline=today() + dt.timedelta(days=30),
+        deadline=office_today() + dt.timedelta(days=30),
         responsible_unit="市自然资源和规划局",
     )
     make_problem(

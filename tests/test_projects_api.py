@@ -8,6 +8,7 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import func, select
 
+from chaintrack.history import office_today
 from chaintrack.models import (
     Project,
     ProjectAnnualPlan,
@@ -15,7 +16,6 @@ from chaintrack.models import (
     ProjectTarget,
 )
 from chaintrack.models.enums import Assessment, ProjectStatus, ProjectType
-from chaintrack.projects.lifecycle import local_today
 from tests.factories import make_chain, make_enterprise, make_node, make_project
 
 URL = "/api/v1/projects"
@@ -109,7 +109,7 @@ def test_create_full_project(client, db):
 
 def test_create_minimal_generates_code_and_defaults(client, db):
     chain = make_chain(db, code="PJTJC")
-    year = local_today().year
+    year = office_today().year
     make_project(db, chain, internal_code=f"PJTJC-{year}-007")
     r1 = client.post(URL, json=body(chain))
     r2 = client.post(URL, json=body(chain, name="第二个"))
@@ -120,7 +120,7 @@ def test_create_minimal_generates_code_and_defaults(client, db):
     assert out["status"] == "planned" and out["nature"] == "new" and out["level"] == "provincial"
     assert out["owner"] is None and out["targets"] == [] and out["annual_plans"] == []
     history = client.get(f"{URL}/{out['id']}/status-history").json()
-    assert history[0]["changed_on"] == local_today().isoformat()
+    assert history[0]["changed_on"] == office_today().isoformat()
 
 
 def test_create_under_construction_sets_actual_start(client, db):
@@ -208,7 +208,7 @@ def test_create_date_order_and_future_status_date(client, db):
         URL, json=body(chain, planned_start="2026-01-01", planned_completion="2025-12-31")
     )
     assert_problem(r, 422, "validation", "planned_completion")
-    tomorrow = (local_today() + dt.timedelta(days=1)).isoformat()
+    tomorrow = (office_today() + dt.timedelta(days=1)).isoformat()
     r = client.post(URL, json=body(chain, status_date=tomorrow))
     assert_problem(r, 422, "validation", "status_date")
     assert counts(db) == before
@@ -267,7 +267,7 @@ def test_list_filters_and_sort(client, db):
     c1 = make_chain(db, code="LCA")
     c2 = make_chain(db, code="LCB")
     owner = make_enterprise(db, name="示例业主有限公司")
-    today = local_today()
+    today = office_today()
     p1 = make_project(
         db,
         c1,

@@ -8,6 +8,7 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import func, select
 
+from chaintrack.history import office_today
 from chaintrack.models import Project, ProjectAnnualPlan, ProjectStatusChange
 from chaintrack.models.enums import ProjectStatus as S
 from chaintrack.projects.lifecycle import (
@@ -19,13 +20,12 @@ from chaintrack.projects.lifecycle import (
     behind_schedule_condition,
     is_behind_schedule,
     lifecycle_markdown,
-    local_today,
 )
 from tests.factories import make_chain, make_project
 from tests.test_projects_api import assert_problem
 
 URL = "/api/v1/projects"
-TODAY = local_today()
+TODAY = office_today()
 
 
 def new_project(client, db, **kw) -> dict:

@@ -5,11 +5,11 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from chaintrack.audit.schemas import AuditRecordOut
-from chaintrack.common.pagination import PageParams, sort_clause
+from chaintrack.common.pagination import PageParams, paginate, sort_clause
 from chaintrack.errors import ValidationProblem, not_found
 from chaintrack.models import AuditRecord, User
 from chaintrack.models.enums import AuditAction
@@ -70,8 +70,7 @@ def list_records(
     if f.to_time is not None:
         stmt = stmt.where(AuditRecord.occurred_at < f.to_time)
     stmt = stmt.order_by(*sort_clause(sort, SORT_KEYS, [AuditRecord.id.desc()]))
-    total = session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
-    rows = session.execute(stmt.limit(page.limit).offset(page.offset)).all()
+    total, rows = paginate(session, stmt, page)
     return total, [_out(r, name) for r, name in rows]
 
 

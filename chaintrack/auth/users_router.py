@@ -16,7 +16,7 @@ from chaintrack.auth.schemas import (
     UserOut,
     UserUpdate,
 )
-from chaintrack.common.concurrency import IfMatch, set_etag
+from chaintrack.common.concurrency import IfMatch, created, set_etag
 from chaintrack.common.deps import SessionDep
 from chaintrack.common.pagination import Page, PageDep
 from chaintrack.errors import (
@@ -85,8 +85,7 @@ def create_user(
     request: Request, data: UserCreate, session: SessionDep, response: Response
 ) -> UserOut:
     user = service.create_user(session, auth_state(request), data)
-    response.headers["Location"] = f"/api/v1/users/{user.id}"
-    set_etag(response, user)
+    created(response, f"/api/v1/users/{user.id}", user)
     return service.user_out(session, user)
 
 
@@ -191,8 +190,8 @@ def list_chains(user_id: UserId, session: SessionDep) -> list[ChainAssignmentOut
 def assign_chain(
     user_id: UserId, chain_id: ChainId, session: SessionDep, response: Response
 ) -> ChainAssignmentOut:
-    out, created = service.assign_chain(session, user_id, chain_id)
-    response.status_code = status.HTTP_201_CREATED if created else status.HTTP_200_OK
+    out, is_new = service.assign_chain(session, user_id, chain_id)
+    response.status_code = status.HTTP_201_CREATED if is_new else status.HTTP_200_OK
     return out
 
 

@@ -19,7 +19,7 @@ from chaintrack.chains.schemas import (
     ChainOut,
     ChainUpdate,
 )
-from chaintrack.common.concurrency import IfMatch, Versioned, set_etag
+from chaintrack.common.concurrency import IfMatch, created, set_etag
 from chaintrack.common.deps import SessionDep
 from chaintrack.common.pagination import Page, PageDep
 from chaintrack.common.schemas import IsoDate
@@ -43,11 +43,6 @@ Sort = Annotated[
 ]
 
 
-def _created(response: Response, location: str, obj: Versioned) -> None:
-    response.headers["Location"] = location
-    set_etag(response, obj)
-
-
 # --- chain groups -----------------------------------------------------------------
 
 
@@ -62,7 +57,7 @@ def _created(response: Response, location: str, obj: Versioned) -> None:
 )
 def create_group(data: ChainGroupCreate, session: SessionDep, response: Response) -> ChainGroupOut:
     group = service.create_group(session, data)
-    _created(response, f"{API}/chain-groups/{group.id}", group)
+    created(response, f"{API}/chain-groups/{group.id}", group)
     return ChainGroupOut.model_validate(group)
 
 
@@ -139,7 +134,7 @@ def update_group(
 )
 def create_chain(data: ChainCreate, session: SessionDep, response: Response) -> ChainOut:
     chain = service.create_chain(session, data)
-    _created(response, f"{API}/chains/{chain.id}", chain)
+    created(response, f"{API}/chains/{chain.id}", chain)
     return ChainOut.model_validate(chain)
 
 
@@ -259,7 +254,7 @@ def create_leader(
     chain_id: int, data: ChainLeaderCreate, session: SessionDep, response: Response
 ) -> ChainLeaderOut:
     leader = service_leaders.create_leader(session, chain_id, data)
-    _created(response, f"{API}/chain-leaders/{leader.id}", leader)
+    created(response, f"{API}/chain-leaders/{leader.id}", leader)
     return ChainLeaderOut.model_validate(leader)
 
 

@@ -26,6 +26,18 @@ def set_etag(response: Response, obj: Versioned) -> None:
     response.headers["ETag"] = etag_for(obj)
 
 
+def created(response: Response, location: str, obj: Versioned | None) -> None:
+    """Headers of a 201 Created: where the new resource lives and, if it is versioned,
+    its ETag, so a client can update it without reading it first.
+
+    The status itself is declared on the route (``status_code=201``) so that the OpenAPI
+    document shows it; ``obj`` is None for resources without a version (never updated).
+    """
+    response.headers["Location"] = location
+    if obj is not None:
+        set_etag(response, obj)
+
+
 IfMatch = Annotated[
     str | None,
     Header(

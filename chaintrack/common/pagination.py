@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Annotated, Any, Generic, TypeVar
+from typing import Annotated, Any, Generic, NamedTuple, TypeVar
 
 from fastapi import Depends, Query
 from pydantic import BaseModel, Field
@@ -64,8 +64,30 @@ def sort_clause(sort: str | None, allowed: dict[str, Any], default: Sequence[Any
     return [*clauses, *default]
 
 
-def paginate(session: Session, stmt: Select[Any], page: PageParams) -> tuple[int, Sequence[Any]]:
-    """Two statements whatever the page size: the count and the page."""
-    total = session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
-    rows = session.scalars(stmt.limit(page.limit).offset(page.offset)).all()
-    return total, rows
+class Paged(NamedTuple):
+    """One page of a list: ``total`` rows match the filters, ``rows`` is this page."""
+
+    total: int
+    rows: Sequence[Any]
+
+
+def paginate(
+    session: Session,
+    stmt: Select[Any],
+    page: PageParams,
+    *,
+    count: Select[Any] | None = None,
+) -> Paged:
+    """Two statements whatever the page size: the count and the page.
+
+    ``rows`` holds the selected object when ``stmt`` selects one thing (an entity or a
+    column), and a ``Row`` per result otherwise. ``count`` is a statement with the same
+    rows as ``stmt`` but cheaper to count (no joins that cannot change the number of rows,
+    no window functions or aggregates computed per row); without it ``stmt`` is counted.
+    """
+    counted = (stmt if count is None else count).order_by(None)
+    total = session.scalar(select(func.count()).select_from(counted.subquery())) or 0
+    paged = stmt.limit(page.limit).offset(page.offset)
+    if len(stmt.column_descriptions) == 1:
+        return Paged(total, session.scalars(paged).all())
+    return Paged(total, session.execute(paged).all())

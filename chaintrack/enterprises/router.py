@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Query, Response, status
 
 from chaintrack.auth.permissions import register_write
-from chaintrack.common.concurrency import IfMatch, set_etag
+from chaintrack.common.concurrency import IfMatch, created, set_etag
 from chaintrack.common.deps import SessionDep
 from chaintrack.common.pagination import Page, PageDep
 from chaintrack.common.schemas import IsoDate
@@ -101,7 +101,7 @@ def create_enterprise(
     body: EnterpriseCreate, session: SessionDep, response: Response
 ) -> EnterpriseDetail:
     ent = service.create_enterprise(session, body)
-    response.headers["Location"] = service.ENTERPRISE_URL.format(id=ent.id)
+    created(response, service.ENTERPRISE_URL.format(id=ent.id), ent)
     return _detail(session, ent.id, response)
 
 
@@ -231,8 +231,8 @@ def put_figures(
     response: Response,
     if_match: IfMatch = None,
 ) -> FiguresOut:
-    row, created = service.put_figures(session, enterprise_id, year, body, if_match)
-    if created:
+    row, is_new = service.put_figures(session, enterprise_id, year, body, if_match)
+    if is_new:
         response.status_code = status.HTTP_201_CREATED
     set_etag(response, row)
     return FiguresOut.model_validate(row)
@@ -260,8 +260,7 @@ def grant_designation(
     enterprise_id: EnterpriseId, body: DesignationCreate, session: SessionDep, response: Response
 ) -> DesignationOut:
     row = service_designations.grant_designation(session, enterprise_id, body)
-    response.headers["Location"] = service_designations.DESIGNATION_URL.format(id=row.id)
-    set_etag(response, row)
+    created(response, service_designations.DESIGNATION_URL.format(id=row.id), row)
     return _designation_out(row, today())
 
 

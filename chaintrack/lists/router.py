@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Path, Query, Response, status
 
 from chaintrack.auth.permissions import ChainOf, Ref, admin_only, chain_write
-from chaintrack.common.concurrency import IfMatch, set_etag
+from chaintrack.common.concurrency import IfMatch, created, set_etag
 from chaintrack.common.deps import SessionDep
 from chaintrack.common.pagination import Page, PageDep
 from chaintrack.errors import (
@@ -165,8 +165,7 @@ def get_list_type(type_id: Id, session: SessionDep, response: Response) -> ListT
 )
 def create_list_type(data: ListTypeCreate, session: SessionDep, response: Response) -> ListTypeOut:
     row = service_types.create_list_type(session, data)
-    set_etag(response, row)
-    response.headers["Location"] = f"/api/v1/list-types/{row.id}"
+    created(response, f"/api/v1/list-types/{row.id}", row)
     return ListTypeOut.model_validate(row)
 
 
@@ -260,7 +259,7 @@ def create_list(
     chain_id: Id, data: ChainListCreate, session: SessionDep, response: Response
 ) -> ChainListDetail:
     view = service.create_list(session, chain_id, data)
-    response.headers["Location"] = f"/api/v1/lists/{view.chain_list.id}"
+    created(response, f"/api/v1/lists/{view.chain_list.id}", view.chain_list)
     return _list_detail(view, response)
 
 
@@ -350,8 +349,8 @@ def create_entry(
     list_id: Id, data: EntryCreate, session: SessionDep, response: Response
 ) -> EntryOut:
     view = service_entries.create_entry(session, list_id, data)
-    response.headers["Location"] = f"/api/v1/list-entries/{view.entry.id}"
-    return _entry_single(view, response)
+    created(response, f"/api/v1/list-entries/{view.entry.id}", view.entry)
+    return _entry_out(view)
 
 
 @router.put(

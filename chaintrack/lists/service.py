@@ -13,7 +13,7 @@ from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
 from chaintrack.common.concurrency import check_if_match
-from chaintrack.common.pagination import PageParams, sort_clause
+from chaintrack.common.pagination import PageParams, paginate, sort_clause
 from chaintrack.errors import Conflict, ValidationProblem, not_found
 from chaintrack.lists.schemas import ChainListCreate, ChainListUpdate
 from chaintrack.models import Chain, ChainList, ListEntry, ListType
@@ -89,15 +89,6 @@ def list_chain_lists(
     if year is not None:
         filters.append(ChainList.period.startswith(str(year)))
 
-    total = (
-        session.scalar(
-            select(func.count())
-            .select_from(ChainList)
-            .join(ListType, ListType.id == ChainList.list_type_id)
-            .where(*filters)
-        )
-        or 0
-    )
     counts = (
         select(ListEntry.list_id, func.count().label("n"))
         .where(ListEntry.chain_id == chain_id)
@@ -107,15 +98,18 @@ def list_chain_lists(
     order = sort_clause(sort, _SORTS, [ChainList.id])
     if not sort:
         order = [ChainList.period.desc(), ListType.code.asc(), *order]
-    rows = session.execute(
+    stmt = (
         select(ChainList, ListType, func.coalesce(counts.c.n, 0))
         .join(ListType, ListType.id == ChainList.list_type_id)
         .outerjoin(counts, counts.c.list_id == ChainList.id)
         .where(*filters)
         .order_by(*order)
-        .limit(page.limit)
-        .offset(page.offset)
-    ).all()
+    )
+    # The entry counts do not change the number of lists: count without them.
+    count = (
+        select(ChainList.id).join(ListType, ListType.id == ChainList.list_type_id).where(*filters)
+    )
+    total, rows = paginate(session, stmt, page, count=count)
     return total, [ListView(r[0], r[1], int(r[2])) for r in rows]
 
 

@@ -10,7 +10,7 @@ from sqlalchemy import ColumnElement, Row, Select, func, select
 from sqlalchemy.orm import Session
 
 from chaintrack.common.concurrency import check_if_match
-from chaintrack.common.pagination import PageParams
+from chaintrack.common.pagination import PageParams, paginate
 from chaintrack.errors import Conflict, FieldError, ValidationProblem, not_found
 from chaintrack.lists.attributes import parse_fields, validate_attributes
 from chaintrack.lists.schemas import EnterpriseRef, EntryCreate, EntryUpdate, NodeRef, ProjectRef
@@ -116,14 +116,8 @@ def list_entries(
         filters.append(ListEntry.project_id == project_id)
     if node_id is not None:
         filters.append(ListEntry.node_id == node_id)
-    total = session.scalar(select(func.count()).select_from(ListEntry).where(*filters)) or 0
-    rows = session.execute(
-        _entry_select()
-        .where(*filters)
-        .order_by(ListEntry.position, ListEntry.id)
-        .limit(page.limit)
-        .offset(page.offset)
-    ).all()
+    stmt = _entry_select().where(*filters).order_by(ListEntry.position, ListEntry.id)
+    total, rows = paginate(session, stmt, page, count=select(ListEntry.id).where(*filters))
     return total, [_view(r) for r in rows]
 
 

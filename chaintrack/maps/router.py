@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query, Response, status
 
 from chaintrack.auth.permissions import ChainOf, Ref, chain_write
-from chaintrack.common.concurrency import IfMatch, check_if_match, set_etag
+from chaintrack.common.concurrency import IfMatch, check_if_match, created, set_etag
 from chaintrack.common.deps import SessionDep
 from chaintrack.common.pagination import Page, PageDep
 from chaintrack.common.schemas import IsoDate
@@ -68,8 +68,7 @@ def create_node(
     chain_id: ChainId, body: NodeCreate, session: SessionDep, response: Response
 ) -> NodeOut:
     node = service.create_node(session, chain_id, body.model_dump())
-    set_etag(response, node)
-    response.headers["Location"] = f"{PREFIX}/nodes/{node.id}"
+    created(response, f"{PREFIX}/nodes/{node.id}", node)
     return NodeOut.model_validate(node)
 
 
@@ -208,7 +207,7 @@ def create_relation(
     chain_id: ChainId, body: RelationCreate, session: SessionDep, response: Response
 ) -> RelationOut:
     relation = service.create_relation(session, chain_id, body.model_dump())
-    response.headers["Location"] = f"{PREFIX}/relations/{relation.id}"
+    created(response, f"{PREFIX}/relations/{relation.id}", None)
     return RelationOut.model_validate(relation)
 
 
@@ -312,7 +311,7 @@ def publish_version(
     chain_id: ChainId, body: MapVersionCreate, session: SessionDep, response: Response
 ) -> MapVersionOut:
     version = versions.publish(session, chain_id, body.model_dump())
-    response.headers["Location"] = f"{PREFIX}/map-versions/{version.id}"
+    created(response, f"{PREFIX}/map-versions/{version.id}", None)
     return MapVersionOut.model_validate(version)
 
 

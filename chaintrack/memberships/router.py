@@ -9,7 +9,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response
 
 from chaintrack.auth.permissions import ChainOf, Ref, chain_write
-from chaintrack.common.concurrency import IfMatch, set_etag
+from chaintrack.common.concurrency import IfMatch, created, set_etag
 from chaintrack.common.deps import SessionDep
 from chaintrack.common.pagination import Page, PageDep, PageParams
 from chaintrack.common.schemas import IsoDate
@@ -79,8 +79,7 @@ def create_membership(
     chain_id: int, data: MembershipCreate, session: SessionDep, response: Response
 ) -> MembershipOut:
     membership = service.create_membership(session, chain_id, data)
-    response.headers["Location"] = f"{service.API}/memberships/{membership.id}"
-    set_etag(response, membership)
+    created(response, f"{service.API}/memberships/{membership.id}", membership)
     return MembershipOut.model_validate(membership)
 
 

@@ -9,10 +9,12 @@ end, they are never deleted. Services flush, never commit.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, and_, or_, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, contains_eager, joinedload
 
 from chaintrack.chains.service import require_chain
@@ -24,6 +26,7 @@ from chaintrack.history import office_today
 from chaintrack.memberships.schemas import MembershipCreate, MembershipEnd, MembershipUpdate
 from chaintrack.models import Chain, Enterprise, MapNode, Membership, Region
 from chaintrack.models.enums import MembershipRole
+from chaintrack.models.membership import MEMBERSHIP_OVERLAP
 
 API = "/api/v1"
 
@@ -165,6 +168,42 @@ def _check_duplicate(
     check_no_overlap(role, start, end, [tuple(row)] if row is not None else [])
 
 
+def _is_overlap(exc: IntegrityError) -> bool:
+    diag = getattr(exc.orig, "diag", None)
+    return getattr(diag, "constraint_name", None) == MEMBERSHIP_OVERLAP
+
+
+@contextmanager
+def _refusing_overlap(session: Session, slot: dict[str, Any]) -> Iterator[None]:
+    """Apply the change made in the block and flush it; an overlap is the check's 409.
+
+    ``slot`` holds the arguments :func:`_check_duplicate` was called with. The check
+    cannot see a row another transaction has not committed yet; on PostgreSQL the
+    exclusion constraint waits for that transaction and fires if it commits. The change
+    is made and flushed in a SAVEPOINT (begun before the change: beginning one flushes
+    what is pending), so that after a refusal the check runs again, now sees the
+    committed row and raises the Conflict that names it.
+    """
+    if session.get_bind().dialect.name != "postgresql":
+        yield  # SQLite serialises writers: the check has seen every row.
+        session.flush()
+        return
+    try:
+        with session.begin_nested():
+            yield
+            session.flush()
+    except IntegrityError as exc:
+        if not _is_overlap(exc):
+            raise
+        with session.no_autoflush:
+            _check_duplicate(session, **slot)
+        raise Conflict(  # the other row is gone again (its writer rolled it back since)
+            "该企业在本链同一节点同一身份的成员关系期间重叠，请刷新后重试 / the enterprise "
+            "already holds a membership of this role on this chain and node for this "
+            "period; reload and try again"
+        ) from exc
+
+
 # --- writes -------------------------------------------------------------------------
 
 
@@ -172,18 +211,18 @@ def create_membership(session: Session, chain_id: int, data: MembershipCreate) -
     require_chain(session, chain_id)
     _require_enterprise_field(session, data.enterprise_id)
     _check_node(session, chain_id, data.node_id)
-    _check_duplicate(
-        session,
-        enterprise_id=data.enterprise_id,
-        chain_id=chain_id,
-        node_id=data.node_id,
-        role=data.role,
-        start=data.started_on,
-        end=None,
-    )
+    slot: dict[str, Any] = {
+        "enterprise_id": data.enterprise_id,
+        "chain_id": chain_id,
+        "node_id": data.node_id,
+        "role": data.role,
+        "start": data.started_on,
+        "end": None,
+    }
+    _check_duplicate(session, **slot)
     membership = Membership(chain_id=chain_id, **data.model_dump())
-    session.add(membership)
-    session.flush()
+    with _refusing_overlap(session, slot):
+        session.add(membership)
     return get_membership(session, membership.id, refresh=True)
 
 
@@ -199,20 +238,20 @@ def update_membership(
     if "node_id" in changes:
         _check_node(session, membership.chain_id, node_id)
     check_date_order(started_on, membership.ended_on, "started_on")
+    slot: dict[str, Any] = {
+        "enterprise_id": membership.enterprise_id,
+        "chain_id": membership.chain_id,
+        "node_id": node_id,
+        "role": role,
+        "start": started_on,
+        "end": membership.ended_on,
+        "exclude_id": membership.id,
+    }
     if {"node_id", "role", "started_on"} & changes.keys():
-        _check_duplicate(
-            session,
-            enterprise_id=membership.enterprise_id,
-            chain_id=membership.chain_id,
-            node_id=node_id,
-            role=role,
-            start=started_on,
-            end=membership.ended_on,
-            exclude_id=membership.id,
-        )
-    for name, value in changes.items():
-        setattr(membership, name, value)
-    session.flush()
+        _check_duplicate(session, **slot)
+    with _refusing_overlap(session, slot):
+        for name, value in changes.items():
+            setattr(membership, name, value)
     return get_membership(session, membership.id, refresh=True)
 
 

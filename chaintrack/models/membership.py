@@ -2,6 +2,11 @@
 
 Ending a membership sets ``ended_on``; rows are kept as the chain's history.
 A chain-master enterprise (链主) is a membership with role ``chain_master``.
+
+One enterprise cannot hold two memberships of the same chain, node and role whose
+periods ``[started_on, ended_on)`` overlap. The service checks it (and names the row in
+the way); on PostgreSQL an exclusion constraint also holds it against concurrent
+writers, which the check alone cannot see.
 """
 
 from __future__ import annotations
@@ -9,7 +14,17 @@ from __future__ import annotations
 import datetime as dt
 from typing import TYPE_CHECKING
 
-from sqlalchemy import CheckConstraint, Date, ForeignKey, ForeignKeyConstraint, Index, Integer, Text
+from sqlalchemy import (
+    CheckConstraint,
+    Date,
+    ForeignKey,
+    ForeignKeyConstraint,
+    Index,
+    Integer,
+    Text,
+    text,
+)
+from sqlalchemy.dialects.postgresql import ExcludeConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from chaintrack.models.base import Base, TimestampMixin, VersionedMixin, enum_type
@@ -19,6 +34,9 @@ if TYPE_CHECKING:
     from chaintrack.models.chain import Chain
     from chaintrack.models.enterprise import Enterprise
     from chaintrack.models.map import MapNode
+
+#: The exclusion constraint that refuses overlapping memberships on PostgreSQL.
+MEMBERSHIP_OVERLAP = "ex_memberships_no_overlap"
 
 
 class Membership(Base, TimestampMixin, VersionedMixin):
@@ -32,6 +50,18 @@ class Membership(Base, TimestampMixin, VersionedMixin):
         CheckConstraint("ended_on IS NULL OR ended_on >= started_on", name="period_order"),
         Index("ix_memberships_chain_role", "chain_id", "role"),
         Index("ix_memberships_enterprise_chain", "enterprise_id", "chain_id"),
+        # PostgreSQL only (needs btree_gist for the = parts). A membership without a node
+        # counts as node 0, so two chain-level memberships collide as the service's check
+        # says; ended_on is exclusive and NULL means open-ended, as daterange's "[)" does.
+        ExcludeConstraint(
+            ("enterprise_id", "="),
+            ("chain_id", "="),
+            ("role", "="),
+            (text("COALESCE(node_id, 0)"), "="),
+            (text("daterange(started_on, ended_on, '[)')"), "&&"),
+            name=MEMBERSHIP_OVERLAP,
+            using="gist",
+        ).ddl_if(dialect="postgresql"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

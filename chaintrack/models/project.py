@@ -10,6 +10,7 @@ from sqlalchemy import (
     Date,
     ForeignKey,
     ForeignKeyConstraint,
+    Index,
     Integer,
     String,
     Text,
@@ -120,11 +121,14 @@ class ProjectStatusChange(Base):
     """One step of a project's lifecycle; the first row records its creation status."""
 
     __tablename__ = "project_status_changes"
+    __table_args__ = (
+        # The status-as-of window (history.status_as_of): a project's changes up to a day,
+        # latest first, read from the index alone. Also serves look-ups by project.
+        Index("ix_project_status_changes_as_of", "project_id", "changed_on", "id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    project_id: Mapped[int] = mapped_column(
-        ForeignKey("projects.id", ondelete="CASCADE"), index=True
-    )
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
     from_status: Mapped[ProjectStatus | None] = mapped_column(
         enum_type(ProjectStatus, "from_status")
     )

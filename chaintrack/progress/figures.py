@@ -27,8 +27,9 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
-from chaintrack.common.pagination import PageParams
+from chaintrack.common.pagination import PageParams, paginate
 from chaintrack.history import revision_on_record
+from chaintrack.identifiers import Period
 from chaintrack.models import ProgressReport, ProjectAnnualPlan
 from chaintrack.models.base import Money
 
@@ -61,12 +62,12 @@ def month_figures(
     session: Session, project_id: int, period: str, as_of: dt.datetime | None
 ) -> MonthFigures:
     """This year's and the all-time cumulative investment up to ``period``: one statement."""
-    year = period[:4]
+    month = Period.parse(period)
     report = ProgressReport
-    in_year = case((report.period >= f"{year}-01", report.investment_month))
+    in_year = case((report.period >= str(month.january), report.investment_month))
     plan = (
         select(ProjectAnnualPlan.planned_investment)
-        .where(ProjectAnnualPlan.project_id == project_id, ProjectAnnualPlan.year == int(year))
+        .where(ProjectAnnualPlan.project_id == project_id, ProjectAnnualPlan.year == month.year)
         .scalar_subquery()
     )
     stmt = select(
@@ -98,7 +99,6 @@ def reports_with_figures(
     )
     cum_total = func.sum(report.investment_month).over(order_by=report.period, rows=(None, 0))
     where = (report.project_id == project_id, on_record(as_of))
-    total = session.scalar(select(func.count()).select_from(report).where(*where)) or 0
     stmt = (
         select(
             report,
@@ -115,7 +115,6 @@ def reports_with_figures(
         )
         .where(*where)
         .order_by(report.period.desc() if descending else report.period.asc())
-        .limit(page.limit)
-        .offset(page.offset)
     )
-    return total, session.execute(stmt).all()
+    # At most one plan per year joins each report: count the reports alone.
+    return paginate(session, stmt, page, count=select(report.id).where(*where))

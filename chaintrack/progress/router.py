@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query, Response, status
 
 from chaintrack.auth.permissions import ChainOf, Ref, chain_write
-from chaintrack.common.concurrency import IfMatch, etag_for, set_etag
+from chaintrack.common.concurrency import IfMatch, created, etag_for, set_etag
 from chaintrack.common.deps import SessionDep
 from chaintrack.common.pagination import Page, PageDep
 from chaintrack.common.schemas import IsoAwareDatetime, Period
@@ -112,8 +112,9 @@ def submit_progress(
     result = service.submit_report(session, project_id, period, body, if_match)
     if not result.created:
         response.status_code = status.HTTP_200_OK
-    response.headers["Location"] = f"{API_PREFIX}/progress-reports/{result.report.id}"
-    _revision_etag(response, result.report.revision)
+    # A new revision of a month already on record is a 200 at the same place.
+    location = f"{API_PREFIX}/progress-reports/{result.report.id}"
+    created(response, location, service.RevisionTag(result.report.revision))
     return result.detail
 
 
@@ -209,8 +210,7 @@ def create_problem(
     project_id: ProjectId, body: ProblemCreate, session: SessionDep, response: Response
 ) -> ProblemOut:
     problem = service_problems.create_problem(session, project_id, body)
-    set_etag(response, problem)
-    response.headers["Location"] = f"{API_PREFIX}/problems/{problem.id}"
+    created(response, f"{API_PREFIX}/problems/{problem.id}", problem)
     return service_problems.problem_out(problem)
 
 

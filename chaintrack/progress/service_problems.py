@@ -6,13 +6,15 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, func, not_, select
+from sqlalchemy import ColumnElement, Select, and_, not_, select
 from sqlalchemy.orm import Session
 
 from chaintrack.chains.service import require_chain
 from chaintrack.common.concurrency import check_if_match
-from chaintrack.common.pagination import Page, PageParams, sort_clause
+from chaintrack.common.pagination import Page, PageParams, paginate, sort_clause
 from chaintrack.errors import Conflict, FieldError, ValidationProblem, not_found
+from chaintrack.history import office_today
+from chaintrack.identifiers import Period
 from chaintrack.models import Problem, ProgressReport, Project
 from chaintrack.models.enums import ProblemStatus
 from chaintrack.progress.rules import (
@@ -20,7 +22,6 @@ from chaintrack.progress.rules import (
     check_not_future_date,
     check_period_not_future,
     get_project,
-    today,
 )
 from chaintrack.progress.schemas import (
     ChainProblemOut,
@@ -51,11 +52,11 @@ class ProblemFilters:
     sort: str | None = None
 
 
-def _problem_fields(problem: Problem, today_: dt.date) -> dict[str, Any]:
+def _problem_fields(problem: Problem, today: dt.date) -> dict[str, Any]:
     overdue = (
         problem.status == ProblemStatus.OPEN
         and problem.deadline is not None
-        and problem.deadline < today_
+        and problem.deadline < today
     )
     return {
         "id": problem.id,
@@ -77,8 +78,8 @@ def _problem_fields(problem: Problem, today_: dt.date) -> dict[str, Any]:
     }
 
 
-def problem_out(problem: Problem, today_: dt.date | None = None) -> ProblemOut:
-    return ProblemOut(**_problem_fields(problem, today_ or today()))
+def problem_out(problem: Problem, today: dt.date | None = None) -> ProblemOut:
+    return ProblemOut(**_problem_fields(problem, today or office_today()))
 
 
 def problems_of_month(
@@ -173,8 +174,7 @@ def resolve_problem(
     check_if_match(if_match, problem)
     check_problem_open(problem)
     check_not_future_date(data.resolved_on, "resolved_on")
-    raised = dt.date(int(problem.period[:4]), int(problem.period[5:7]), 1)
-    if data.resolved_on < raised:
+    if data.resolved_on < Period.parse(problem.period).first_day:
         raise ValidationProblem.for_field(
             "resolved_on",
             f"解决日期早于问题提出月份（{problem.period}）/ "
@@ -191,21 +191,21 @@ def resolve_problem(
 # --- lists -------------------------------------------------------------------------
 
 
-def _overdue(today_: dt.date) -> ColumnElement[bool]:
+def _overdue(today: dt.date) -> ColumnElement[bool]:
     return and_(
         Problem.status == ProblemStatus.OPEN,
         Problem.deadline.is_not(None),
-        Problem.deadline < today_,
+        Problem.deadline < today,
     )
 
 
-def _filtered(stmt: Select[Any], filters: ProblemFilters, today_: dt.date) -> Select[Any]:
+def _filtered(stmt: Select[Any], filters: ProblemFilters, today: dt.date) -> Select[Any]:
     if filters.status != ProblemStatusFilter.ALL:
         stmt = stmt.where(Problem.status == ProblemStatus(filters.status.value))
     if filters.overdue is True:
-        stmt = stmt.where(_overdue(today_))
+        stmt = stmt.where(_overdue(today))
     elif filters.overdue is False:
-        stmt = stmt.where(not_(_overdue(today_)))
+        stmt = stmt.where(not_(_overdue(today)))
     if filters.responsible_unit:
         unit = Problem.responsible_unit
         stmt = stmt.where(unit.contains(filters.responsible_unit, autoescape=True))
@@ -214,21 +214,16 @@ def _filtered(stmt: Select[Any], filters: ProblemFilters, today_: dt.date) -> Se
     return stmt
 
 
-def _count(session: Session, stmt: Select[Any]) -> int:
-    return session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
-
-
 def list_project_problems(
     session: Session, project_id: int, filters: ProblemFilters, page: PageParams
 ) -> Page[ProblemOut]:
     project = get_project(session, project_id)
-    today_ = today()
-    stmt = _filtered(select(Problem).where(Problem.project_id == project.id), filters, today_)
+    today = office_today()
+    stmt = _filtered(select(Problem).where(Problem.project_id == project.id), filters, today)
     stmt = stmt.order_by(*sort_clause(filters.sort, SORT_KEYS, DEFAULT_SORT))
-    total = _count(session, stmt)
-    rows = session.scalars(stmt.limit(page.limit).offset(page.offset)).all()
+    total, rows = paginate(session, stmt, page)
     return Page(
-        items=[problem_out(p, today_) for p in rows],
+        items=[problem_out(p, today) for p in rows],
         total=total,
         limit=page.limit,
         offset=page.offset,
@@ -240,18 +235,17 @@ def list_chain_problems(
 ) -> Page[ChainProblemOut]:
     """Problems across a chain's projects, with each project's code and name: two statements."""
     require_chain(session, chain_id)
-    today_ = today()
+    today = office_today()
     stmt = (
         select(Problem, Project.internal_code, Project.name)
         .join(Project, Project.id == Problem.project_id)
         .where(Project.chain_id == chain_id)
     )
-    stmt = _filtered(stmt, filters, today_)
+    stmt = _filtered(stmt, filters, today)
     stmt = stmt.order_by(*sort_clause(filters.sort, CHAIN_SORT_KEYS, DEFAULT_SORT))
-    total = _count(session, stmt)
-    rows = session.execute(stmt.limit(page.limit).offset(page.offset)).all()
+    total, rows = paginate(session, stmt, page)
     items = [
-        ChainProblemOut(**_problem_fields(problem, today_), project_code=code, project_name=name)
+        ChainProblemOut(**_problem_fields(problem, today), project_code=code, project_name=name)
         for problem, code, name in rows
     ]
     return Page(items=items, total=total, limit=page.limit, offset=page.offset)

@@ -19,7 +19,6 @@ import datetime as dt
 from sqlalchemy import ColumnElement, and_, or_
 
 from chaintrack.common.sql import consts
-from chaintrack.history import office_today
 from chaintrack.models import Project
 from chaintrack.models.enums import ProjectStatus as S
 
@@ -49,9 +48,6 @@ FINISHED: frozenset[S] = frozenset({S.COMPLETED, S.IN_OPERATION, S.CANCELLED})
 
 #: Not yet under construction.
 NOT_STARTED: frozenset[S] = frozenset({S.PLANNED, S.SIGNED})
-
-#: Today in China (the offices' calendar), whatever the server's time zone.
-local_today = office_today
 
 
 def allowed_next(current: S, suspended_from: S | None = None) -> list[S]:

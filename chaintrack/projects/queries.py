@@ -7,10 +7,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
-from chaintrack.common.pagination import PageParams, sort_clause
+from chaintrack.common.pagination import PageParams, paginate, sort_clause
 from chaintrack.errors import not_found
 from chaintrack.models import (
     Chain,
@@ -163,8 +163,6 @@ def list_projects(
     session: Session, f: ProjectFilters, sort: str | None, page: PageParams, today: dt.date
 ) -> tuple[int, Sequence[Any]]:
     """Rows of (Project, chain code, owner name): two statements whatever the page size."""
-    base = _filtered(select(Project.id), f, today)
-    total = session.scalar(select(func.count()).select_from(base.subquery())) or 0
     stmt = _filtered(
         select(Project, Chain.code, Enterprise.name)
         .join(Chain, Chain.id == Project.chain_id)
@@ -172,5 +170,5 @@ def list_projects(
         f,
         today,
     ).order_by(*sort_clause(sort, SORT_KEYS, [Project.id.asc()]))
-    rows = session.execute(stmt.limit(page.limit).offset(page.offset)).all()
-    return total, rows
+    # The chain and the owner are joined one per project: count the projects alone.
+    return paginate(session, stmt, page, count=_filtered(select(Project.id), f, today))

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Query, Response, status
 
 from chaintrack.auth.permissions import ChainOf, Ref, chain_write
-from chaintrack.common.concurrency import IfMatch, check_if_match, set_etag
+from chaintrack.common.concurrency import IfMatch, check_if_match, created, set_etag
 from chaintrack.common.deps import SessionDep
 from chaintrack.common.pagination import Page, PageDep
 from chaintrack.errors import (
@@ -19,8 +19,9 @@ from chaintrack.errors import (
     ValidationProblem,
     problem_responses,
 )
+from chaintrack.history import office_today
 from chaintrack.projects import queries, service, service_lifecycle
-from chaintrack.projects.lifecycle import is_behind_schedule, lifecycle_markdown, local_today
+from chaintrack.projects.lifecycle import is_behind_schedule, lifecycle_markdown
 from chaintrack.projects.params import ProjectFiltersDep
 from chaintrack.projects.schemas import (
     AnnualPlanOut,
@@ -89,7 +90,7 @@ def _detail_out(detail: queries.ProjectDetail) -> ProjectOut:
         status_label=p.status.label_zh,
         allowed_transitions=detail.allowed,
         behind_schedule=is_behind_schedule(
-            p.status, p.planned_start, p.planned_completion, local_today()
+            p.status, p.planned_start, p.planned_completion, office_today()
         ),
         version=p.version,
         created_at=p.created_at,
@@ -124,7 +125,7 @@ def _list_item(row: Any) -> ProjectListItem:
         planned_completion=p.planned_completion,
         total_investment=p.total_investment,
         behind_schedule=is_behind_schedule(
-            p.status, p.planned_start, p.planned_completion, local_today()
+            p.status, p.planned_start, p.planned_completion, office_today()
         ),
         version=p.version,
         updated_at=p.updated_at,
@@ -148,9 +149,10 @@ def _list_item(row: Any) -> ProjectListItem:
     responses=problem_responses(Conflict, ValidationProblem),
 )
 def create_project(data: ProjectCreate, session: SessionDep, response: Response) -> ProjectOut:
-    project = service.create_project(session, data, local_today())
-    response.headers["Location"] = f"{queries.API_PATH}/{project.id}"
-    return _respond_detail(session, project.id, response)
+    project = service.create_project(session, data, office_today())
+    detail = queries.load_detail(session, project.id)
+    created(response, f"{queries.API_PATH}/{project.id}", detail.project)
+    return _detail_out(detail)
 
 
 @router.get(
@@ -174,7 +176,7 @@ def list_projects(
         ),
     ] = None,
 ) -> Page[ProjectListItem]:
-    total, rows = queries.list_projects(session, filters, sort, page, local_today())
+    total, rows = queries.list_projects(session, filters, sort, page, office_today())
     return Page[ProjectListItem](
         items=[_list_item(r) for r in rows], total=total, limit=page.limit, offset=page.offset
     )
@@ -240,7 +242,7 @@ def change_status(
 ) -> ProjectOut:
     project = queries.get_project(session, project_id)
     check_if_match(if_match, project)
-    service_lifecycle.transition(session, project, data, local_today())
+    service_lifecycle.transition(session, project, data, office_today())
     return _respond_detail(session, project_id, response)
 
 
@@ -310,7 +312,7 @@ def put_annual_plan(
 ) -> AnnualPlanOut:
     project = queries.get_project(session, project_id)
     check_if_match(if_match, project)
-    plan, created = service_lifecycle.put_plan(session, project, year, data.planned_investment)
-    response.status_code = status.HTTP_201_CREATED if created else status.HTTP_200_OK
+    plan, is_new = service_lifecycle.put_plan(session, project, year, data.planned_investment)
+    response.status_code = status.HTTP_201_CREATED if is_new else status.HTTP_200_OK
     set_etag(response, project)
     return AnnualPlanOut.model_validate(plan)

@@ -22,7 +22,7 @@ from typing import Any, cast
 
 from sqlalchemy import Connection, Table, func, insert, select, text
 
-from chaintrack.identifiers import make_uscc
+from chaintrack.identifiers import Period, make_uscc
 from chaintrack.models import (
     Chain,
     Designation,
@@ -103,20 +103,16 @@ class Counts:
 
 
 def periods_ending(end_period: str, months: int) -> list[str]:
-    year, month = map(int, end_period.split("-"))
+    period = Period.parse(end_period)
     out = []
     for _ in range(months):
-        out.append(f"{year:04d}-{month:02d}")
-        month -= 1
-        if month == 0:
-            year, month = year - 1, 12
+        out.append(str(period))
+        period = period.previous()
     return out[::-1]
 
 
 def latest_complete_month(today: dt.date | None = None) -> str:
-    today = today or dt.date.today()
-    first = today.replace(day=1) - dt.timedelta(days=1)
-    return f"{first.year:04d}-{first.month:02d}"
+    return str(Period.of(today or dt.date.today()).previous())
 
 
 class _Generator:

@@ -1,6 +1,6 @@
 """login throttle: failed sign-ins per account and address, shared by every worker
 
-Revision ID: 0003_login_throttle
+Revision ID: 0003
 Revises: 0002
 Create Date: 2026-12-04 15:40:00
 """
@@ -12,7 +12,7 @@ from alembic import op
 
 from chaintrack.models.base import UTCDateTime
 
-revision: str = "0003_login_throttle"
+revision: str = "0003"
 down_revision: str | None = "0002"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
