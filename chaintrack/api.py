@@ -16,6 +16,7 @@ from chaintrack.auth.router import router as auth_router
 from chaintrack.auth.users_router import router as users_router
 from chaintrack.chains.router import router as chains_router
 from chaintrack.common import limits, openapi
+from chaintrack.common.operation_ids import operation_id
 from chaintrack.config import Settings, get_settings
 from chaintrack.db import engine_from_settings, make_sessionmaker, readonly
 from chaintrack.enterprises.router import router as enterprises_router
@@ -75,6 +76,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
             "editors change the chains assigned to them, viewers read."
         ),
         openapi_tags=TAGS,
+        generate_unique_id_function=operation_id,
     )
     app.state.settings = settings
     app.state.auth = auth

@@ -8,6 +8,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, Field, field_validator, model_validator
 
+from chaintrack.common.refs import EnterpriseRef, NodeRef, ProjectRef
 from chaintrack.common.schemas import InputModel, OutputModel
 from chaintrack.models.enums import FieldType
 
@@ -293,24 +294,6 @@ class EntryUpdate(_Input):
             if name in self.model_fields_set and getattr(self, name) is None:
                 raise ValueError(f"{name} cannot be null / 不能为空")
         return self
-
-
-class EnterpriseRef(OutputModel):
-    id: int
-    name: str
-    uscc: str
-
-
-class ProjectRef(OutputModel):
-    id: int
-    name: str
-    internal_code: str
-
-
-class NodeRef(OutputModel):
-    id: int
-    code: str
-    name_zh: str
 
 
 class EntryOut(OutputModel):

@@ -7,6 +7,7 @@ from typing import Annotated, Any
 
 from pydantic import Field, computed_field
 
+from chaintrack.common.refs import ChainRef
 from chaintrack.common.schemas import InputModel, OutputModel
 from chaintrack.models.enums import Assessment, GapKind, NodeKind, RelationKind, Stage
 
@@ -173,13 +174,6 @@ class RelationOut(OutputModel):
 
 
 # ---------------------------------------------------------------- whole map
-
-
-class ChainRef(OutputModel):
-    id: int
-    code: str
-    name_zh: str
-    name_en: str
 
 
 class MapNodeOut(OutputModel):

@@ -6,6 +6,7 @@ import datetime as dt
 
 from pydantic import Field, computed_field
 
+from chaintrack.common.refs import ChainRef, NodeRef
 from chaintrack.common.schemas import InputModel, OutputModel, not_null
 from chaintrack.models.enums import MembershipRole
 
@@ -49,19 +50,6 @@ class EnterpriseSummary(OutputModel):
     uscc: str = Field(examples=["91370100MA3C0000XX"])
     name: str = Field(examples=["示例精密机械有限公司"])
     region_code: str = Field(examples=["370100"])
-
-
-class ChainRef(OutputModel):
-    id: int
-    code: str = Field(examples=["GDZB"])
-    name_zh: str = Field(examples=["高端装备"])
-    name_en: str
-
-
-class NodeRef(OutputModel):
-    id: int
-    code: str = Field(examples=["UP-01"])
-    name_zh: str = Field(examples=["关键零部件"])
 
 
 class MembershipOut(OutputModel):

@@ -8,6 +8,7 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, Field, field_validator
 
+from chaintrack.common.refs import ChainRef, EnterpriseRef
 from chaintrack.common.schemas import (
     InputModel,
     InternalProjectCode,
@@ -183,16 +184,8 @@ class TransitionIn(InputModel):
 # --- output -------------------------------------------------------------------
 
 
-class ChainRef(OutputModel):
-    id: int
-    code: str
-    name_zh: str
-
-
-class OwnerRef(OutputModel):
-    id: int
-    name: str
-    uscc: str
+# The project's owner is an enterprise reference: one schema, ``EnterpriseRef``.
+OwnerRef = EnterpriseRef
 
 
 class TargetOut(OutputModel):

@@ -17,7 +17,9 @@ class ReportMeta(BaseModel):
     generated_at: dt.datetime
 
 
-class ChainRef(BaseModel):
+class ChainHeader(BaseModel):
+    """The report's chain: a chain reference with its group and status."""
+
     id: int
     code: str
     name_zh: str
@@ -35,7 +37,9 @@ class LeaderRow(BaseModel):
     start_on: dt.date
 
 
-class EnterpriseRef(BaseModel):
+class ChainMasterRow(BaseModel):
+    """A chain master (链主) of the report's chain, registered since ``since``."""
+
     enterprise_id: int
     uscc: str
     name: str
@@ -164,9 +168,9 @@ class ProblemSection(BaseModel):
 
 class ChainReport(BaseModel):
     meta: ReportMeta
-    chain: ChainRef
+    chain: ChainHeader
     leaders: list[LeaderRow]
-    chain_masters: list[EnterpriseRef]
+    chain_masters: list[ChainMasterRow]
     map: MapCoverage
     enterprises: EnterpriseSection
     projects: ProjectSection
