@@ -53,9 +53,6 @@ class Settings(BaseSettings):
     login_max_failures_per_user: int = Field(default=5, ge=1)
     login_max_failures_per_address: int = Field(default=20, ge=1)
     login_lock_seconds: int = Field(default=60, ge=1)
-    # .xlsx uploads: "fast" is chaintrack.sheets.xlsx (openpyxl for what it does not read);
-    # "openpyxl" reads every file with openpyxl's streaming reader (slower, same values).
-    xlsx_reader: Literal["fast", "openpyxl"] = "fast"
     # `chaintrack serve --demo`: the demo administrator's password (else generated).
     demo_admin_password: str | None = None
 

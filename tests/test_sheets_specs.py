@@ -431,3 +431,21 @@ def test_filled_xlsx_through_a_spec_end_to_end():
         (5, "链上角色"),
         (5, "入链日期"),
     }
+
+
+def test_number_format_seam_for_percent_cells():
+    """RawRow.formats is where a reader that knows a cell's number format puts it: a
+    percent column reads a percent-formatted 0.45 as 45 (python-calamine cannot say a
+    format, so the reader leaves it None and 0.45 stays 0.45)."""
+    values = {"internal_code": "SD-2024-001", "period": "2024-03", "investment_month": 1}
+    plain = PROGRESS.parse_row(RawRow(2, {**values, "physical_progress_pct": 0.45}))
+    formatted = PROGRESS.parse_row(
+        RawRow(2, {**values, "physical_progress_pct": 0.45}, {"physical_progress_pct": "0%"})
+    )
+    assert plain.values["physical_progress_pct"] == Decimal("0.45")
+    assert formatted.ok, formatted.errors
+    assert formatted.values["physical_progress_pct"] == Decimal("45")
+    text = PROGRESS.parse_row(
+        RawRow(2, {**values, "physical_progress_pct": "45%"}, {"physical_progress_pct": "@"})
+    )
+    assert text.values["physical_progress_pct"] == Decimal("45")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import codecs
 import datetime as dt
 import io
+import os
 from decimal import Decimal
 
 import openpyxl
@@ -430,3 +431,29 @@ def test_writer_streams_a_generator_to_a_file(tmp_path):
     chunks = list(iter_csv(ENTERPRISES, rows()))
     assert len(chunks) > 2  # streamed in chunks, not one string
     assert b"".join(chunks) == out.getvalue()
+
+
+def test_an_export_that_fails_midway_is_closed_and_cleaned_up(monkeypatch):
+    """A row source that raises mid-export: the error comes through and the write-only
+    workbook is discarded: each sheet's XML stream closed in order (left to the garbage
+    collector, it raised 'I/O operation on closed file' during fuzzing) and its
+    temporary file removed (it used to stay until the process exited)."""
+    from openpyxl.worksheet import _writer
+
+    created: list[str] = []
+    make = _writer.create_temporary_file
+
+    def recorded(suffix: str = "") -> str:
+        created.append(make(suffix))
+        return created[-1]
+
+    monkeypatch.setattr(_writer, "create_temporary_file", recorded)
+
+    def rows():
+        yield {"uscc": USCC_A, "name": "甲"}
+        raise RuntimeError("the database went away")
+
+    with pytest.raises(RuntimeError, match="went away"):
+        write_xlsx(ENTERPRISES, rows(), io.BytesIO())
+    assert created  # the data sheet had begun streaming into its temporary file
+    assert [path for path in created if os.path.exists(path)] == []

@@ -13,13 +13,9 @@ service resolves them. Name columns next to them (``enterprise_name``, ``owner_n
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
 from decimal import Decimal
-from typing import Any
 
 from chaintrack.models.enums import (
-    FieldType,
-    LabelledEnum,
     Level,
     ListingStatus,
     MembershipRole,
@@ -31,19 +27,11 @@ from chaintrack.models.enums import (
     SizeClass,
     Tier,
 )
-from chaintrack.sheets.columns import (
-    INVALID,
-    MONEY_DIGITS,
-    MONEY_SCALE,
-    TEXT_FORMATTED,
-    ZERO,
-    Column,
-    ColumnKind,
-    ParsedRow,
-    RowCheck,
-    RowError,
-    SheetSpec,
-)
+from chaintrack.sheets.columns import Column
+from chaintrack.sheets.kinds import TEXT_FORMATTED, ColumnKind
+from chaintrack.sheets.list_specs import list_entry_spec
+from chaintrack.sheets.sheetspec import ParsedRow, RowError, SheetSpec
+from chaintrack.sheets.spec_helpers import ZERO, date, enum, money, needs, note, order, text
 
 __all__ = [
     "DESIGNATIONS",
@@ -61,59 +49,6 @@ __all__ = [
     "get_spec",
     "list_entry_spec",
 ]
-
-
-# ------------------------------------------------------------------ column helpers
-
-
-def money(field: str, header: str, **kw: Any) -> Column:
-    kw.setdefault("min_value", ZERO)
-    return Column(
-        field,
-        header,
-        ColumnKind.DECIMAL,
-        scale=MONEY_SCALE,
-        max_digits=MONEY_DIGITS,
-        unit="万元",
-        **kw,
-    )
-
-
-def text(field: str, header: str, max_length: int | None = None, **kw: Any) -> Column:
-    return Column(field, header, ColumnKind.TEXT, max_length=max_length, **kw)
-
-
-def note(field: str, header: str, **kw: Any) -> Column:
-    return Column(field, header, ColumnKind.MULTILINE, max_length=2000, **kw)
-
-
-def enum(field: str, header: str, enum_cls: type[LabelledEnum], **kw: Any) -> Column:
-    return Column(field, header, ColumnKind.ENUM, enum=enum_cls, **kw)
-
-
-def date(field: str, header: str, **kw: Any) -> Column:
-    return Column(field, header, ColumnKind.DATE, **kw)
-
-
-def _order(first: str, second: str, zh: str) -> RowCheck:
-    def check(v: Mapping[str, Any]) -> list[tuple[str, str]]:
-        a, b = v.get(first), v.get(second)
-        if a is None or b is None or a is INVALID or b is INVALID:
-            return []
-        if b < a:
-            return [(second, f"{zh} / {second} must not be before {first}")]
-        return []
-
-    return check
-
-
-def _needs(dependent: Sequence[str], anchor: str, zh: str) -> RowCheck:
-    def check(v: Mapping[str, Any]) -> list[tuple[str, str]]:
-        if v.get(anchor) is None and any(v.get(d) not in (None, []) for d in dependent):
-            return [(anchor, f"{zh} / {anchor} is required when the related columns are filled")]
-        return []
-
-    return check
 
 
 USCC_HELP = "18位统一社会信用代码，用作企业的唯一标识"
@@ -188,7 +123,7 @@ ENTERPRISES = SheetSpec(
         "营业收入等年度数据需同时填写“数据年度”。",
     ),
     checks=(
-        _needs(
+        needs(
             ("revenue", "employees", "rd_spend"),
             "year",
             "填写了营业收入、从业人员或研发投入时，须填写数据年度",
@@ -222,9 +157,9 @@ DESIGNATIONS = SheetSpec(
         note("revoke_reason", "撤销原因"),
     ),
     checks=(
-        _order("recognised_on", "valid_until", "有效期至不能早于认定日期"),
-        _order("recognised_on", "revoked_on", "撤销日期不能早于认定日期"),
-        _needs(("revoke_reason",), "revoked_on", "填写了撤销原因时须填写撤销日期"),
+        order("recognised_on", "valid_until", "有效期至不能早于认定日期"),
+        order("recognised_on", "revoked_on", "撤销日期不能早于认定日期"),
+        needs(("revoke_reason",), "revoked_on", "填写了撤销原因时须填写撤销日期"),
     ),
 )
 
@@ -259,8 +194,8 @@ MEMBERSHIPS = SheetSpec(
         note("note", "备注"),
     ),
     checks=(
-        _order("started_on", "ended_on", "退出日期不能早于入链日期"),
-        _needs(("end_reason",), "ended_on", "填写了退出原因时须填写退出日期"),
+        order("started_on", "ended_on", "退出日期不能早于入链日期"),
+        needs(("end_reason",), "ended_on", "填写了退出原因时须填写退出日期"),
     ),
 )
 
@@ -337,10 +272,10 @@ PROJECTS = SheetSpec(
     ),
     notes=("每行一个项目；项目编号已存在时更新该项目，不存在时新增。",),
     checks=(
-        _order("planned_start", "planned_completion", "计划竣工日期不能早于计划开工日期"),
-        _order("actual_start", "actual_completion", "实际竣工日期不能早于实际开工日期"),
-        _needs(("planned_investment",), "plan_year", "填写了年度计划投资时须填写计划年度"),
-        _needs(("plan_year",), "planned_investment", "填写了计划年度时须填写年度计划投资"),
+        order("planned_start", "planned_completion", "计划竣工日期不能早于计划开工日期"),
+        order("actual_start", "actual_completion", "实际竣工日期不能早于实际开工日期"),
+        needs(("planned_investment",), "plan_year", "填写了年度计划投资时须填写计划年度"),
+        needs(("plan_year",), "planned_investment", "填写了计划年度时须填写年度计划投资"),
     ),
 )
 
@@ -414,7 +349,7 @@ PROGRESS = SheetSpec(
         "累计数由系统计算，导入时不读取。",
     ),
     checks=(
-        _needs(
+        needs(
             ("problem_responsible_unit", "problem_responsible_person", "problem_deadline"),
             "problem",
             "填写了问题责任单位、责任人或时限时须填写存在问题",
@@ -433,93 +368,3 @@ def get_spec(name: str) -> SheetSpec:
         return SPECS[name]
     except KeyError:
         raise KeyError(f"no sheet spec {name!r}; known: {', '.join(SPECS)}") from None
-
-
-# -------------------------------------------------------------- list entries
-
-_FIELD_KINDS = {
-    FieldType.TEXT: ColumnKind.MULTILINE,
-    FieldType.INTEGER: ColumnKind.INTEGER,
-    FieldType.DECIMAL: ColumnKind.DECIMAL,
-    FieldType.DATE: ColumnKind.DATE,
-    FieldType.BOOLEAN: ColumnKind.BOOLEAN,
-    FieldType.CHOICE: ColumnKind.CHOICE,
-}
-
-_REF_COLUMNS = {
-    "enterprise": Column(
-        "uscc",
-        "统一社会信用代码",
-        ColumnKind.USCC,
-        aliases=("信用代码",),
-        help="条目对应的企业（可不填）",
-    ),
-    "project": Column(
-        "project_code",
-        "项目编号",
-        ColumnKind.INTERNAL_CODE,
-        aliases=("internal_code",),
-        help="条目对应的项目编号（可不填）",
-    ),
-    "node": Column(
-        "node_code",
-        "图谱节点代码",
-        ColumnKind.CODE,
-        max_length=32,
-        aliases=("环节代码", "节点代码"),
-        help="条目对应的图谱节点代码（可不填）",
-    ),
-}
-
-
-def list_entry_spec(
-    fields: Sequence[Mapping[str, Any]] | None,
-    *,
-    entry_ref: str | None = None,
-    name_zh: str = "清单条目",
-    code: str = "list_entries",
-) -> SheetSpec:
-    """The spec of a list type's entries, from its stored ``fields`` JSON
-    (``[{"name", "label", "type", "required", "choices"}]``) and ``entry_ref``.
-
-    Attribute values come out in the JSON storage form of ``ListEntry.attributes``
-    (decimals as fixed-point strings, dates as ISO strings) under ``attributes``.
-    """
-    columns: list[Column] = [
-        Column("position", "序号", ColumnKind.INTEGER, min_value=0, help="清单中的排序，可不填"),
-        text("title", "名称", 200, required=True, aliases=("条目名称", "标题")),
-    ]
-    if entry_ref in _REF_COLUMNS:
-        columns.append(_REF_COLUMNS[entry_ref])
-    fixed = {c.field for c in columns} | {"note"}
-    fixed_headers = {c.header for c in columns} | {"备注"}
-    for raw in fields or ():
-        name = str(raw["name"])
-        label = str(raw.get("label") or name)
-        kind = FieldType(raw.get("type", FieldType.TEXT))
-        field_name = f"attributes.{name}" if name in fixed else name
-        header = f"{label}（{name}）" if label in fixed_headers else label
-        columns.append(
-            Column(
-                field_name,
-                header,
-                _FIELD_KINDS[kind],
-                required=bool(raw.get("required", False)),
-                choices=tuple(str(c) for c in raw.get("choices") or ()),
-                target=f"attributes.{name}",
-                max_length=2000 if kind is FieldType.TEXT else None,
-                unit="万元" if kind is FieldType.DECIMAL and "万元" in label else None,
-                storage=True,
-                help=str(raw.get("help") or raw.get("description") or ""),
-            )
-        )
-    columns.append(note("note", "备注"))
-    return SheetSpec(
-        name=code,
-        title_zh=name_zh,
-        title_en="List entries",
-        key=("title",),
-        columns=tuple(columns),
-        notes=("每行一个清单条目。",),
-        sparse_groups=("attributes",),
-    )

@@ -18,6 +18,7 @@ its target path.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import datetime as dt
 import io
@@ -33,7 +34,8 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter, quote_sheetname
 from openpyxl.worksheet.datavalidation import DataValidation
 
-from chaintrack.sheets.specs import TEXT_FORMATTED, Column, ColumnKind, SheetSpec
+from chaintrack.sheets.columns import Column
+from chaintrack.sheets.sheetspec import SheetSpec
 
 INSTRUCTIONS_SHEET = "说明"
 LISTS_SHEET = "_lists"
@@ -41,11 +43,6 @@ MAX_EXCEL_ROW = 1_048_576
 INLINE_LIST_LIMIT = 255  # Excel's limit for a list typed into the validation itself
 _CSV_FLUSH_ROWS = 1000
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-DATE_FORMAT = "yyyy-mm-dd"
-MONEY_FORMAT = "#,##0.00##"
-PERCENT_FORMAT = "0.00"
-INTEGER_FORMAT = "0"
 
 _HEADER_FONT = Font(bold=True)
 _REQUIRED_FONT = Font(bold=True, color="C00000")
@@ -68,17 +65,7 @@ def _lookup(row: Mapping[str, Any], col: Column) -> Any:
 
 
 def _number_format(col: Column) -> str | None:
-    if col.kind is ColumnKind.DATE:
-        return DATE_FORMAT
-    if col.kind is ColumnKind.DECIMAL:
-        return MONEY_FORMAT
-    if col.kind is ColumnKind.PERCENT:
-        return PERCENT_FORMAT
-    if col.kind in (ColumnKind.INTEGER, ColumnKind.YEAR):
-        return INTEGER_FORMAT
-    if col.kind in TEXT_FORMATTED:
-        return "@"
-    return None
+    return col.rules.xlsx_format
 
 
 def _clean_string(text: str) -> str:
@@ -220,6 +207,24 @@ class XlsxWriter:
             self._lists.write(self.wb)
         self.wb.save(target)
 
+    def discard(self) -> None:
+        """Give up a workbook that will not be saved (an error while writing it).
+
+        A write-only sheet streams its rows into a temporary file through generators;
+        left open, they are finalised by the garbage collector after their file is
+        closed ("I/O operation on closed file" from et_xmlfile) and the file stays on
+        disk until the process exits. Closing each sheet ends its XML in order; the
+        temporary file is then removed."""
+        for ws in self.wb.worksheets:
+            with contextlib.suppress(Exception):  # the original error is the one to raise
+                if not ws.closed:
+                    ws.close()
+            # WriteOnlyWorksheet keeps its stream writer, with the file's path, as _writer.
+            stream = getattr(ws, "_writer", None)
+            if stream is not None:
+                with contextlib.suppress(Exception):
+                    stream.cleanup()
+
 
 class _ListsSheet:
     """Long drop-down lists, one per column of a hidden sheet."""
@@ -300,8 +305,12 @@ def write_xlsx(
 ) -> int:
     """Export ``rows`` as .xlsx in the template format; returns the number of rows."""
     writer = XlsxWriter(spec, columns=columns, instructions=instructions)
-    count = writer.write_rows(rows)
-    writer.save(target)
+    try:
+        count = writer.write_rows(rows)
+        writer.save(target)
+    except BaseException:
+        writer.discard()
+        raise
     return count
 
 
@@ -316,11 +325,7 @@ def xlsx_bytes(spec: SheetSpec, rows: Iterable[Mapping[str, Any]] = (), **kw: An
 
 def _csv_text(col: Column, value: Any) -> str:
     text = col.to_text(value) if value is not None else ""
-    if text.startswith(FORMULA_START) and col.kind in (
-        ColumnKind.TEXT,
-        ColumnKind.MULTILINE,
-        ColumnKind.TEXT_LIST,
-    ):
+    if text.startswith(FORMULA_START) and col.rules.formula_guard:
         return "'" + text  # Excel would run it as a formula; the reader strips it
     return text
 
