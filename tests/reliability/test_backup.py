@@ -39,6 +39,8 @@ from tests.reliability.conftest import (
     token_for_url,
 )
 
+pytestmark = pytest.mark.reliability  # not in the default run: pytest -m '' runs it
+
 ON_POSTGRES = (os.environ.get(TEST_URL_ENV) or "sqlite").startswith("postgresql")
 sqlite_only = pytest.mark.skipif(
     ON_POSTGRES, reason="SQLite backup/restore; PostgreSQL uses pg_dump/pg_restore (README)"

@@ -42,6 +42,8 @@ from chaintrack.models.enums import UserRole
 from tests.conftest import fresh_database, settings_for_tests
 from tests.reliability.conftest import ensure_admin, prepared_engine
 
+pytestmark = pytest.mark.reliability  # not in the default run: pytest -m '' runs it
+
 EXAMPLES = int(os.environ.get("CHAINTRACK_FUZZ_EXAMPLES", "6"))
 
 CHECKS = [

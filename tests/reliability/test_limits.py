@@ -19,6 +19,8 @@ from tests.conftest import settings_for_tests
 from tests.factories import fake_uscc
 from tests.problems import assert_problem
 
+pytestmark = pytest.mark.reliability  # not in the default run: pytest -m '' runs it
+
 
 @pytest.fixture
 def small_client(monkeypatch, make_app, admin_user, token_for) -> Iterator[TestClient]:
