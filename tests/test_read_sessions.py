@@ -9,12 +9,17 @@ fails here instead of writing unaudited rows.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
+import pytest
 from fastapi import APIRouter
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
+from chaintrack.api import create_app
 from chaintrack.common.deps import ReadSessionDep, SessionDep
 from chaintrack.models import Region
+from tests.conftest import settings_for_tests
 from tests.factories import make_chain
 from tests.problems import assert_problem
 
@@ -35,9 +40,10 @@ def _reads(session) -> dict[str, int]:
     return {"regions": session.scalar(select(func.count()).select_from(Region))}
 
 
-def _app(make_app):
-    """The test application with one route that writes, reachable by GET and by POST."""
-    application = make_app()
+@pytest.fixture(scope="module")
+def writes_app(engine, database_url):
+    """An application with routes that write, reachable by GET and by POST (built once)."""
+    application = create_app(settings_for_tests(database_url), engine=engine)
     router = APIRouter()
 
     @router.get("/test/writes")
@@ -57,28 +63,33 @@ def _app(make_app):
     return application
 
 
-def test_a_get_that_writes_fails_and_writes_nothing(make_app, db):
+@pytest.fixture
+def c(writes_app, session_factory, read_session_factory) -> Iterator[TestClient]:
+    """Its requests in this test's transaction, reads on the test app's read sessions."""
+    writes_app.state.sessionmaker = session_factory
+    writes_app.state.read_sessionmaker = read_session_factory
+    with TestClient(writes_app, raise_server_exceptions=False) as client:
+        yield client
+
+
+def test_a_get_that_writes_fails_and_writes_nothing(c, db):
     before = _region_count(db)
-    with TestClient(_app(make_app), raise_server_exceptions=False) as c:
-        assert_problem(c.get("/test/writes"), 500, "internal")
-        assert _region_count(db) == before
-        # The same endpoint on a write request writes.
-        assert c.post("/test/writes").status_code == 200
+    assert_problem(c.get("/test/writes"), 500, "internal")
+    assert _region_count(db) == before
+    # The same endpoint on a write request writes.
+    assert c.post("/test/writes").status_code == 200
     assert _region_count(db) == before + 1
 
 
-def test_the_read_session_of_a_write_request_cannot_write_either(make_app, db):
+def test_the_read_session_of_a_write_request_cannot_write_either(c, db):
     before = _region_count(db)
-    with TestClient(_app(make_app), raise_server_exceptions=False) as c:
-        assert_problem(c.post("/test/writes-on-a-read-session"), 500, "internal")
+    assert_problem(c.post("/test/writes-on-a-read-session"), 500, "internal")
     assert _region_count(db) == before
 
 
-def test_reads_leave_the_test_transaction_writable(make_app, db, client):
-    with TestClient(_app(make_app), raise_server_exceptions=False) as c:
-        regions = c.get("/test/reads").json()["regions"]
-        assert regions > 0
-        assert_problem(c.get("/test/writes"), 500, "internal")  # a failed read, too
+def test_reads_leave_the_test_transaction_writable(c, db, client):
+    assert c.get("/test/reads").json()["regions"] > 0
+    assert_problem(c.get("/test/writes"), 500, "internal")  # a failed read, too
     # The test's own session and the next write request can still write.
     chain = make_chain(db)
     assert client.get(f"/api/v1/chains/{chain.id}").status_code == 200
