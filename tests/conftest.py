@@ -8,7 +8,10 @@ The engine comes from ``CHAINTRACK_TEST_DATABASE_URL``:
 
 Every HTTP request in a test runs in a SAVEPOINT of the test's transaction, so
 a request that fails is rolled back exactly as in production, and the whole
-test is rolled back at the end.
+test is rolled back at the end. Reads (GET, HEAD, OPTIONS, and the password check
+of a sign-in) get the application's read sessionmaker as in production, here one
+whose sessions cannot write (``read_session_factory``): a read request that writes
+fails in the tests.
 
 Every API request needs a bearer token. ``client`` is signed in as an
 administrator created in the test's transaction; ``anon_client`` sends no token;
@@ -41,8 +44,28 @@ from chaintrack.models.enums import UserRole
 from chaintrack.seeding.reference import load_reference
 
 TEST_URL_ENV = "CHAINTRACK_TEST_DATABASE_URL"
+RELIABILITY = Path(__file__).parent / "reliability"
+FAST_SUITE = "not reliability"  # the default mark expression (pyproject.toml, addopts)
 TEST_PASSWORD = "correct horse battery staple"
 TEST_SECRET = "Kq3vY8rT1xW6zN0pL5sD9fG2hJ7mB4cV-test-signing-key"
+
+
+def _fast_suite(config: pytest.Config) -> bool:
+    return " ".join(str(config.option.markexpr).split()) == FAST_SUITE
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    if _fast_suite(config):
+        return "fast suite: tests/reliability is left out (pytest -m '' runs everything)"
+    return f"mark expression: {config.option.markexpr or '(none: every test)'}"
+
+
+def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
+    """The fast suite does not even import the reliability harness (schemathesis and the
+    fuzzer's schema cost seconds of collection)."""
+    if _fast_suite(config) and collection_path == RELIABILITY:
+        return True
+    return None
 
 
 def settings_for_tests(database_url: str, **overrides: object) -> Settings:
@@ -125,6 +148,65 @@ def session_factory(connection: Connection) -> sessionmaker[Session]:
     )
 
 
+READ_ONLY_SAVEPOINT = "test_read_only"
+
+
+def read_only_sessionmaker(connection: Connection) -> sessionmaker[Session]:
+    """Sessions in the test's transaction that the database refuses to let write.
+
+    Production gives reads their own sessionmaker (``chaintrack.db.readonly``: a plain
+    BEGIN on SQLite, REPEATABLE READ on PostgreSQL) and never audits them; here the
+    read session shares the test's connection, and the database itself refuses writes
+    while it is open: SQLite ``PRAGMA query_only``, PostgreSQL ``SET LOCAL
+    transaction_read_only`` inside a savepoint of its own, rolled back (which undoes
+    the setting) before the session's savepoint is released. Pending ORM changes are
+    flushed while the session is still read only, so they fail too. The settings go
+    straight to the driver, so statement counts see only the request's statements.
+    """
+    factory = sessionmaker(
+        bind=connection,
+        join_transaction_mode="create_savepoint",
+        expire_on_commit=False,
+        autoflush=False,
+    )
+    postgres = connection.dialect.name == "postgresql"
+    raw = connection.connection.driver_connection  # the test's one connection
+
+    @event.listens_for(factory, "after_begin")
+    def _read_only(session: Session, _transaction, _conn) -> None:
+        if postgres:
+            raw.execute(f"SAVEPOINT {READ_ONLY_SAVEPOINT}")
+            raw.execute("SET LOCAL transaction_read_only = on")
+        else:
+            raw.execute("PRAGMA query_only = ON")
+        session.info["read_only"] = True
+
+    @event.listens_for(factory, "before_commit")
+    def _flush_then_lift(session: Session) -> None:
+        session.flush()  # while the database still refuses writes
+        if session.info.pop("read_only", False):
+            if postgres:
+                raw.execute(f"ROLLBACK TO SAVEPOINT {READ_ONLY_SAVEPOINT}")
+                raw.execute(f"RELEASE SAVEPOINT {READ_ONLY_SAVEPOINT}")
+            else:
+                raw.execute("PRAGMA query_only = OFF")
+
+    @event.listens_for(factory, "after_transaction_end")
+    def _ended(session: Session, transaction) -> None:
+        # Rolled back or closed: PostgreSQL's setting went with the session's savepoint;
+        # SQLite's belongs to the connection and is switched off here.
+        if transaction.parent is None and session.info.pop("read_only", False) and not postgres:
+            raw.execute("PRAGMA query_only = OFF")
+
+    return factory
+
+
+@pytest.fixture
+def read_session_factory(connection: Connection) -> sessionmaker[Session]:
+    """The application's sessions for reads: in the test's transaction, read only."""
+    return read_only_sessionmaker(connection)
+
+
 @pytest.fixture
 def db(session_factory: sessionmaker[Session]) -> Iterator[Session]:
     """A session for arranging data and checking results directly."""
@@ -138,28 +220,42 @@ def shared_app(engine: Engine, database_url: str):
     return create_app(settings_for_tests(database_url), engine=engine)
 
 
-def _bind(application, session_factory: sessionmaker[Session]):
+def _bind(
+    application,
+    session_factory: sessionmaker[Session],
+    read_session_factory: sessionmaker[Session],
+):
     application.state.sessionmaker = session_factory
-    application.state.read_sessionmaker = session_factory
+    application.state.read_sessionmaker = read_session_factory
     # A fresh throttle, so login failures never leak from one test into another.
     application.state.auth = AuthState.from_settings(application.state.settings)
     return application
 
 
 @pytest.fixture
-def app(shared_app, session_factory: sessionmaker[Session]):
+def app(
+    shared_app,
+    session_factory: sessionmaker[Session],
+    read_session_factory: sessionmaker[Session],
+):
     """The application, its requests running in this test's transaction."""
-    return _bind(shared_app, session_factory)
+    return _bind(shared_app, session_factory, read_session_factory)
 
 
 @pytest.fixture
-def make_app(engine: Engine, database_url: str, session_factory: sessionmaker[Session]):
+def make_app(
+    engine: Engine,
+    database_url: str,
+    session_factory: sessionmaker[Session],
+    read_session_factory: sessionmaker[Session],
+):
     """``make_app(token_ttl_minutes=1, ...)``: an application with other settings."""
 
     def _make(**overrides: object):
         return _bind(
             create_app(settings_for_tests(database_url, **overrides), engine=engine),
             session_factory,
+            read_session_factory,
         )
 
     return _make

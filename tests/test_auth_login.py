@@ -13,6 +13,7 @@ from chaintrack.auth.tokens import ConfigurationError, Tokens
 from chaintrack.config import Settings
 from chaintrack.models.enums import UserRole
 from tests.conftest import TEST_PASSWORD, TEST_SECRET, settings_for_tests
+from tests.problems import assert_problem
 
 API = "/api/v1"
 TOKEN_URL = f"{API}/auth/token"
@@ -27,13 +28,10 @@ def bearer(token: str) -> dict[str, str]:
 
 
 def assert_401(r, *, invalid_token: bool = False) -> dict:
-    assert r.status_code == 401, r.text
-    assert r.headers["content-type"] == "application/problem+json"
+    body = assert_problem(r, 401, "unauthorized")
     challenge = r.headers["WWW-Authenticate"]
     assert challenge.startswith("Bearer")
     assert ('error="invalid_token"' in challenge) is invalid_token
-    body = r.json()
-    assert body["type"] == "urn:chaintrack:problem:unauthorized"
     return body
 
 

@@ -7,20 +7,13 @@ from sqlalchemy import func, select
 from chaintrack.models import EditorAssignment, User
 from chaintrack.models.enums import UserRole
 from tests.factories import make_chain
+from tests.problems import assert_problem
 
 API = "/api/v1"
 
 
 def _count(db) -> int:
     return db.scalar(select(func.count()).select_from(User))
-
-
-def _problem(r, status: int, field: str | None = None) -> dict:
-    assert r.status_code == status, r.text
-    body = r.json()
-    if field:
-        assert field in [e["field"] for e in body.get("errors", [])], body
-    return body
 
 
 def test_create_user_hashes_the_password_and_never_returns_it(client, db):
@@ -52,24 +45,34 @@ def test_create_user_bad_input_writes_nothing(client, db):
     chain = make_chain(db)
     before = _count(db)
     base = {"username": "ok.name", "display_name": "x", "password": "long enough pw"}
-    _problem(client.post(f"{API}/users", json={**base, "username": "有 空格"}), 422, "username")
-    _problem(client.post(f"{API}/users", json={**base, "password": "short"}), 422, "password")
-    _problem(client.post(f"{API}/users", json={**base, "password": "OK.Name"}), 422, "password")
-    _problem(
+    assert_problem(
+        client.post(f"{API}/users", json={**base, "username": "有 空格"}), 422, field="username"
+    )
+    assert_problem(
+        client.post(f"{API}/users", json={**base, "password": "short"}), 422, field="password"
+    )
+    assert_problem(
+        client.post(f"{API}/users", json={**base, "password": "OK.Name"}), 422, field="password"
+    )
+    assert_problem(
         client.post(f"{API}/users", json={**base, "role": "viewer", "chain_ids": [chain.id]}),
         422,
-        "chain_ids",
+        field="chain_ids",
     )
-    _problem(
+    assert_problem(
         client.post(f"{API}/users", json={**base, "role": "editor", "chain_ids": [999999]}),
         422,
-        "chain_ids",
+        field="chain_ids",
     )
-    _problem(client.post(f"{API}/users", json={**base, "role": "superuser"}), 422, "role")
-    _problem(client.post(f"{API}/users", json={**base, "is_active": False}), 422, "is_active")
+    assert_problem(
+        client.post(f"{API}/users", json={**base, "role": "superuser"}), 422, field="role"
+    )
+    assert_problem(
+        client.post(f"{API}/users", json={**base, "is_active": False}), 422, field="is_active"
+    )
     assert _count(db) == before
     assert client.post(f"{API}/users", json=base).status_code == 201
-    dup = _problem(client.post(f"{API}/users", json={**base, "username": "OK.NAME"}), 409)
+    dup = assert_problem(client.post(f"{API}/users", json={**base, "username": "OK.NAME"}), 409)
     assert dup["existing_url"].startswith("/api/v1/users/")
 
 
@@ -87,26 +90,30 @@ def test_list_and_filter_users(client, make_user, db):
     assert client.get(f"{API}/users", params={"is_active": False}).json()["total"] == 1
     r = client.get(f"{API}/users", params={"sort": "-username", "limit": 2})
     assert r.json()["total"] == 4 and len(r.json()["items"]) == 2
-    _problem(client.get(f"{API}/users", params={"sort": "password"}), 422, "sort")
-    _problem(client.get(f"{API}/users/999999"), 404)
+    assert_problem(client.get(f"{API}/users", params={"sort": "password"}), 422, field="sort")
+    assert_problem(client.get(f"{API}/users/999999"), 404)
 
 
 def test_update_user_needs_if_match_and_guards_the_last_admin(client, admin_user, make_user):
     url = f"{API}/users/{admin_user.id}"
-    _problem(client.patch(url, json={"role": "viewer"}), 428)
-    body = _problem(client.patch(url, json={"role": "viewer"}, headers={"If-Match": '"1"'}), 409)
+    assert_problem(client.patch(url, json={"role": "viewer"}), 428)
+    body = assert_problem(
+        client.patch(url, json={"role": "viewer"}, headers={"If-Match": '"1"'}), 409
+    )
     assert "administrator" in body["detail"]
-    _problem(client.patch(url, json={"is_active": False}, headers={"If-Match": '"1"'}), 409)
-    _problem(client.patch(url, json={"role": None}, headers={"If-Match": '"1"'}), 422, "role")
+    assert_problem(client.patch(url, json={"is_active": False}, headers={"If-Match": '"1"'}), 409)
+    assert_problem(
+        client.patch(url, json={"role": None}, headers={"If-Match": '"1"'}), 422, field="role"
+    )
     other_admin = make_user(UserRole.ADMIN)
     # With a second administrator, one can step down — but not deactivate themselves.
-    _problem(client.patch(url, json={"is_active": False}, headers={"If-Match": '"1"'}), 409)
+    assert_problem(client.patch(url, json={"is_active": False}, headers={"If-Match": '"1"'}), 409)
     r = client.patch(
         f"{API}/users/{other_admin.id}", json={"role": "viewer"}, headers={"If-Match": '"1"'}
     )
     assert r.status_code == 200 and r.json()["role"] == "viewer"
     assert r.headers["ETag"] == '"2"'
-    _problem(
+    assert_problem(
         client.patch(
             f"{API}/users/{other_admin.id}", json={"role": "admin"}, headers={"If-Match": '"1"'}
         ),
@@ -140,12 +147,12 @@ def test_assign_and_unassign_chains(client, client_for, make_user, db):
     r = as_editor.patch(f"{API}/chains/{chain.id}", json=edit, headers={"If-Match": '"1"'})
     assert r.status_code == 403
     assert client.delete(url).status_code == 204
-    _problem(client.delete(url), 404)
+    assert_problem(client.delete(url), 404)
     assert db.scalar(select(func.count()).select_from(EditorAssignment)) == 0
     assert add_node("A3") == 403
-    _problem(client.put(f"{API}/users/{viewer.id}/chains/{chain.id}"), 409)
-    _problem(client.put(f"{API}/users/{editor.id}/chains/999999"), 404)
-    _problem(client.put(f"{API}/users/999999/chains/{chain.id}"), 404)
+    assert_problem(client.put(f"{API}/users/{viewer.id}/chains/{chain.id}"), 409)
+    assert_problem(client.put(f"{API}/users/{editor.id}/chains/999999"), 404)
+    assert_problem(client.put(f"{API}/users/999999/chains/{chain.id}"), 404)
 
 
 def test_users_api_is_for_administrators_only(client_for, make_user, db):

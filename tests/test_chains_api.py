@@ -9,24 +9,13 @@ from sqlalchemy import func, select
 from chaintrack.models import Chain, ChainGroup, ChainLeader
 from chaintrack.models.enums import ChainStatus, LeaderRole
 from tests.factories import make_chain, next_n
+from tests.problems import assert_problem
 
 API = "/api/v1"
 
 
 def _count(db, model) -> int:
     return db.scalar(select(func.count()).select_from(model))
-
-
-def _problem(r, status: int, field: str | None = None, slug: str | None = None) -> dict:
-    assert r.status_code == status, r.text
-    assert r.headers["content-type"] == "application/problem+json"
-    body = r.json()
-    assert body["status"] == status
-    if slug:
-        assert body["type"] == f"urn:chaintrack:problem:{slug}"
-    if field:
-        assert field in [e["field"] for e in body["errors"]], body
-    return body
 
 
 def make_group(db, **kw) -> ChainGroup:
@@ -81,7 +70,7 @@ def test_group_duplicate_code_is_409_and_writes_nothing(client, db):
     existing = make_group(db, code="DUPG")
     before = _count(db, ChainGroup)
     r = client.post(f"{API}/chain-groups", json={"code": "dupg", "name_zh": "x", "name_en": "x"})
-    body = _problem(r, 409, slug="conflict")
+    body = assert_problem(r, 409, slug="conflict")
     assert body["existing_id"] == existing.id
     assert body["existing"] == f"{API}/chain-groups/{existing.id}"
     assert _count(db, ChainGroup) == before
@@ -92,11 +81,11 @@ def test_group_bad_input(client, db):
     r = client.post(
         f"{API}/chain-groups", json={"code": "有空格 x", "name_zh": "x", "name_en": "x"}
     )
-    _problem(r, 422, field="code", slug="validation")
+    assert_problem(r, 422, field="code", slug="validation")
     r = client.post(
         f"{API}/chain-groups", json={"code": "OK1", "name_zh": "x", "name_en": "x", "version": 5}
     )
-    _problem(r, 422, field="version")
+    assert_problem(r, 422, field="version")
     assert _count(db, ChainGroup) == before
 
 
@@ -104,16 +93,22 @@ def test_group_update_concurrency_and_conflicts(client, db):
     group = make_group(db)
     other = make_group(db)
     url = f"{API}/chain-groups/{group.id}"
-    _problem(client.patch(url, json={"name_zh": "新"}), 428, slug="precondition-required")
-    _problem(
+    assert_problem(client.patch(url, json={"name_zh": "新"}), 428, slug="precondition-required")
+    assert_problem(
         client.patch(url, json={"name_zh": "新"}, headers={"If-Match": '"7"'}),
         412,
         slug="precondition-failed",
     )
-    body = _problem(client.patch(url, json={"code": other.code}, headers={"If-Match": '"1"'}), 409)
+    body = assert_problem(
+        client.patch(url, json={"code": other.code}, headers={"If-Match": '"1"'}), 409
+    )
     assert body["existing_id"] == other.id
-    _problem(client.patch(url, json={"name_zh": None}, headers={"If-Match": '"1"'}), 422, "name_zh")
-    _problem(client.patch(f"{API}/chain-groups/999999", json={}, headers={"If-Match": '"1"'}), 404)
+    assert_problem(
+        client.patch(url, json={"name_zh": None}, headers={"If-Match": '"1"'}), 422, field="name_zh"
+    )
+    assert_problem(
+        client.patch(f"{API}/chain-groups/999999", json={}, headers={"If-Match": '"1"'}), 404
+    )
     db.expire_all()
     assert db.get(ChainGroup, group.id).version == 1
     assert db.get(ChainGroup, group.id).name_zh == group.name_zh
@@ -168,34 +163,44 @@ def test_create_chain_bad_references_write_nothing(client, db):
     before = _count(db, Chain)
     base = {"code": "NEW1", "name_zh": "新链", "name_en": "New"}
 
-    body = _problem(client.post(f"{API}/chains", json={**base, "code": "taken1"}), 409)
+    body = assert_problem(client.post(f"{API}/chains", json={**base, "code": "taken1"}), 409)
     assert body["existing_id"] == existing.id and body["field"] == "code"
 
-    body = _problem(
-        client.post(f"{API}/chains", json={**base, "group_id": 999999}), 422, "group_id"
+    body = assert_problem(
+        client.post(f"{API}/chains", json={**base, "group_id": 999999}), 422, field="group_id"
     )
     assert body["errors"][0]["code"] == "unknown_reference"
 
-    _problem(
-        client.post(f"{API}/chains", json={**base, "region_code": "37010"}), 422, "region_code"
+    assert_problem(
+        client.post(f"{API}/chains", json={**base, "region_code": "37010"}),
+        422,
+        field="region_code",
     )
-    _problem(
-        client.post(f"{API}/chains", json={**base, "region_code": "990000"}), 422, "region_code"
+    assert_problem(
+        client.post(f"{API}/chains", json={**base, "region_code": "990000"}),
+        422,
+        field="region_code",
     )
-    _problem(
-        client.post(f"{API}/chains", json={**base, "region_code": "379900"}), 422, "region_code"
+    assert_problem(
+        client.post(f"{API}/chains", json={**base, "region_code": "379900"}),
+        422,
+        field="region_code",
     )
-    body = _problem(
-        client.post(f"{API}/chains", json={**base, "region_code": "371200"}), 422, "region_code"
+    body = assert_problem(
+        client.post(f"{API}/chains", json={**base, "region_code": "371200"}),
+        422,
+        field="region_code",
     )
     assert "370100" in body["errors"][0]["message"]
-    _problem(client.post(f"{API}/chains", json={**base, "status": "dormant"}), 422, "status")
-    _problem(client.post(f"{API}/chains", json={**base, "id": 5}), 422, "id")
-    _problem(client.post(f"{API}/chains", json={"code": "X"}), 422, "name_zh")
+    assert_problem(
+        client.post(f"{API}/chains", json={**base, "status": "dormant"}), 422, field="status"
+    )
+    assert_problem(client.post(f"{API}/chains", json={**base, "id": 5}), 422, field="id")
+    assert_problem(client.post(f"{API}/chains", json={"code": "X"}), 422, field="name_zh")
     r = client.post(
         f"{API}/chains", content=b"{not json", headers={"content-type": "application/json"}
     )
-    _problem(r, 400)
+    assert_problem(r, 400)
     assert _count(db, Chain) == before
 
 
@@ -213,18 +218,24 @@ def test_update_chain(client, db):
     assert r.json()["status"] == "planning" and r.headers["ETag"] == '"2"'
 
     # Stale ETag: nothing changes.
-    _problem(client.patch(url, json={"name_en": "Again"}, headers={"If-Match": '"1"'}), 412)
-    _problem(client.patch(url, json={"name_en": "Again"}), 428)
-    _problem(
-        client.patch(url, json={"group_id": 999999}, headers={"If-Match": '"2"'}), 422, "group_id"
+    assert_problem(client.patch(url, json={"name_en": "Again"}, headers={"If-Match": '"1"'}), 412)
+    assert_problem(client.patch(url, json={"name_en": "Again"}), 428)
+    assert_problem(
+        client.patch(url, json={"group_id": 999999}, headers={"If-Match": '"2"'}),
+        422,
+        field="group_id",
     )
-    _problem(
+    assert_problem(
         client.patch(url, json={"region_code": "371200"}, headers={"If-Match": '"2"'}),
         422,
-        "region_code",
+        field="region_code",
     )
-    _problem(client.patch(url, json={"status": None}, headers={"If-Match": '"2"'}), 422, "status")
-    _problem(client.patch(url, json={"version": 9}, headers={"If-Match": '"2"'}), 422, "version")
+    assert_problem(
+        client.patch(url, json={"status": None}, headers={"If-Match": '"2"'}), 422, field="status"
+    )
+    assert_problem(
+        client.patch(url, json={"version": 9}, headers={"If-Match": '"2"'}), 422, field="version"
+    )
     db.expire_all()
     assert db.get(Chain, chain.id).name_en == "Renamed"
 
@@ -233,9 +244,9 @@ def test_update_chain(client, db):
 
 
 def test_chain_404(client):
-    _problem(client.get(f"{API}/chains/999999"), 404, slug="not-found")
-    _problem(client.patch(f"{API}/chains/999999", json={}, headers={"If-Match": '"1"'}), 404)
-    _problem(client.get(f"{API}/chains/abc"), 422, "chain_id")
+    assert_problem(client.get(f"{API}/chains/999999"), 404, slug="not-found")
+    assert_problem(client.patch(f"{API}/chains/999999", json={}, headers={"If-Match": '"1"'}), 404)
+    assert_problem(client.get(f"{API}/chains/abc"), 422, field="chain_id")
 
 
 def test_list_chains_filters_sort_pagination(client, db):
@@ -274,8 +285,8 @@ def test_list_chains_filters_sort_pagination(client, db):
     )
     assert [c["code"] for c in r.json()["items"]] == ["LSTA"]
 
-    _problem(client.get(f"{API}/chains", params={"sort": "budget"}), 422, "sort")
-    _problem(client.get(f"{API}/chains", params={"status": "dormant"}), 422, "status")
+    assert_problem(client.get(f"{API}/chains", params={"sort": "budget"}), 422, field="sort")
+    assert_problem(client.get(f"{API}/chains", params={"status": "dormant"}), 422, field="status")
 
     # Seeded chains are listed too, with their group.
     r = client.get(f"{API}/chains", params={"q": "GDZB"})
@@ -355,7 +366,7 @@ def test_leader_bad_input_writes_nothing(client, db):
     url = f"{API}/chains/{chain.id}/leaders"
     before = _count(db, ChainLeader)
 
-    body = _problem(
+    body = assert_problem(
         client.post(
             url,
             json={
@@ -366,20 +377,20 @@ def test_leader_bad_input_writes_nothing(client, db):
             },
         ),
         422,
-        "end_on",
+        field="end_on",
     )
     assert body["errors"][0]["code"] == "date_order"
-    body = _problem(
+    body = assert_problem(
         client.post(url, json={"role": "leader", "person_name": "赵某", "start_on": "2024-01-01"}),
         409,
     )
     assert body["existing_id"] == leader.id
-    _problem(
+    assert_problem(
         client.post(url, json={"role": "king", "person_name": "x", "start_on": "2024-01-01"}),
         422,
-        "role",
+        field="role",
     )
-    _problem(
+    assert_problem(
         client.post(
             f"{API}/chains/999999/leaders",
             json={"role": "leader", "person_name": "x", "start_on": "2024-01-01"},
@@ -389,29 +400,33 @@ def test_leader_bad_input_writes_nothing(client, db):
     assert _count(db, ChainLeader) == before
 
     lurl = f"{API}/chain-leaders/{leader.id}"
-    _problem(
+    assert_problem(
         client.patch(lurl, json={"end_on": "2023-04-30"}, headers={"If-Match": '"1"'}),
         422,
-        "end_on",
+        field="end_on",
     )
-    _problem(
+    assert_problem(
         client.patch(
             lurl,
             json={"start_on": "2030-01-01", "end_on": "2029-01-01"},
             headers={"If-Match": '"1"'},
         ),
         422,
-        "end_on",
+        field="end_on",
     )
-    _problem(client.patch(lurl, json={"end_on": "2024-01-01"}), 428)
-    _problem(client.patch(lurl, json={"end_on": "2024-01-01"}, headers={"If-Match": '"3"'}), 412)
-    _problem(
+    assert_problem(client.patch(lurl, json={"end_on": "2024-01-01"}), 428)
+    assert_problem(
+        client.patch(lurl, json={"end_on": "2024-01-01"}, headers={"If-Match": '"3"'}), 412
+    )
+    assert_problem(
         client.patch(lurl, json={"person_name": None}, headers={"If-Match": '"1"'}),
         422,
-        "person_name",
+        field="person_name",
     )
-    _problem(client.patch(lurl, json={"chain_id": 1}, headers={"If-Match": '"1"'}), 422, "chain_id")
-    _problem(client.get(f"{API}/chain-leaders/999999"), 404)
+    assert_problem(
+        client.patch(lurl, json={"chain_id": 1}, headers={"If-Match": '"1"'}), 422, field="chain_id"
+    )
+    assert_problem(client.get(f"{API}/chain-leaders/999999"), 404)
     # Terms are history: there is no delete.
     assert client.delete(lurl).status_code == 405
     db.expire_all()
@@ -420,4 +435,4 @@ def test_leader_bad_input_writes_nothing(client, db):
 
 
 def test_leaders_list_unknown_chain(client):
-    _problem(client.get(f"{API}/chains/999999/leaders"), 404)
+    assert_problem(client.get(f"{API}/chains/999999/leaders"), 404)

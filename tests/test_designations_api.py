@@ -17,6 +17,7 @@ from chaintrack.enterprises.rules import (
 from chaintrack.models import Designation
 from chaintrack.models.enums import Level, Tier
 from tests.factories import make_designation, make_enterprise
+from tests.problems import assert_problem
 
 API = "/api/v1"
 D = dt.date
@@ -24,18 +25,6 @@ D = dt.date
 
 def count(db) -> int:
     return db.scalar(select(func.count()).select_from(Designation))
-
-
-def assert_problem(r, status: int, field: str | None = None, slug: str | None = None) -> dict:
-    assert r.status_code == status, r.text
-    assert r.headers["content-type"].startswith("application/problem+json")
-    data = r.json()
-    assert data["status"] == status
-    if slug:
-        assert data["type"] == f"urn:chaintrack:problem:{slug}"
-    if field:
-        assert field in [e["field"] for e in data["errors"]], data
-    return data
 
 
 def grant(client, ent_id: int, **kw):
@@ -93,13 +82,13 @@ def test_future_recognition_is_pending(client, db):
 def test_grant_bad_input(client, db, payload, field):
     ent = make_enterprise(db)
     before = count(db)
-    assert_problem(grant(client, ent.id, **payload), 422, field, "validation")
+    assert_problem(grant(client, ent.id, **payload), 422, field=field, slug="validation")
     assert count(db) == before
 
 
 def test_level_message_names_allowed_levels(client, db):
     ent = make_enterprise(db)
-    data = assert_problem(grant(client, ent.id, level="provincial"), 422, "level")
+    data = assert_problem(grant(client, ent.id, level="provincial"), 422, field="level")
     assert "national" in data["errors"][0]["message"]
     assert "国家级" in data["errors"][0]["message"]
 
@@ -223,8 +212,8 @@ def test_history_newest_first_with_states(client, db):
 def test_history_bad_input(client, db):
     ent = make_enterprise(db)
     url = f"{API}/enterprises/{ent.id}/designations"
-    assert_problem(client.get(url, params={"state": "sleeping"}), 422, "state")
-    assert_problem(client.get(url, params={"as_of": "yesterday"}), 422, "as_of")
+    assert_problem(client.get(url, params={"state": "sleeping"}), 422, field="state")
+    assert_problem(client.get(url, params={"as_of": "yesterday"}), 422, field="as_of")
     assert_problem(client.get(f"{API}/enterprises/999999/designations"), 404)
     assert_problem(client.get(f"{API}/designations/999999"), 404)
 
@@ -287,7 +276,7 @@ def test_revoke_bad_input(client, db, payload, field):
     r = client.post(
         f"{API}/designations/{row.id}/revoke", json=payload, headers={"If-Match": '"1"'}
     )
-    assert_problem(r, 422, field)
+    assert_problem(r, 422, field=field)
     db.refresh(row)
     assert row.revoked_on is None and row.version == 1
 
@@ -340,12 +329,12 @@ def test_correct_designation_refusals(client, db):
     assert_problem(client.patch(url, json={"batch": "新"}, headers={"If-Match": '"2"'}), 412)
     h = {"If-Match": '"1"'}
     assert_problem(
-        client.patch(url, json={"valid_until": "2019-12-31"}, headers=h), 422, "valid_until"
+        client.patch(url, json={"valid_until": "2019-12-31"}, headers=h), 422, field="valid_until"
     )
     assert_problem(
-        client.patch(url, json={"revoked_on": "2021-01-01"}, headers=h), 422, "revoked_on"
+        client.patch(url, json={"revoked_on": "2021-01-01"}, headers=h), 422, field="revoked_on"
     )
-    assert_problem(client.patch(url, json={"tier": "unicorn"}, headers=h), 422, "tier")
+    assert_problem(client.patch(url, json={"tier": "unicorn"}, headers=h), 422, field="tier")
     data = assert_problem(client.patch(url, json={"valid_until": "2023-06-30"}, headers=h), 409)
     assert data["existing_id"] == later.id
     assert_problem(client.patch(f"{API}/designations/999999", json={}, headers=h), 404)

@@ -15,6 +15,7 @@ from chaintrack.models.base import Money, UTCDateTime
 from chaintrack.models.enums import ProjectStatus
 from chaintrack.reports.sql import money_sum
 from tests.factories import make_chain, make_project, make_report
+from tests.problems import assert_problem
 
 DAY = bindparam("day", type_=Date)
 
@@ -154,4 +155,4 @@ def test_parameters_with_a_value_of_their_own(db):
 def test_report_for_an_id_beyond_the_database_range_is_not_a_server_error(client):
     response = client.get(f"/api/v1/reports/chains/{10**30}")
     assert response.status_code in (404, 422), response.text
-    assert response.headers["content-type"].startswith("application/problem+json")
+    assert_problem(response, response.status_code)

@@ -18,6 +18,7 @@ from tests.factories import (
     make_enterprise,
     make_membership,
 )
+from tests.problems import assert_problem
 
 API = "/api/v1"
 VALID = "91110000600037341L"
@@ -29,18 +30,6 @@ def count(db, model) -> int:
 
 def body(**kw):
     return {"uscc": fake_uscc(), "name": "烟台示例新材料有限公司", "region_code": "370602", **kw}
-
-
-def assert_problem(r, status: int, field: str | None = None, slug: str | None = None) -> dict:
-    assert r.status_code == status, r.text
-    assert r.headers["content-type"].startswith("application/problem+json")
-    data = r.json()
-    assert data["status"] == status
-    if slug:
-        assert data["type"] == f"urn:chaintrack:problem:{slug}"
-    if field:
-        assert field in [e["field"] for e in data["errors"]], data
-    return data
 
 
 # --------------------------------------------------------------------------- create
@@ -92,7 +81,7 @@ def test_lower_case_letter_first_uscc_is_normalised(client):
 def test_wrong_check_character_names_field_and_position(client, db):
     before = count(db, Enterprise)
     r = client.post(f"{API}/enterprises", json=body(uscc="91110000600037341X"))
-    data = assert_problem(r, 422, "uscc", "validation")
+    data = assert_problem(r, 422, field="uscc", slug="validation")
     assert data["position"] == 18
     message = data["errors"][0]["message"]
     assert "第18位" in message and "'L'" in message
@@ -110,7 +99,9 @@ def test_wrong_check_character_names_field_and_position(client, db):
 )
 def test_malformed_uscc(client, db, uscc, position):
     before = count(db, Enterprise)
-    data = assert_problem(client.post(f"{API}/enterprises", json=body(uscc=uscc)), 422, "uscc")
+    data = assert_problem(
+        client.post(f"{API}/enterprises", json=body(uscc=uscc)), 422, field="uscc"
+    )
     assert data.get("position") == position
     assert count(db, Enterprise) == before
 
@@ -139,7 +130,7 @@ def test_duplicate_uscc_points_to_existing(client, db):
 )
 def test_create_bad_input(client, db, extra, field):
     before = count(db, Enterprise)
-    assert_problem(client.post(f"{API}/enterprises", json=body(**extra)), 422, field)
+    assert_problem(client.post(f"{API}/enterprises", json=body(**extra)), 422, field=field)
     assert count(db, Enterprise) == before
 
 
@@ -216,7 +207,7 @@ def test_patch_uscc_change(client, db):
             f"{API}/enterprises/{ent.id}", json={"uscc": bad}, headers={"If-Match": '"2"'}
         ),
         422,
-        "uscc",
+        field="uscc",
     )
     assert data["position"] == 18
     db.expire_all()
@@ -235,7 +226,7 @@ def test_patch_uscc_change(client, db):
 def test_patch_bad_input(client, db, payload, field):
     ent = make_enterprise(db)
     r = client.patch(f"{API}/enterprises/{ent.id}", json=payload, headers={"If-Match": '"1"'})
-    assert_problem(r, 422, field)
+    assert_problem(r, 422, field=field)
     db.expire_all()
     assert db.get(Enterprise, ent.id).version == 1
 
@@ -339,7 +330,7 @@ def test_search_sort_and_paginate(client, db):
     ],
 )
 def test_search_bad_query(client, params, field):
-    assert_problem(client.get(f"{API}/enterprises", params=params), 422, field)
+    assert_problem(client.get(f"{API}/enterprises", params=params), 422, field=field)
 
 
 def test_list_statement_count_does_not_grow(client, db, count_statements):
@@ -435,7 +426,7 @@ def test_figures_bad_input(client, db, year, payload, field):
     ent = make_enterprise(db)
     before = count(db, EnterpriseFigures)
     r = client.put(f"{API}/enterprises/{ent.id}/figures/{year}", json=payload)
-    assert_problem(r, 422, field)
+    assert_problem(r, 422, field=field)
     assert count(db, EnterpriseFigures) == before
 
 

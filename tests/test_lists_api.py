@@ -15,6 +15,7 @@ from tests.factories import (
     make_node,
     make_project,
 )
+from tests.problems import problem_fields
 
 API = "/api/v1"
 
@@ -30,10 +31,6 @@ FIELDS = [
 
 def _count(db, model, *where) -> int:
     return db.scalar(select(func.count()).select_from(model).where(*where))
-
-
-def _fields(problem) -> list[str]:
-    return [e["field"] for e in problem.get("errors", [])]
 
 
 def _list(db, *, entry_ref=None, fields=FIELDS, chain=None, period="2025"):
@@ -112,11 +109,11 @@ def test_create_list_bad_inputs_write_nothing(client, db):
         )
         assert r.status_code == 422, period
         assert r.json()["type"] == "urn:chaintrack:problem:validation"
-        assert _fields(r.json()) == ["period"]
+        assert problem_fields(r.json()) == ["period"]
     r = client.post(
         f"{API}/chains/{chain.id}/lists", json={"list_type_id": 999999, "period": "2025"}
     )
-    assert r.status_code == 422 and _fields(r.json()) == ["list_type_id"]
+    assert r.status_code == 422 and problem_fields(r.json()) == ["list_type_id"]
     r = client.post(f"{API}/chains/999999/lists", json={"list_type_id": lt.id, "period": "2025"})
     assert r.status_code == 404
     r = client.post(
@@ -127,7 +124,7 @@ def test_create_list_bad_inputs_write_nothing(client, db):
         f"{API}/chains/{chain.id}/lists",
         json={"list_type_id": lt.id, "period": "2025", "chain_id": 3},
     )
-    assert r.status_code == 422 and _fields(r.json()) == ["chain_id"]
+    assert r.status_code == 422 and problem_fields(r.json()) == ["chain_id"]
     assert _count(db, ChainList) == before
 
 
@@ -157,7 +154,7 @@ def test_patch_list(client, db):
     r = client.patch(f"{API}/lists/{lst.id}", json={"period": None}, headers={"If-Match": '"1"'})
     assert r.status_code == 422
     r = client.patch(f"{API}/lists/{lst.id}", json={"list_type_id": 1}, headers={"If-Match": '"1"'})
-    assert r.status_code == 422 and _fields(r.json()) == ["list_type_id"]
+    assert r.status_code == 422 and problem_fields(r.json()) == ["list_type_id"]
     db.expire_all()
     assert db.get(ChainList, lst.id).version == 1
     r = client.patch(
@@ -250,7 +247,7 @@ def test_entry_attributes_that_do_not_match_the_type_are_422(client, db):
         f"{API}/lists/{lst.id}/entries",
         json={"title": "t", "attributes": {"priority": "x", "budget": 1.5, "zz": 1}},
     )
-    assert set(_fields(r.json())) == {
+    assert set(problem_fields(r.json())) == {
         "attributes.priority",
         "attributes.budget",
         "attributes.zz",
@@ -265,9 +262,9 @@ def test_entry_body_refuses_server_fields(client, db):
         f"{API}/lists/{lst.id}/entries",
         json={"title": "t", "attributes": {"technology": "x"}, "chain_id": 1, "version": 4},
     )
-    assert r.status_code == 422 and set(_fields(r.json())) == {"chain_id", "version"}
+    assert r.status_code == 422 and set(problem_fields(r.json())) == {"chain_id", "version"}
     r = client.post(f"{API}/lists/{lst.id}/entries", json={"attributes": {"technology": "x"}})
-    assert r.status_code == 422 and _fields(r.json()) == ["title"]
+    assert r.status_code == 422 and problem_fields(r.json()) == ["title"]
     r = client.post(f"{API}/lists/999999/entries", json={"title": "t"})
     assert r.status_code == 404
     assert _entries(db, lst) == 0
@@ -371,7 +368,7 @@ def test_reference_kind_not_allowed_by_type_is_422(client, db):
     }
     _c, _t, standalone = _list(db, entry_ref=None, fields=[], chain=chain)
     r = client.post(f"{API}/lists/{standalone.id}/entries", json={"title": "e", "node_id": node.id})
-    assert r.status_code == 422 and _fields(r.json()) == ["node_id"]
+    assert r.status_code == 422 and problem_fields(r.json()) == ["node_id"]
     assert _entries(db, lst) == 0 and _entries(db, standalone) == 0
 
 
@@ -396,9 +393,9 @@ def test_patch_entry_merges_and_revalidates(client, db):
     assert r.status_code == 412
     assert r.json()["type"] == "urn:chaintrack:problem:precondition-failed"
     r = client.patch(url, json={"attributes": {"priority": "特高"}}, headers={"If-Match": '"1"'})
-    assert r.status_code == 422 and _fields(r.json()) == ["attributes.priority"]
+    assert r.status_code == 422 and problem_fields(r.json()) == ["attributes.priority"]
     r = client.patch(url, json={"attributes": {"technology": None}}, headers={"If-Match": '"1"'})
-    assert r.status_code == 422 and _fields(r.json()) == ["attributes.technology"]
+    assert r.status_code == 422 and problem_fields(r.json()) == ["attributes.technology"]
     r = client.patch(url, json={"title": None}, headers={"If-Match": '"1"'})
     assert r.status_code == 422
     db.expire_all()
@@ -458,7 +455,7 @@ def test_reorder_entries(client, db):
     ):
         r = client.put(url, json={"entry_ids": bad}, headers={"If-Match": '"1"'})
         assert r.status_code == 422, bad
-        assert _fields(r.json()) == ["entry_ids"] and r.json()[key]
+        assert problem_fields(r.json()) == ["entry_ids"] and r.json()[key]
     positions = db.scalars(
         select(ListEntry.id).where(ListEntry.list_id == lst.id).order_by(ListEntry.position)
     ).all()

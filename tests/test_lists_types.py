@@ -7,16 +7,13 @@ from sqlalchemy import func, select
 
 from chaintrack.models import Chain, ChainList, ListEntry, ListType
 from tests.factories import make_chain, make_list_type, make_node
+from tests.problems import assert_problem, problem_fields
 
 API = "/api/v1"
 
 
 def _count(db, model) -> int:
     return db.scalar(select(func.count()).select_from(model))
-
-
-def _fields(problem) -> list[str]:
-    return [e["field"] for e in problem.get("errors", [])]
 
 
 def _new_type(**kw):
@@ -68,7 +65,7 @@ def test_filter_active(client, db):
 def test_bad_sort_is_422(client):
     r = client.get(f"{API}/list-types", params={"sort": "nope"})
     assert r.status_code == 422
-    assert _fields(r.json()) == ["sort"]
+    assert problem_fields(r.json()) == ["sort"]
 
 
 def test_create_read_and_etag(client, db):
@@ -95,10 +92,7 @@ def test_create_read_and_etag(client, db):
 
 
 def test_unknown_type_is_404(client):
-    r = client.get(f"{API}/list-types/999999")
-    assert r.status_code == 404
-    assert r.headers["content-type"] == "application/problem+json"
-    assert r.json()["type"] == "urn:chaintrack:problem:not-found"
+    assert_problem(client.get(f"{API}/list-types/999999"), 404, "not-found")
 
 
 def test_duplicate_code_is_409_pointing_to_existing(client, db):
@@ -141,13 +135,13 @@ def test_bad_field_definitions_are_422(client, db):
         r = client.post(f"{API}/list-types", json=_new_type(fields=fields))
         assert r.status_code == 422, (fields, r.text)
         assert r.json()["type"] == "urn:chaintrack:problem:validation"
-        assert field in _fields(r.json()), (fields, r.json())
+        assert field in problem_fields(r.json()), (fields, r.json())
     r = client.post(f"{API}/list-types", json=_new_type(entry_ref="region"))
-    assert r.status_code == 422 and _fields(r.json()) == ["entry_ref"]
+    assert r.status_code == 422 and problem_fields(r.json()) == ["entry_ref"]
     r = client.post(f"{API}/list-types", json=_new_type(code="Bad Code"))
-    assert r.status_code == 422 and _fields(r.json()) == ["code"]
+    assert r.status_code == 422 and problem_fields(r.json()) == ["code"]
     r = client.post(f"{API}/list-types", json={**_new_type(), "id": 5, "version": 3})
-    assert r.status_code == 422 and set(_fields(r.json())) == {"id", "version"}
+    assert r.status_code == 422 and set(problem_fields(r.json())) == {"id", "version"}
     assert _count(db, ListType) == before
 
 
@@ -278,8 +272,8 @@ def test_patch_duplicate_code_and_nulls(client, db):
     r = client.patch(
         f"{API}/list-types/{b.id}", json={"name_zh": None}, headers={"If-Match": '"1"'}
     )
-    assert r.status_code == 422 and _fields(r.json()) == ["name_zh"]
+    assert r.status_code == 422 and problem_fields(r.json()) == ["name_zh"]
     r = client.patch(f"{API}/list-types/{b.id}", json={"fields": None}, headers={"If-Match": '"1"'})
-    assert r.status_code == 422 and _fields(r.json()) == ["fields"]
+    assert r.status_code == 422 and problem_fields(r.json()) == ["fields"]
     db.expire_all()
     assert db.get(ListType, b.id).version == 1

@@ -14,9 +14,9 @@ from tests.factories import (
     make_node,
     make_project,
 )
+from tests.problems import assert_problem
 
 API = "/api/v1"
-PROBLEM = "urn:chaintrack:problem:"
 
 
 def node_count(db, chain_id: int) -> int:
@@ -27,17 +27,6 @@ def relation_count(db, chain_id: int) -> int:
     return db.scalar(
         select(func.count()).select_from(MapRelation).where(MapRelation.chain_id == chain_id)
     )
-
-
-def assert_problem(r, status: int, slug: str, field: str | None = None) -> dict:
-    assert r.status_code == status, r.text
-    assert r.headers["content-type"] == "application/problem+json"
-    body = r.json()
-    assert body["type"] == PROBLEM + slug
-    assert body["status"] == status
-    if field is not None:
-        assert field in [e["field"] for e in body["errors"]], body
-    return body
 
 
 def etag(node: MapNode) -> str:
@@ -111,7 +100,7 @@ def test_create_node_parent_on_other_chain_is_422(client, db):
             "stage": "upstream",
         },
     )
-    body = assert_problem(r, 422, "validation", "parent_id")
+    body = assert_problem(r, 422, "validation", field="parent_id")
     assert body["errors"][0]["code"] == "cross_chain"
     assert str(other.id) in body["errors"][0]["message"]
     assert node_count(db, chain.id) == 0
@@ -129,7 +118,7 @@ def test_create_node_unknown_parent_is_422(client, db):
             "stage": "upstream",
         },
     )
-    assert_problem(r, 422, "validation", "parent_id")
+    assert_problem(r, 422, "validation", field="parent_id")
     assert node_count(db, chain.id) == 0
 
 
@@ -140,7 +129,7 @@ def test_create_node_duplicate_code_is_409(client, db):
         f"{API}/chains/{chain.id}/nodes",
         json={"code": "DUP", "name_zh": "甲", "kind": "segment", "stage": "upstream"},
     )
-    body = assert_problem(r, 409, "conflict", "code")
+    body = assert_problem(r, 409, "conflict", field="code")
     assert body["existing_id"] == existing.id
     assert node_count(db, chain.id) == 1
 
@@ -169,7 +158,7 @@ def test_create_node_gap_kind_on_strong_is_422(client, db):
                 "gap_kind": "supply",
             },
         )
-        assert_problem(r, 422, "validation", "gap_kind")
+        assert_problem(r, 422, "validation", field="gap_kind")
     assert node_count(db, chain.id) == 0
 
 
@@ -192,7 +181,7 @@ def test_create_node_bad_body_is_422(client, db):
     ]
     for payload, field in cases:
         r = client.post(f"{API}/chains/{chain.id}/nodes", json=payload)
-        assert_problem(r, 422, "validation", field)
+        assert_problem(r, 422, "validation", field=field)
     assert node_count(db, chain.id) == 0
 
 
@@ -261,11 +250,11 @@ def test_list_nodes_bad_input(client, db):
     chain = make_chain(db)
     assert_problem(client.get(f"{API}/chains/999999/nodes"), 404, "not-found")
     r = client.get(f"{API}/chains/{chain.id}/nodes", params={"sort": "bogus"})
-    assert_problem(r, 422, "validation", "sort")
+    assert_problem(r, 422, "validation", field="sort")
     r = client.get(f"{API}/chains/{chain.id}/nodes", params={"stage": "sideways"})
-    assert_problem(r, 422, "validation", "stage")
+    assert_problem(r, 422, "validation", field="stage")
     r = client.get(f"{API}/chains/{chain.id}/nodes", params={"limit": 100000})
-    assert_problem(r, 422, "validation", "limit")
+    assert_problem(r, 422, "validation", field="limit")
 
 
 # ---------------------------------------------------------------- update
@@ -296,7 +285,7 @@ def test_reassess_strong_while_gap_kind_left_is_422(client, db):
         json={"assessment": "strong"},
         headers={"If-Match": etag(node)},
     )
-    assert_problem(r, 422, "validation", "gap_kind")
+    assert_problem(r, 422, "validation", field="gap_kind")
     db.refresh(node)
     assert node.assessment == Assessment.MISSING and node.version == 1
 
@@ -322,7 +311,7 @@ def test_patch_null_for_required_field_is_422(client, db):
         r = client.patch(
             f"{API}/nodes/{node.id}", json={field: None}, headers={"If-Match": etag(node)}
         )
-        assert_problem(r, 422, "validation", field)
+        assert_problem(r, 422, "validation", field=field)
 
 
 def test_patch_unknown_node_is_404_and_extra_field_422(client, db):
@@ -333,7 +322,7 @@ def test_patch_unknown_node_is_404_and_extra_field_422(client, db):
     r = client.patch(
         f"{API}/nodes/{node.id}", json={"chain_id": 5}, headers={"If-Match": etag(node)}
     )
-    assert_problem(r, 422, "validation", "chain_id")
+    assert_problem(r, 422, "validation", field="chain_id")
 
 
 def test_patch_duplicate_code_is_409(client, db):
@@ -343,7 +332,7 @@ def test_patch_duplicate_code_is_409(client, db):
     r = client.patch(
         f"{API}/nodes/{node.id}", json={"code": "TAKEN"}, headers={"If-Match": etag(node)}
     )
-    body = assert_problem(r, 409, "conflict", "code")
+    body = assert_problem(r, 409, "conflict", field="code")
     assert body["existing_id"] == taken.id
     db.refresh(node)
     assert node.code == "MINE"
@@ -372,7 +361,7 @@ def test_move_under_own_descendant_is_409_with_path(client, db):
     b = make_node(db, chain, code="B", parent_id=a.id)
     c = make_node(db, chain, code="C", parent_id=b.id)
     r = client.patch(f"{API}/nodes/{a.id}", json={"parent_id": c.id}, headers={"If-Match": etag(a)})
-    body = assert_problem(r, 409, "conflict", "parent_id")
+    body = assert_problem(r, 409, "conflict", field="parent_id")
     assert [p["code"] for p in body["path"]] == ["A", "B", "C"]
     db.refresh(a)
     assert a.parent_id is None and a.version == 1
@@ -382,7 +371,7 @@ def test_move_under_itself_is_409(client, db):
     chain = make_chain(db)
     a = make_node(db, chain, code="A")
     r = client.patch(f"{API}/nodes/{a.id}", json={"parent_id": a.id}, headers={"If-Match": etag(a)})
-    body = assert_problem(r, 409, "conflict", "parent_id")
+    body = assert_problem(r, 409, "conflict", field="parent_id")
     assert [p["code"] for p in body["path"]] == ["A"]
 
 
@@ -393,7 +382,7 @@ def test_move_to_other_chain_is_422(client, db):
     r = client.patch(
         f"{API}/nodes/{node.id}", json={"parent_id": foreign.id}, headers={"If-Match": etag(node)}
     )
-    body = assert_problem(r, 422, "validation", "parent_id")
+    body = assert_problem(r, 422, "validation", field="parent_id")
     assert body["errors"][0]["code"] == "cross_chain"
     db.refresh(node)
     assert node.parent_id is None
@@ -501,16 +490,16 @@ def test_relation_refusals(client, db):
     url = f"{API}/chains/{chain.id}/relations"
 
     r = client.post(url, json={"from_node_id": a.id, "to_node_id": foreign.id})
-    body = assert_problem(r, 422, "validation", "to_node_id")
+    body = assert_problem(r, 422, "validation", field="to_node_id")
     assert body["errors"][0]["code"] == "cross_chain"
     r = client.post(url, json={"from_node_id": foreign.id, "to_node_id": a.id})
-    assert_problem(r, 422, "validation", "from_node_id")
+    assert_problem(r, 422, "validation", field="from_node_id")
     r = client.post(url, json={"from_node_id": 999999, "to_node_id": a.id})
-    assert_problem(r, 422, "validation", "from_node_id")
+    assert_problem(r, 422, "validation", field="from_node_id")
     r = client.post(url, json={"from_node_id": a.id, "to_node_id": a.id})
-    assert_problem(r, 422, "validation", "to_node_id")
+    assert_problem(r, 422, "validation", field="to_node_id")
     r = client.post(url, json={"from_node_id": a.id, "to_node_id": b.id, "kind": "love"})
-    assert_problem(r, 422, "validation", "kind")
+    assert_problem(r, 422, "validation", field="kind")
     r = client.post(
         f"{API}/chains/999999/relations", json={"from_node_id": a.id, "to_node_id": b.id}
     )
@@ -527,4 +516,4 @@ def test_list_relations_bad_input(client, db):
     chain = make_chain(db)
     assert_problem(client.get(f"{API}/chains/999999/relations"), 404, "not-found")
     r = client.get(f"{API}/chains/{chain.id}/relations", params={"sort": "nope"})
-    assert_problem(r, 422, "validation", "sort")
+    assert_problem(r, 422, "validation", field="sort")

@@ -11,6 +11,7 @@ from chaintrack.memberships.service import current_on
 from chaintrack.models import Membership
 from chaintrack.models.enums import MembershipRole
 from tests.factories import make_chain, make_enterprise, make_membership, make_node
+from tests.problems import assert_problem
 
 API = "/api/v1"
 TODAY = office_today()
@@ -18,18 +19,6 @@ TODAY = office_today()
 
 def _count(db) -> int:
     return db.scalar(select(func.count()).select_from(Membership))
-
-
-def _problem(r, status: int, field: str | None = None, slug: str | None = None) -> dict:
-    assert r.status_code == status, r.text
-    assert r.headers["content-type"] == "application/problem+json"
-    body = r.json()
-    assert body["status"] == status
-    if slug:
-        assert body["type"] == f"urn:chaintrack:problem:{slug}"
-    if field:
-        assert field in [e["field"] for e in body["errors"]], body
-    return body
 
 
 def _ids(r) -> list[int]:
@@ -83,18 +72,26 @@ def test_register_bad_references_write_nothing(client, db):
     base = {"enterprise_id": ent.id, "role": "supporting", "started_on": "2024-01-01"}
     before = _count(db)
 
-    body = _problem(client.post(url, json={**base, "enterprise_id": 999999}), 422, "enterprise_id")
+    body = assert_problem(
+        client.post(url, json={**base, "enterprise_id": 999999}), 422, field="enterprise_id"
+    )
     assert body["errors"][0]["code"] == "unknown_reference"
-    _problem(client.post(url, json={**base, "node_id": 999999}), 422, "node_id")
-    body = _problem(client.post(url, json={**base, "node_id": foreign_node.id}), 422, "node_id")
+    assert_problem(client.post(url, json={**base, "node_id": 999999}), 422, field="node_id")
+    body = assert_problem(
+        client.post(url, json={**base, "node_id": foreign_node.id}), 422, field="node_id"
+    )
     assert body["errors"][0]["code"] == "cross_chain"
     assert other_chain.code in body["detail"] and "别的链" in body["detail"]
-    _problem(client.post(url, json={**base, "role": "boss"}), 422, "role")
-    _problem(client.post(url, json={**base, "started_on": "2024-13-01"}), 422, "started_on")
-    _problem(client.post(url, json={**base, "chain_id": chain.id}), 422, "chain_id")
-    _problem(client.post(url, json={**base, "ended_on": "2025-01-01"}), 422, "ended_on")
-    _problem(client.post(url, json={"role": "leading"}), 422, "enterprise_id")
-    _problem(client.post(f"{API}/chains/999999/memberships", json=base), 404, slug="not-found")
+    assert_problem(client.post(url, json={**base, "role": "boss"}), 422, field="role")
+    assert_problem(
+        client.post(url, json={**base, "started_on": "2024-13-01"}), 422, field="started_on"
+    )
+    assert_problem(client.post(url, json={**base, "chain_id": chain.id}), 422, field="chain_id")
+    assert_problem(client.post(url, json={**base, "ended_on": "2025-01-01"}), 422, field="ended_on")
+    assert_problem(client.post(url, json={"role": "leading"}), 422, field="enterprise_id")
+    assert_problem(
+        client.post(f"{API}/chains/999999/memberships", json=base), 404, slug="not-found"
+    )
     assert _count(db) == before
 
 
@@ -105,7 +102,7 @@ def test_duplicate_current_membership_is_409(client, db):
     existing = make_membership(db, ent, chain, node_id=node.id, role=MembershipRole.LEADING)
     url = f"{API}/chains/{chain.id}/memberships"
     before = _count(db)
-    body = _problem(
+    body = assert_problem(
         client.post(
             url,
             json={
@@ -127,7 +124,7 @@ def test_duplicate_current_membership_is_409(client, db):
         r = client.post(url, json={"enterprise_id": ent.id, "started_on": "2025-03-01", **extra})
         assert r.status_code == 201, r.text
     # Without a node, the node-less leading membership is now the duplicate.
-    body = _problem(
+    body = assert_problem(
         client.post(
             url, json={"enterprise_id": ent.id, "role": "leading", "started_on": "2025-04-01"}
         ),
@@ -144,7 +141,7 @@ def test_reregister_after_end(client, db):
     )
     url = f"{API}/chains/{chain.id}/memberships"
     # Overlapping the ended period: refused.
-    body = _problem(
+    body = assert_problem(
         client.post(
             url,
             json={"enterprise_id": ent.id, "role": "supporting", "started_on": "2022-06-01"},
@@ -219,11 +216,11 @@ def test_list_chain_memberships_filters(client, db):
     r = client.get(url, params={"sort": "name", "limit": 1, "offset": 1})
     assert r.json()["total"] == 3 and len(r.json()["items"]) == 1
 
-    _problem(client.get(url, params={"sort": "revenue"}), 422, "sort")
-    _problem(client.get(url, params={"role": "boss"}), 422, "role")
-    _problem(client.get(url, params={"as_of": "yesterday"}), 422, "as_of")
-    _problem(client.get(url, params={"region_code": "37"}), 422, "region_code")
-    _problem(client.get(f"{API}/chains/999999/memberships"), 404)
+    assert_problem(client.get(url, params={"sort": "revenue"}), 422, field="sort")
+    assert_problem(client.get(url, params={"role": "boss"}), 422, field="role")
+    assert_problem(client.get(url, params={"as_of": "yesterday"}), 422, field="as_of")
+    assert_problem(client.get(url, params={"region_code": "37"}), 422, field="region_code")
+    assert_problem(client.get(f"{API}/chains/999999/memberships"), 404)
 
 
 def test_list_chain_memberships_statement_count_does_not_grow(client, db, count_statements):
@@ -265,7 +262,7 @@ def test_masters(client, db):
     assert r.json()["items"][0]["role_label"] == "链主企业"
     assert _ids(client.get(url, params={"as_of": "2022-01-01"})) == [former.id]
     assert set(_ids(client.get(url, params={"current": "false"}))) == {master.id, former.id}
-    _problem(client.get(f"{API}/chains/999999/masters"), 404)
+    assert_problem(client.get(f"{API}/chains/999999/masters"), 404)
 
 
 def test_enterprise_memberships_history(client, db):
@@ -284,7 +281,7 @@ def test_enterprise_memberships_history(client, db):
     assert _ids(client.get(url, params={"current": "true"})) == [cur.id]
     assert _ids(client.get(url, params={"as_of": "2020-01-01"})) == [old.id]
     assert _ids(client.get(url, params={"chain_id": c1.id})) == [old.id]
-    _problem(client.get(f"{API}/enterprises/999999/memberships"), 404)
+    assert_problem(client.get(f"{API}/enterprises/999999/memberships"), 404)
 
 
 # --- update and end ---------------------------------------------------------------
@@ -319,16 +316,22 @@ def test_patch_membership_bad_input_writes_nothing(client, db):
     url = f"{API}/memberships/{m.id}"
     h = {"If-Match": '"1"'}
 
-    _problem(client.patch(url, json={"note": "x"}), 428, slug="precondition-required")
-    _problem(client.patch(url, json={"note": "x"}, headers={"If-Match": '"9"'}), 412)
-    body = _problem(client.patch(url, json={"node_id": foreign.id}, headers=h), 422, "node_id")
+    assert_problem(client.patch(url, json={"note": "x"}), 428, slug="precondition-required")
+    assert_problem(client.patch(url, json={"note": "x"}, headers={"If-Match": '"9"'}), 412)
+    body = assert_problem(
+        client.patch(url, json={"node_id": foreign.id}, headers=h), 422, field="node_id"
+    )
     assert body["errors"][0]["code"] == "cross_chain"
-    body = _problem(client.patch(url, json={"role": "leading"}, headers=h), 409)
+    body = assert_problem(client.patch(url, json={"role": "leading"}, headers=h), 409)
     assert body["existing_id"] == other.id
-    _problem(client.patch(url, json={"role": None}, headers=h), 422, "role")
-    _problem(client.patch(url, json={"enterprise_id": 1}, headers=h), 422, "enterprise_id")
-    _problem(client.patch(url, json={"ended_on": "2025-01-01"}, headers=h), 422, "ended_on")
-    _problem(client.patch(f"{API}/memberships/999999", json={}, headers=h), 404)
+    assert_problem(client.patch(url, json={"role": None}, headers=h), 422, field="role")
+    assert_problem(
+        client.patch(url, json={"enterprise_id": 1}, headers=h), 422, field="enterprise_id"
+    )
+    assert_problem(
+        client.patch(url, json={"ended_on": "2025-01-01"}, headers=h), 422, field="ended_on"
+    )
+    assert_problem(client.patch(f"{API}/memberships/999999", json={}, headers=h), 404)
     db.expire_all()
     fresh = db.get(Membership, m.id)
     assert fresh.version == 1 and fresh.role == MembershipRole.SUPPORTING
@@ -340,15 +343,17 @@ def test_end_membership(client, db):
     m = make_membership(db, make_enterprise(db), chain, started_on=dt.date(2023, 3, 1))
     url = f"{API}/memberships/{m.id}/end"
 
-    _problem(client.post(url, json={"ended_on": "2025-01-01"}), 428)
-    _problem(client.post(url, json={"ended_on": "2025-01-01"}, headers={"If-Match": '"5"'}), 412)
-    body = _problem(
+    assert_problem(client.post(url, json={"ended_on": "2025-01-01"}), 428)
+    assert_problem(
+        client.post(url, json={"ended_on": "2025-01-01"}, headers={"If-Match": '"5"'}), 412
+    )
+    body = assert_problem(
         client.post(url, json={"ended_on": "2023-02-28"}, headers={"If-Match": '"1"'}),
         422,
-        "ended_on",
+        field="ended_on",
     )
     assert body["errors"][0]["code"] == "date_order"
-    _problem(client.post(url, json={}, headers={"If-Match": '"1"'}), 422, "ended_on")
+    assert_problem(client.post(url, json={}, headers={"If-Match": '"1"'}), 422, field="ended_on")
     db.expire_all()
     assert db.get(Membership, m.id).ended_on is None
 
@@ -361,13 +366,15 @@ def test_end_membership(client, db):
     assert r.json()["ended_on"] == "2025-01-01" and r.json()["end_reason"] == "企业迁出"
     assert r.headers["ETag"] == '"2"'
 
-    body = _problem(
+    body = assert_problem(
         client.post(url, json={"ended_on": "2025-02-01"}, headers={"If-Match": '"2"'}),
         409,
         slug="conflict",
     )
     assert body["ended_on"] == "2025-01-01"
-    _problem(client.post(f"{API}/memberships/999999/end", json={"ended_on": "2025-01-01"}), 404)
+    assert_problem(
+        client.post(f"{API}/memberships/999999/end", json={"ended_on": "2025-01-01"}), 404
+    )
     # Kept as history, no longer current.
     r = client.get(f"{API}/chains/{chain.id}/memberships")
     assert m.id not in _ids(r)

@@ -12,18 +12,9 @@ from chaintrack.models import Problem
 from chaintrack.models.enums import ProblemStatus
 from chaintrack.progress.rules import current_period
 from tests.factories import make_chain, make_project, make_report
+from tests.problems import assert_problem
 
 API = "/api/v1"
-
-
-def assert_problem(r, status: int, field: str | None = None, location: str = "body"):
-    assert r.status_code == status, r.text
-    assert r.headers["content-type"] == "application/problem+json"
-    body = r.json()
-    assert body["status"] == status
-    if field is not None:
-        assert (location, field) in {(e["location"], e["field"]) for e in body["errors"]}, body
-    return body
 
 
 def problem_count(db, **where) -> int:
@@ -88,7 +79,7 @@ def test_problem_lifecycle(client, db, project):
         ({"status": "resolved"}, "status"),
     ]:
         r = client.patch(f"{API}/problems/{pid}", json=body, headers={"If-Match": '"2"'})
-        assert_problem(r, 422, field)
+        assert_problem(r, 422, field=field, location="body")
     assert client.get(f"{API}/problems/{pid}").json()["version"] == 2
 
     # Resolve it.
@@ -105,7 +96,7 @@ def test_problem_lifecycle(client, db, project):
         ({"resolved_on": "2024-05-20"}, "resolution"),
     ]:
         r = client.post(f"{API}/problems/{pid}/resolve", json=body, headers={"If-Match": '"2"'})
-        assert_problem(r, 422, field)
+        assert_problem(r, 422, field=field, location="body")
     assert problem_count(db, status=ProblemStatus.RESOLVED) == 0
 
     r = client.post(f"{API}/problems/{pid}/resolve", json=resolve, headers={"If-Match": '"2"'})
@@ -135,7 +126,7 @@ def test_problem_lifecycle(client, db, project):
 )
 def test_bad_problem_is_refused(client, db, project, body, field):
     r = client.post(f"{API}/projects/{project.id}/problems", json=body)
-    assert_problem(r, 422, field)
+    assert_problem(r, 422, field=field, location="body")
     assert problem_count(db, project_id=project.id) == 0
 
 
@@ -145,16 +136,19 @@ def test_problem_references_are_checked(client, db, project):
     own = make_report(db, project, "2024-03")
     base = {"period": "2024-03", "description": "x"}
     r = client.post(f"{API}/projects/{project.id}/problems", json={**base, "report_id": foreign.id})
-    assert_problem(r, 422, "report_id")
+    assert_problem(r, 422, field="report_id", location="body")
     r = client.post(
         f"{API}/projects/{project.id}/problems",
         json={**base, "period": "2024-04", "report_id": own.id},
     )
-    assert assert_problem(r, 422, "report_id")["errors"][0]["code"] == "period_mismatch"
+    assert (
+        assert_problem(r, 422, field="report_id", location="body")["errors"][0]["code"]
+        == "period_mismatch"
+    )
     y, m = int(current_period()[:4]), int(current_period()[5:])
     future = f"{y + m // 12}-{m % 12 + 1:02d}"
     r = client.post(f"{API}/projects/{project.id}/problems", json={**base, "period": future})
-    assert_problem(r, 422, "period")
+    assert_problem(r, 422, field="period", location="body")
     assert problem_count(db, project_id=project.id) == 0
     assert_problem(client.post(f"{API}/projects/999999/problems", json=base), 404)
     assert_problem(client.get(f"{API}/problems/999999"), 404)
@@ -180,8 +174,10 @@ def test_project_problem_list_filters(client, db, project):
     assert [p["description"] for p in r.json()["items"]] == ["b", "a"]
     assert client.get(base, params={"status": "resolved"}).json()["total"] == 1
     assert client.get(base, params={"period": "2024-04"}).json()["items"][0]["id"] == b.id
-    assert_problem(client.get(base, params={"status": "closed"}), 422, "status", "query")
-    assert_problem(client.get(base, params={"sort": "nope"}), 422, "sort", "query")
+    assert_problem(
+        client.get(base, params={"status": "closed"}), 422, field="status", location="query"
+    )
+    assert_problem(client.get(base, params={"sort": "nope"}), 422, field="sort", location="query")
     assert_problem(client.get(f"{API}/projects/999999/problems"), 404)
 
 
@@ -225,7 +221,7 @@ def test_chain_problem_list(client, db):
     assert r.json()["total"] == 2 and r.json()["items"][0]["project_id"] == p2.id
 
     assert_problem(client.get(f"{API}/chains/999999/problems"), 404)
-    assert_problem(client.get(base, params={"limit": 100000}), 422, "limit", "query")
+    assert_problem(client.get(base, params={"limit": 100000}), 422, field="limit", location="query")
 
 
 def test_chain_problem_list_statement_count_does_not_grow(client, db, count_statements):

@@ -13,6 +13,7 @@ from chaintrack.models import Problem, ProgressReport, ProjectAnnualPlan
 from chaintrack.models.enums import ProjectStatus
 from chaintrack.progress.rules import current_period
 from tests.factories import make_chain, make_project, make_report
+from tests.problems import assert_problem
 
 API = "/api/v1"
 
@@ -44,17 +45,6 @@ def add_plan(db, project, year: int, amount: str) -> None:
 def next_month(period: str) -> str:
     y, m = int(period[:4]), int(period[5:])
     return f"{y + m // 12}-{m % 12 + 1:02d}"
-
-
-def assert_problem(r, status: int, field: str | None = None, location: str | None = None):
-    assert r.status_code == status, r.text
-    assert r.headers["content-type"] == "application/problem+json"
-    body = r.json()
-    assert body["status"] == status
-    if field is not None:
-        fields = {(e["location"], e["field"]) for e in body["errors"]}
-        assert any(f == field and (location is None or loc == location) for loc, f in fields), body
-    return body
 
 
 @pytest.fixture
@@ -238,7 +228,7 @@ def test_statement_count_of_the_progress_list_does_not_grow(client, db, count_st
 def test_future_period_is_refused(client, db, project):
     future = next_month(current_period())
     r = client.put(url(project.id, future), json={"investment_month": "1"})
-    body = assert_problem(r, 422, "period", "path")
+    body = assert_problem(r, 422, field="period", location="path")
     assert body["errors"][0]["code"] == "period_in_future"
     assert report_count(db, project.id) == 0
     # The current month itself is fine.
@@ -248,9 +238,9 @@ def test_future_period_is_refused(client, db, project):
 @pytest.mark.parametrize("period", ["2024-13", "2024-1", "202401", "1999-12", "abcd-ef"])
 def test_bad_period_is_refused(client, db, project, period):
     r = client.put(url(project.id, period), json={"investment_month": "1"})
-    assert_problem(r, 422, "period", "path")
+    assert_problem(r, 422, field="period", location="path")
     assert report_count(db, project.id) == 0
-    assert_problem(client.get(url(project.id, period)), 422, "period", "path")
+    assert_problem(client.get(url(project.id, period)), 422, field="period", location="path")
 
 
 @pytest.mark.parametrize(
@@ -274,7 +264,7 @@ def test_bad_period_is_refused(client, db, project, period):
 )
 def test_bad_body_is_refused(client, db, project, body, field):
     r = client.put(url(project.id, "2024-02"), json=body)
-    assert_problem(r, 422, field, "body")
+    assert_problem(r, 422, field=field, location="body")
     assert report_count(db, project.id) == 0
     assert problem_count(db, project.id) == 0
 
@@ -292,7 +282,7 @@ def test_resubmission_needs_if_match_and_a_reason(client, db, project):
     r = client.put(
         url(project.id, "2024-03"), json={"investment_month": "2"}, headers={"If-Match": '"1"'}
     )
-    assert_problem(r, 422, "correction_reason")
+    assert_problem(r, 422, field="correction_reason")
 
     assert report_count(db, project.id) == 1
     current = client.get(url(project.id, "2024-03")).json()
@@ -344,6 +334,6 @@ def test_month_without_a_report_is_404(client, project):
 
 def test_as_of_needs_a_time_zone(client, project):
     r = client.get(url(project.id), params={"as_of": "2024-03-01T00:00:00"})
-    assert_problem(r, 422, "as_of", "query")
+    assert_problem(r, 422, field="as_of", location="query")
     r = client.get(url(project.id), params={"sort": "investment"})
-    assert_problem(r, 422, "sort", "query")
+    assert_problem(r, 422, field="sort", location="query")

@@ -17,6 +17,7 @@ from chaintrack.models import (
 )
 from chaintrack.models.enums import Assessment, ProjectStatus, ProjectType
 from tests.factories import make_chain, make_enterprise, make_node, make_project
+from tests.problems import assert_problem
 
 URL = "/api/v1/projects"
 NATIONAL = "2104-370600-04-01-A1B2C3"
@@ -40,18 +41,6 @@ def body(chain, **kw):
     }
     data.update(kw)
     return data
-
-
-def assert_problem(r, status: int, slug: str, field: str | None = None):
-    assert r.status_code == status, r.text
-    assert r.headers["content-type"] == "application/problem+json"
-    problem = r.json()
-    assert problem["type"] == f"urn:chaintrack:problem:{slug}"
-    assert problem["status"] == status
-    if field is not None:
-        fields = [e["field"] for e in problem.get("errors", [])]
-        assert any(f == field or f.startswith(field + ".") for f in fields), fields
-    return problem
 
 
 # --- create -----------------------------------------------------------------------
@@ -163,14 +152,14 @@ def test_create_refuses_bad_fields(client, db, extra, field):
     chain = make_chain(db)
     before = counts(db)
     r = client.post(URL, json=body(chain, **extra))
-    assert_problem(r, 422, "validation", field)
+    assert_problem(r, 422, "validation", field=field)
     assert counts(db) == before
 
 
 def test_national_code_error_names_the_part(client, db):
     chain = make_chain(db)
     r = client.post(URL, json=body(chain, national_code="2104-370600-0A-01-A1B2C3"))
-    problem = assert_problem(r, 422, "validation", "national_code")
+    problem = assert_problem(r, 422, "validation", field="national_code")
     assert "supervising department" in problem["errors"][0]["message"]
 
 
@@ -178,11 +167,11 @@ def test_create_unknown_references(client, db):
     chain = make_chain(db)
     before = counts(db)
     r = client.post(URL, json=body(chain, chain_id=999_999))
-    assert_problem(r, 422, "validation", "chain_id")
+    assert_problem(r, 422, "validation", field="chain_id")
     r = client.post(URL, json=body(chain, owner_enterprise_id=999_999))
-    assert_problem(r, 422, "validation", "owner_enterprise_id")
+    assert_problem(r, 422, "validation", field="owner_enterprise_id")
     r = client.post(URL, json=body(chain, target_node_ids=[999_999]))
-    problem = assert_problem(r, 422, "validation", "target_node_ids")
+    problem = assert_problem(r, 422, "validation", field="target_node_ids")
     assert problem["errors"][0]["code"] == "unknown_reference"
     assert counts(db) == before
 
@@ -194,7 +183,7 @@ def test_create_cross_chain_target(client, db):
     foreign = make_node(db, other)
     before = counts(db)
     r = client.post(URL, json=body(chain, target_node_ids=[own.id, foreign.id]))
-    problem = assert_problem(r, 422, "validation", "target_node_ids.1")
+    problem = assert_problem(r, 422, "validation", field="target_node_ids.1")
     err = problem["errors"][0]
     assert err["code"] == "cross_chain"
     assert "OTHER1" in err["message"] and "cross-chain" in err["message"]
@@ -207,10 +196,10 @@ def test_create_date_order_and_future_status_date(client, db):
     r = client.post(
         URL, json=body(chain, planned_start="2026-01-01", planned_completion="2025-12-31")
     )
-    assert_problem(r, 422, "validation", "planned_completion")
+    assert_problem(r, 422, "validation", field="planned_completion")
     tomorrow = (office_today() + dt.timedelta(days=1)).isoformat()
     r = client.post(URL, json=body(chain, status_date=tomorrow))
-    assert_problem(r, 422, "validation", "status_date")
+    assert_problem(r, 422, "validation", field="status_date")
     assert counts(db) == before
 
 
@@ -228,7 +217,7 @@ def test_create_plans_exceeding_total(client, db):
             ],
         ),
     )
-    problem = assert_problem(r, 422, "validation", "annual_plans")
+    problem = assert_problem(r, 422, "validation", field="annual_plans")
     assert problem["errors"][0]["code"] == "plans_exceed_total"
     assert counts(db) == before
 
@@ -238,11 +227,11 @@ def test_create_duplicate_codes(client, db):
     existing = make_project(db, chain, internal_code="DUP-001", national_code=NATIONAL)
     before = counts(db)
     r = client.post(URL, json=body(chain, internal_code="dup-001"))
-    problem = assert_problem(r, 409, "conflict", "internal_code")
+    problem = assert_problem(r, 409, "conflict", field="internal_code")
     assert problem["existing"]["id"] == existing.id
     assert problem["existing"]["href"] == f"{URL}/{existing.id}"
     r = client.post(URL, json=body(chain, national_code=NATIONAL))
-    problem = assert_problem(r, 409, "conflict", "national_code")
+    problem = assert_problem(r, 409, "conflict", field="national_code")
     assert problem["existing"]["id"] == existing.id
     assert counts(db) == before
 
@@ -324,7 +313,7 @@ def test_list_filters_and_sort(client, db):
     ],
 )
 def test_list_bad_query(client, params, field):
-    assert_problem(client.get(URL, params=params), 422, "validation", field)
+    assert_problem(client.get(URL, params=params), 422, "validation", field=field)
 
 
 def test_list_statement_count_does_not_grow(client, db, count_statements):
@@ -465,7 +454,7 @@ def test_patch_refuses_bad_input(client, db, patch, status, field):
     db.flush()
     before = _snapshot(db, p.id)
     r = client.patch(f"{URL}/{p.id}", headers={"If-Match": '"1"'}, json=patch)
-    assert_problem(r, status, "validation", field)
+    assert_problem(r, status, "validation", field=field)
     assert _snapshot(db, p.id) == before
 
 
@@ -478,12 +467,12 @@ def test_patch_cross_chain_target_and_duplicates(client, db):
     before = _snapshot(db, p.id)
     url = f"{URL}/{p.id}"
     r = client.patch(url, headers={"If-Match": '"1"'}, json={"target_node_ids": [foreign.id]})
-    problem = assert_problem(r, 422, "validation", "target_node_ids.0")
+    problem = assert_problem(r, 422, "validation", field="target_node_ids.0")
     assert problem["errors"][0]["code"] == "cross_chain"
     r = client.patch(url, headers={"If-Match": '"1"'}, json={"internal_code": "taken-1"})
-    assert assert_problem(r, 409, "conflict", "internal_code")["existing"]["id"] == taken.id
+    assert assert_problem(r, 409, "conflict", field="internal_code")["existing"]["id"] == taken.id
     r = client.patch(url, headers={"If-Match": '"1"'}, json={"national_code": NATIONAL})
-    assert assert_problem(r, 409, "conflict", "national_code")["existing"]["id"] == taken.id
+    assert assert_problem(r, 409, "conflict", field="national_code")["existing"]["id"] == taken.id
     assert _snapshot(db, p.id) == before
     # keeping its own code is not a duplicate
     r = client.patch(

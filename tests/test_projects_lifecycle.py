@@ -22,7 +22,7 @@ from chaintrack.projects.lifecycle import (
     lifecycle_markdown,
 )
 from tests.factories import make_chain, make_project
-from tests.test_projects_api import assert_problem
+from tests.problems import assert_problem
 
 URL = "/api/v1/projects"
 TODAY = office_today()
@@ -157,14 +157,19 @@ def test_transition_bad_dates_and_reason(client, db):
     before = state(db, p["id"])
     tomorrow = (TODAY + dt.timedelta(days=1)).isoformat()
     r = move(client, p["id"], '"1"', "completed", tomorrow)
-    assert assert_problem(r, 422, "validation", "changed_on")["errors"][0]["code"] == "future_date"
+    assert (
+        assert_problem(r, 422, "validation", field="changed_on")["errors"][0]["code"]
+        == "future_date"
+    )
     r = move(client, p["id"], '"1"', "completed", "2024-01-09")
-    problem = assert_problem(r, 422, "validation", "changed_on")
+    problem = assert_problem(r, 422, "validation", field="changed_on")
     assert problem["errors"][0]["code"] == "before_previous_change"
     for to in ("suspended", "cancelled"):
-        assert_problem(move(client, p["id"], '"1"', to, "2024-06-01"), 422, "validation", "reason")
         assert_problem(
-            move(client, p["id"], '"1"', to, "2024-06-01", ""), 422, "validation", "reason"
+            move(client, p["id"], '"1"', to, "2024-06-01"), 422, "validation", field="reason"
+        )
+        assert_problem(
+            move(client, p["id"], '"1"', to, "2024-06-01", ""), 422, "validation", field="reason"
         )
     assert state(db, p["id"]) == before
 
@@ -192,7 +197,7 @@ def test_transition_body_and_preconditions(client, db):
         ({**ok, "recorded_at": "2024-01-01T00:00:00Z"}, "recorded_at"),
     ):
         r = client.post(url, json=bad, headers={"If-Match": '"1"'})
-        assert_problem(r, 422, "validation", field)
+        assert_problem(r, 422, "validation", field=field)
     assert state(db, pid) == before
     # the stale ETag after a successful change
     assert client.post(url, json=ok, headers={"If-Match": '"1"'}).status_code == 200
@@ -264,7 +269,7 @@ def test_annual_plans_bad_input(client, db):
     r = client.put(
         f"{url}/2025", json={"planned_investment": "400.01"}, headers={"If-Match": '"1"'}
     )
-    problem = assert_problem(r, 422, "validation", "planned_investment")
+    problem = assert_problem(r, 422, "validation", field="planned_investment")
     assert problem["errors"][0]["code"] == "plans_exceed_total"
     for year, payload, field in (
         ("2025", {"planned_investment": "-1"}, "planned_investment"),
@@ -274,7 +279,7 @@ def test_annual_plans_bad_input(client, db):
         ("2025", {}, "planned_investment"),
     ):
         r = client.put(f"{url}/{year}", json=payload, headers={"If-Match": '"1"'})
-        assert_problem(r, 422, "validation", field)
+        assert_problem(r, 422, "validation", field=field)
     assert (plans_in_db(db, pid), state(db, pid)) == before
 
 

@@ -39,6 +39,7 @@ from tests.factories import (
     make_project,
     make_report,
 )
+from tests.problems import assert_problem
 
 D = dt.date
 UTC = dt.UTC
@@ -492,10 +493,9 @@ def test_dashboard_statement_count_is_fixed(client, db, known, count_statements)
 )
 def test_report_bad_input(client, known, url, params, status, field):
     r = client.get(url.format(chain=known["chain"].id), params=params)
-    assert r.status_code == status, r.text
-    assert r.headers["content-type"] == "application/problem+json"
+    body = assert_problem(r, status, field=field)
     if field:
-        assert r.json()["errors"][0]["field"] == field
+        assert body["errors"][0]["field"] == field
 
 
 def test_if_match_star_is_refused(client, db):

@@ -20,6 +20,7 @@ from decimal import Decimal
 from typing import Any
 
 import httpx
+import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -27,6 +28,8 @@ from chaintrack.identifiers import make_uscc
 from chaintrack.models import Enterprise, ProgressReport, Project
 from chaintrack.models.enums import ProjectStatus
 from tests.reliability.conftest import http_client, prepared_engine, token_for_url
+
+pytestmark = pytest.mark.reliability  # not in the default run: pytest -m '' runs it
 
 THREADS = 8
 PER_THREAD = 12  # distinct enterprises and distinct progress months per thread

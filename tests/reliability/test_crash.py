@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 import httpx
+import pytest
 from sqlalchemy import Engine, func, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
@@ -30,6 +31,8 @@ from chaintrack.identifiers import make_uscc
 from chaintrack.models import AuditRecord, Enterprise, ProgressReport, Project
 from chaintrack.models.enums import ProjectStatus
 from tests.reliability.conftest import http_client, prepared_engine, token_for_url
+
+pytestmark = pytest.mark.reliability  # not in the default run: pytest -m '' runs it
 
 IMPORT_ROWS = 40_000
 BURST_THREADS = 4

@@ -14,7 +14,7 @@ The CI run is short (``CHAINTRACK_FUZZ_EXAMPLES``, default 6 per operation); a l
 run draws new random cases each time (``CHAINTRACK_FUZZ_RANDOM=1``; CI's are fixed)::
 
     CHAINTRACK_FUZZ_EXAMPLES=200 CHAINTRACK_FUZZ_RANDOM=1 \\
-        .venv/bin/pytest tests/reliability/test_fuzz.py
+        .venv/bin/pytest -m reliability tests/reliability/test_fuzz.py
 
 and the same with ``CHAINTRACK_TEST_DATABASE_URL=postgresql+psycopg://...`` for PostgreSQL.
 
@@ -41,6 +41,8 @@ from chaintrack.models import User
 from chaintrack.models.enums import UserRole
 from tests.conftest import fresh_database, settings_for_tests
 from tests.reliability.conftest import ensure_admin, prepared_engine
+
+pytestmark = pytest.mark.reliability  # not in the default run: pytest -m '' runs it
 
 EXAMPLES = int(os.environ.get("CHAINTRACK_FUZZ_EXAMPLES", "6"))
 

@@ -17,8 +17,9 @@ from chaintrack.imports.limits import ImportLimits, import_limits
 from chaintrack.models import Enterprise
 from tests.conftest import settings_for_tests
 from tests.factories import fake_uscc
+from tests.problems import assert_problem
 
-PROBLEM = "application/problem+json"
+pytestmark = pytest.mark.reliability  # not in the default run: pytest -m '' runs it
 
 
 @pytest.fixture
@@ -41,10 +42,7 @@ def _enterprise(**kw: Any) -> dict[str, Any]:
 
 
 def _assert_too_large(r, limit: int) -> None:
-    assert r.status_code == 413, r.text
-    assert r.headers["content-type"].startswith(PROBLEM)
-    body = r.json()
-    assert body["type"] == "urn:chaintrack:problem:payload-too-large"
+    body = assert_problem(r, 413, "payload-too-large")
     assert body["max_bytes"] == limit
     assert "上限" in body["detail"] and "larger than" in body["detail"]
 
@@ -129,15 +127,12 @@ def test_upload_over_the_import_cap_is_413(small_client) -> None:
         )
     finally:
         small_client.app.dependency_overrides.clear()
-    assert r.status_code == 413
-    assert r.json()["type"] == "urn:chaintrack:problem:payload-too-large"
+    assert_problem(r, 413, "payload-too-large")
 
 
 def test_page_size_is_capped(client) -> None:
     r = client.get("/api/v1/enterprises", params={"limit": 201})
-    assert r.status_code == 422
-    assert r.headers["content-type"].startswith(PROBLEM)
-    (err,) = r.json()["errors"]
+    (err,) = assert_problem(r, 422, "validation")["errors"]
     assert (err["location"], err["field"]) == ("query", "limit")
     ok = client.get("/api/v1/enterprises", params={"limit": 200})
     assert ok.status_code == 200 and ok.json()["limit"] == 200
