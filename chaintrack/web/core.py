@@ -72,7 +72,9 @@ env = Environment(
     trim_blocks=True,
     lstrip_blocks=True,
 )
-env.filters.update(money=_money, pct=_pct, label=_label, date=_date)
+env.filters.update(
+    money=_money, pct=_pct, label=_label, date=_date, pairs=lambda xs: [(x, x) for x in xs]
+)
 env.globals.update(NAV=NAV, version=__version__, CSRF_FIELD=CSRF_FIELD)
 
 

@@ -26,7 +26,6 @@ from chaintrack.projects.queries import ProjectFilters, list_projects
 from chaintrack.reference.service import list_regions
 from chaintrack.web.core import (
     FORM_PROBLEMS,
-
     field_errors,
     form_failed,
     form_values,
@@ -266,5 +265,3 @@ async def edit(
         status_code=412 if stale else 422,
         section="enterprises",
     )
-
-

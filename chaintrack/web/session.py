@@ -7,8 +7,9 @@ token to page requests as ``Authorization: Bearer`` — so every page is signed 
 by the very dependency the API uses (``current_principal``: signature, expiry,
 active account, token version) and every page POST is checked by the API's
 permission rules — and re-issues it while the user is active (the idle expiry
-slides). API paths never see the cookie: a cross-site form can not act through
-it there, and page forms carry a CSRF token (double submit: a random HttpOnly
+slides). API writes never see the cookie: a cross-site form can not act through
+it there (only GET downloads linked from the pages read it), and page forms carry a
+CSRF token (double submit: a random HttpOnly
 cookie and the same value in the form, compared in constant time).
 """
 
@@ -95,6 +96,16 @@ class WebTokens:
         return self.issue(claims.user_id, claims.token_version)
 
 
+def _with_bearer(scope: Scope, token: str | None) -> Scope:
+    headers = scope["headers"]
+    if not token or any(name == b"authorization" for name, _ in headers):
+        return scope
+    return {
+        **scope,
+        "headers": [*headers, (b"authorization", f"Bearer {token}".encode("latin-1"))],
+    }
+
+
 class SessionCookieMiddleware:
     """Page requests: cookie -> bearer token, CSRF cookie set, idle expiry slid."""
 
@@ -102,21 +113,23 @@ class SessionCookieMiddleware:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or not is_page_path(scope["path"]):
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        if not is_page_path(scope["path"]):
+            if scope["method"] in ("GET", "HEAD") and scope["path"].startswith("/api/"):
+                # Downloads linked from the pages (report Excel, templates): reads only.
+                scope = _with_bearer(scope, _cookies(scope).get(SESSION_COOKIE))
             await self.app(scope, receive, send)
             return
         cookies = _cookies(scope)
         token = cookies.get(SESSION_COOKIE)
         csrf = cookies.get(CSRF_COOKIE)
-        headers = list(scope["headers"])
-        if token and not any(name == b"authorization" for name, _ in headers):
-            headers.append((b"authorization", f"Bearer {token}".encode("latin-1")))
+        scope = dict(_with_bearer(scope, token))
         new_csrf = None
         if not csrf or len(csrf) < 20:
             new_csrf = csrf = secrets.token_urlsafe(32)
-        scope = {**scope, "headers": headers}
-        scope.setdefault("state", {})
-        scope["state"]["csrf_token"] = csrf
+        scope["state"] = {**scope.get("state", {}), "csrf_token": csrf}
         web: WebTokens = scope["app"].state.web_tokens
         secure = is_https(scope)
 

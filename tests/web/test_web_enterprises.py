@@ -89,14 +89,22 @@ def test_viewer_sees_no_edit_controls_and_a_forged_post_is_403(viewer_page, db):
 def test_stale_edit_shows_the_current_values(admin_page, db):
     ent = make_enterprise(db, name="原名有限公司")
     form = admin_page.get(f"/enterprises/{ent.id}/edit")
-    assert 'name="etag" value="&#34;1&#34;"' in form.text or 'value="\\"1\\""' in form.text or "etag" in form.text
+    assert (
+        'name="etag" value="&#34;1&#34;"' in form.text
+        or 'value="\\"1\\""' in form.text
+        or "etag" in form.text
+    )
     # someone else saves first
     ent.name = "他人改名有限公司"
     db.flush()
     r = admin_page.post_form(
         f"/enterprises/{ent.id}/edit",
-        {"uscc": ent.uscc, "name": "我的改名有限公司", "region_code": ent.region_code,
-         "etag": '"1"'},
+        {
+            "uscc": ent.uscc,
+            "name": "我的改名有限公司",
+            "region_code": ent.region_code,
+            "etag": '"1"',
+        },
     )
     assert r.status_code == 412
     assert "已被他人修改" in r.text and 'value="他人改名有限公司"' in r.text
@@ -104,8 +112,12 @@ def test_stale_edit_shows_the_current_values(admin_page, db):
     assert ent.name == "他人改名有限公司"
     r = admin_page.post_form(
         f"/enterprises/{ent.id}/edit",
-        {"uscc": ent.uscc, "name": "我的改名有限公司", "region_code": ent.region_code,
-         "etag": f'"{ent.version}"'},
+        {
+            "uscc": ent.uscc,
+            "name": "我的改名有限公司",
+            "region_code": ent.region_code,
+            "etag": f'"{ent.version}"',
+        },
     )
     assert r.status_code == 303
     db.refresh(ent)
