@@ -75,7 +75,7 @@ env = Environment(
 env.filters.update(
     money=_money, pct=_pct, label=_label, date=_date, pairs=lambda xs: [(x, x) for x in xs]
 )
-env.globals.update(NAV=NAV, version=__version__, CSRF_FIELD=CSRF_FIELD)
+env.globals.update(NAV=NAV, app_version=__version__, CSRF_FIELD=CSRF_FIELD)
 
 
 def static_url(path: str) -> str:

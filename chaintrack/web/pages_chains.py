@@ -173,9 +173,37 @@ def map_tab(
     principal: CurrentPrincipal,
     session: SessionDep,
     version: int | None = None,
+    node: int | None = None,
 ) -> Response:
     context = {**_map_context(session, chain_id, version), "errors": {}, "values": {}}
+    if node is not None and version is None:
+        context["panel"] = _panel(request, session, chain_id, node)
     return _chain_page(request, session, chain_id, "map", "chain_map.html", context)
+
+
+def _panel(
+    request: Request,
+    session: Session,
+    chain_id: int,
+    node_id: int,
+    errors: dict[str, str] | None = None,
+) -> dict[str, Any]:
+    node = maps.node_of_chain(session, chain_id, node_id, "node_id")
+    _, members = list_chain_memberships(
+        session, chain_id, PageParams(limit=100, offset=0), node_id=node_id
+    )
+    return {
+        "chain_id": chain_id,
+        "node": node,
+        "etag": etag_for(node),
+        "members": members,
+        "projects": projects_targeting(session, node_id),
+        "entries": entries_of_node(session, node_id),
+        "editable": can_edit_chain(request, session, chain_id),
+        "assessments": _options(Assessment),
+        "gap_kinds": _options(GapKind),
+        "errors": errors or {},
+    }
 
 
 @router.get("/chains/{chain_id}/map/nodes/{node_id}")
@@ -186,25 +214,8 @@ def node_panel(
     principal: CurrentPrincipal,
     session: SessionDep,
 ) -> Response:
-    node = maps.node_of_chain(session, chain_id, node_id, "node_id")
-    _, members = list_chain_memberships(
-        session, chain_id, PageParams(limit=100, offset=0), node_id=node_id
-    )
     return render(
-        request,
-        "node_panel.html",
-        {
-            "chain_id": chain_id,
-            "node": node,
-            "etag": etag_for(node),
-            "members": members,
-            "projects": projects_targeting(session, node_id),
-            "entries": entries_of_node(session, node_id),
-            "editable": can_edit_chain(request, session, chain_id),
-            "assessments": _options(Assessment),
-            "gap_kinds": _options(GapKind),
-            "errors": {},
-        },
+        request, "node_panel.html", {"panel": _panel(request, session, chain_id, node_id)}
     )
 
 
@@ -226,7 +237,7 @@ async def add_node(
         return _chain_page(
             request, session, chain_id, "map", "chain_map.html", context, status_code=422
         )
-    return redirect(f"/chains/{chain_id}/map?node={node.id}#node-{node.id}")
+    return redirect(f"/chains/{chain_id}/map?node={node.id}#node-panel")
 
 
 @router.post(
@@ -252,8 +263,13 @@ async def assess_node(
         form_failed(session)
         errors = field_errors(err)
     else:
-        return redirect(f"/chains/{chain_id}/map#node-{node_id}")
-    context = {**_map_context(session, chain_id, None), "errors": errors, "values": {}}
+        return redirect(f"/chains/{chain_id}/map?node={node_id}#node-panel")
+    context = {
+        **_map_context(session, chain_id, None),
+        "errors": {},
+        "values": {},
+        "panel": _panel(request, session, chain_id, node_id, errors),
+    }
     return _chain_page(
         request, session, chain_id, "map", "chain_map.html", context, status_code=422
     )
