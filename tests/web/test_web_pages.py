@@ -3,6 +3,8 @@ bounded (the same at two data sizes); no page references an external URL."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from chaintrack.models.enums import UserRole
@@ -34,6 +36,8 @@ def test_pages_render_for_every_role(db, make_user, page_for, role):
         assert r.status_code == 200, (url, r.status_code, r.text[:400])
         assert r.headers["content-type"].startswith("text/html")
         assert not external_refs(r.text), (url, external_refs(r.text))
+        ids = re.findall(r'\sid="([^"]+)"', r.text)
+        assert len(ids) == len(set(ids)), (url, sorted({i for i in ids if ids.count(i) > 1}))
         chain_page = url.startswith(("/chains/", "/projects/")) and url != "/chains"
         has_edit = any(m in r.text for m in EDIT_MARKERS)
         if role in ("viewer", "other_editor") and chain_page:

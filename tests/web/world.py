@@ -86,6 +86,7 @@ def page_urls(w: PageWorld) -> list[str]:
         "/chains",
         f"/chains/{c}/map",
         f"/chains/{c}/map/nodes/{w.nodes[0].id}",
+        f"/chains/{c}/map?node={w.nodes[0].id}",
         f"/chains/{c}/lists",
         f"/chains/{c}/enterprises",
         f"/chains/{c}/projects",
