@@ -10,7 +10,7 @@ from fastapi.responses import Response
 
 from chaintrack.auth.deps import CurrentPrincipal
 from chaintrack.chains.service import list_groups
-from chaintrack.common.deps import SessionDep
+from chaintrack.common.deps import SessionDep, run_read
 from chaintrack.common.pagination import PageParams
 from chaintrack.errors import ValidationProblem
 from chaintrack.identifiers import IdentifierError
@@ -85,7 +85,7 @@ def home(request: Request, principal: CurrentPrincipal, session: SessionDep) -> 
 
 
 @router.get("/overview")
-def overview(
+async def overview(
     request: Request,
     principal: CurrentPrincipal,
     session: SessionDep,
@@ -97,46 +97,70 @@ def overview(
     window = window_of(period, as_of)
     if sort and sort.lstrip("-") not in SORT_KEYS:
         raise ValidationProblem.for_field("sort", "未知的排序字段", location="query")
-    board = build_dashboard(session, window, dt.datetime.now(dt.UTC), sort=sort, group_id=group_id)
-    _, groups = list_groups(session, PageParams(limit=200, offset=0))
+
+    def work() -> Response:
+        board = build_dashboard(
+            session, window, dt.datetime.now(dt.UTC), sort=sort, group_id=group_id
+        )
+        _, groups = list_groups(session, PageParams(limit=200, offset=0))
+        query = {
+            k: v
+            for k, v in {"period": period, "as_of": as_of, "group_id": group_id}.items()
+            if v not in (None, "")
+        }
+        rows = board.rows
+        chart_chain = charts.bar(
+            "本年完成投资（按产业链）", [r.name_zh for r in rows], [r.completed_year for r in rows]
+        )
+        return render(
+            request,
+            "overview.html",
+            {
+                "board": board,
+                "window": window,
+                "columns": COLUMNS,
+                "money": MONEY,
+                "groups": groups,
+                "group_id": group_id,
+                "sort": sort or "",
+                "period": period or "",
+                "as_of": as_of or "",
+                "query": urlencode(query),
+                "sort_base": "/overview?" + urlencode(query) + ("&" if query else ""),
+                "chart_chain": chart_chain,
+                "charts_url": "/overview/charts?" + urlencode(query),
+                "xlsx_url": "/api/v1/reports/dashboard?" + urlencode({**query, "format": "xlsx"}),
+            },
+            section="overview",
+        )
+
+    return await run_read(session, work)
+
+
+@router.get("/overview/charts")
+def overview_charts(
+    request: Request,
+    principal: CurrentPrincipal,
+    session: SessionDep,
+    period: str | None = None,
+    as_of: str | None = None,
+    group_id: int | None = None,
+) -> Response:
+    """The overview's charts by project type and by month (loaded after the table)."""
+    window = window_of(period, as_of)
     by_type, by_month = investment_by_type_and_month(
         session, window.year_start, window.period, window.cutoff, group_id
     )
-    query = {
-        k: v
-        for k, v in {"period": period, "as_of": as_of, "group_id": group_id}.items()
-        if v not in (None, "")
-    }
-    rows = board.rows
-    chart_chain = charts.bar(
-        "本年完成投资（按产业链）", [r.name_zh for r in rows], [r.completed_year for r in rows]
-    )
-    chart_type = charts.pie(
-        "本年完成投资（按项目类型）",
-        [(ProjectType(k).label_zh, v) for k, v in by_type.items()],
-    )
-    chart_trend = charts.line(
-        f"{window.year}年月度完成投资", list(by_month), {"全省": list(by_month.values())}
-    )
     return render(
         request,
-        "overview.html",
+        "overview_charts.html",
         {
-            "board": board,
-            "window": window,
-            "columns": COLUMNS,
-            "money": MONEY,
-            "groups": groups,
-            "group_id": group_id,
-            "sort": sort or "",
-            "period": period or "",
-            "as_of": as_of or "",
-            "query": urlencode(query),
-            "sort_base": "/overview?" + urlencode(query) + ("&" if query else ""),
-            "chart_chain": chart_chain,
-            "chart_type": chart_type,
-            "chart_trend": chart_trend,
-            "xlsx_url": "/api/v1/reports/dashboard?" + urlencode({**query, "format": "xlsx"}),
+            "chart_type": charts.pie(
+                "本年完成投资（按项目类型）",
+                [(ProjectType(k).label_zh, v) for k, v in by_type.items()],
+            ),
+            "chart_trend": charts.line(
+                f"{window.year}年月度完成投资", list(by_month), {"全省": list(by_month.values())}
+            ),
         },
-        section="overview",
     )

@@ -83,6 +83,7 @@ def page_urls(w: PageWorld) -> list[str]:
     return [
         "/",
         "/overview",
+        "/overview/charts",
         "/chains",
         f"/chains/{c}/map",
         f"/chains/{c}/map/nodes/{w.nodes[0].id}",
