@@ -578,3 +578,13 @@ def _page_import_chain(w: World) -> PageReq:
     csv = f"项目编号,调度月份,本月完成投资（万元）\n{p.internal_code},2025-01,10\n"
     data = {"entity": "progress", "mode": "commit", "chain_id": str(w.chain.id)}
     return PageReq("/imports/chain", data, files={"file": ("p.csv", csv.encode("utf-8-sig"))})
+
+
+@page_builder("/list-entries/{entry_id}/edit")
+def _page_edit_entry(w: World) -> PageReq:
+    return PageReq(f"/list-entries/{_entry(w).id}/edit", {"title": "页面改名", "etag": '"1"'})
+
+
+@page_builder("/list-entries/{entry_id}/delete")
+def _page_delete_entry(w: World) -> PageReq:
+    return PageReq(f"/list-entries/{_entry(w).id}/delete", {"etag": '"1"'})

@@ -19,9 +19,16 @@ from chaintrack.enterprises.service import EnterpriseFilters, search_enterprises
 from chaintrack.errors import PreconditionFailed, ValidationProblem
 from chaintrack.history import office_today
 from chaintrack.lists.attributes import parse_fields
-from chaintrack.lists.schemas import EntryCreate
-from chaintrack.lists.service import list_chain_lists
-from chaintrack.lists.service_entries import create_entry, entries_of_node, list_entries
+from chaintrack.lists.schemas import EntryCreate, EntryUpdate
+from chaintrack.lists.service import get_list, list_chain_lists
+from chaintrack.lists.service_entries import (
+    create_entry,
+    delete_entry,
+    entries_of_node,
+    get_entry,
+    list_entries,
+    update_entry,
+)
 from chaintrack.maps import service as maps
 from chaintrack.maps.schemas import NodeCreate, NodeUpdate
 from chaintrack.maps.service_map import chain_map
@@ -305,9 +312,20 @@ def lists_tab(
     principal: CurrentPrincipal,
     session: SessionDep,
     list_id: int | None = None,
+    edit: int | None = None,
 ) -> Response:
     context = {**_lists_context(session, chain_id, list_id), "errors": {}, "values": {}}
+    if edit is not None:
+        entry = get_entry(session, edit)
+        if entry.chain_id == chain_id:
+            context.update(_editing(entry))
     return _chain_page(request, session, chain_id, "lists", "chain_lists.html", context)
+
+
+def _editing(entry: Any) -> dict[str, Any]:
+    values = {"title": entry.title, "note": entry.note}
+    values.update({f"attr.{k}": v for k, v in (entry.attributes or {}).items()})
+    return {"editing": entry, "etag": etag_for(entry), "values": values}
 
 
 @router.post(
@@ -329,8 +347,6 @@ async def add_entry(
     except FORM_PROBLEMS as err:
         form_failed(session)
         errors = {k.replace("attributes.", "attr."): v for k, v in field_errors(err).items()}
-        from chaintrack.lists.service import get_list
-
         chain_id = get_list(session, list_id).chain_id
         context = {**_lists_context(session, chain_id, list_id), "errors": errors, "values": values}
         return _chain_page(
@@ -339,22 +355,107 @@ async def add_entry(
     return redirect(f"/chains/{view.entry.chain_id}/lists?list_id={list_id}")
 
 
+@router.post(
+    "/list-entries/{entry_id}/edit",
+    dependencies=[page_rule(Rule(Access.CHAIN, ChainOf.list_entry("entry_id")))],
+)
+async def edit_entry(
+    request: Request, entry_id: int, principal: CurrentPrincipal, session: SessionDep
+) -> Response:
+    form = await request.form()
+    values = form_values(form)
+    entry = get_entry(session, entry_id)
+    list_id, chain_id = entry.list_id, entry.chain_id
+    fields = parse_fields(_lists_context(session, chain_id, list_id)["current"].list_type.fields)
+    data = {
+        "title": values.get("title"),
+        "note": values.get("note"),
+        "attributes": {f.name: values.get(f"attr.{f.name}") for f in fields},
+    }
+    try:
+        update_entry(session, entry_id, EntryUpdate.model_validate(data), str(form.get("etag")))
+    except PreconditionFailed:
+        form_failed(session)
+        context = {
+            **_lists_context(session, chain_id, list_id),
+            **_editing(get_entry(session, entry_id)),
+            "errors": {"": "此条目已被他人修改，下面是最新内容，请核对后重新修改。"},
+        }
+        return _chain_page(
+            request, session, chain_id, "lists", "chain_lists.html", context, status_code=412
+        )
+    except FORM_PROBLEMS as err:
+        form_failed(session)
+        errors = {k.replace("attributes.", "attr."): v for k, v in field_errors(err).items()}
+        current = get_entry(session, entry_id)
+        context = {
+            **_lists_context(session, chain_id, list_id),
+            **_editing(current),
+            "etag": str(form.get("etag") or ""),
+            "values": values,
+            "errors": errors,
+        }
+        return _chain_page(
+            request, session, chain_id, "lists", "chain_lists.html", context, status_code=422
+        )
+    return redirect(f"/chains/{chain_id}/lists?list_id={list_id}")
+
+
+@router.post(
+    "/list-entries/{entry_id}/delete",
+    dependencies=[page_rule(Rule(Access.CHAIN, ChainOf.list_entry("entry_id")))],
+)
+async def remove_entry(
+    request: Request, entry_id: int, principal: CurrentPrincipal, session: SessionDep
+) -> Response:
+    form = await request.form()
+    entry = get_entry(session, entry_id)
+    list_id, chain_id = entry.list_id, entry.chain_id
+    try:
+        delete_entry(session, entry_id, str(form.get("etag") or ""))
+    except PreconditionFailed:
+        form_failed(session)
+        context = {
+            **_lists_context(session, chain_id, list_id),
+            "values": {},
+            "errors": {"": "此条目已被他人修改，未删除；请核对最新内容后再操作。"},
+        }
+        return _chain_page(
+            request, session, chain_id, "lists", "chain_lists.html", context, status_code=412
+        )
+    return redirect(f"/chains/{chain_id}/lists?list_id={list_id}")
+
+
 # --- 企业 -----------------------------------------------------------------------------------
 
 
 def _members_context(
-    session: Session, chain_id: int, role: MembershipRole | None, offset: int
+    session: Session,
+    chain_id: int,
+    role: MembershipRole | None,
+    offset: int,
+    region_code: str | None = None,
 ) -> dict[str, Any]:
     total, rows = list_chain_memberships(
-        session, chain_id, PageParams(limit=PAGE_SIZE, offset=offset), role=role
+        session,
+        chain_id,
+        PageParams(limit=PAGE_SIZE, offset=offset),
+        role=role,
+        region_code=region_code or None,
+    )
+    query = "&".join(
+        f"{k}={v}"
+        for k, v in (("role", role.value if role else ""), ("region_code", region_code))
+        if v
     )
     data = _map_context(session, chain_id, None)
     return {
         "chain": data["chain"],
         "members": rows,
         "page": {"total": total, "limit": PAGE_SIZE, "offset": offset},
-        "base": f"/chains/{chain_id}/enterprises" + (f"?role={role.value}" if role else ""),
+        "base": f"/chains/{chain_id}/enterprises" + (f"?{query}" if query else ""),
         "role": role.value if role else "",
+        "region_code": region_code or "",
         "roles": _options(MembershipRole),
         "node_options": data["node_options"],
     }
@@ -367,10 +468,11 @@ def members_tab(
     principal: CurrentPrincipal,
     session: SessionDep,
     role: MembershipRole | None = None,
+    region_code: str | None = None,
     offset: int = 0,
 ) -> Response:
     context = {
-        **_members_context(session, chain_id, role, max(offset, 0)),
+        **_members_context(session, chain_id, role, max(offset, 0), region_code),
         "errors": {},
         "values": {"started_on": office_today().isoformat()},
     }

@@ -124,7 +124,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
     with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox"])
+        b = p.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox", "--lang=zh-CN"])
         try:
             yield b
         finally:
@@ -268,6 +268,8 @@ def test_the_clerks_month(site: Site, page: Any, tmp_path: Path) -> None:
     assert pg.inner_text("#error-rows") == "2"
     assert pg.locator("#dry-run td.bad").count() >= 2
     assert pg.locator("#dry-run tr.bad-row").count() == 2
+    pg.locator("#import-result").scroll_into_view_if_needed()
+    pg.evaluate("document.getElementById('import-result').scrollIntoView()")
     shot(pg, "07-import-dry-run")
     fixed = tmp_path / "企业-改.csv"
     lines[2] = f"{ok[1]},导入测试乙有限公司,370100"

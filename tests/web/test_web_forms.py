@@ -285,3 +285,30 @@ def test_page_posts_without_csrf_are_refused(db, admin_page):
     )
     assert r.status_code == 403 and "CSRF" in r.text
     assert _audits(db) == before
+
+
+def test_edit_and_remove_a_list_entry(db, admin_page):
+    w = build_world(db)
+    entry = db.scalar(select(ListEntry).where(ListEntry.list_id == w.chain_list.id))
+    page = admin_page.get(f"/chains/{w.chain.id}/lists?list_id={w.chain_list.id}&edit={entry.id}")
+    assert f'action="/list-entries/{entry.id}/edit"' in page.text
+    assert f'value="{entry.title}"' in page.text
+    r = admin_page.post_form(
+        f"/list-entries/{entry.id}/edit", {"title": "", "attr.note": "改", "etag": '"1"'}
+    )
+    assert r.status_code == 422 and 'id="e-title"' in r.text
+    r = admin_page.post_form(
+        f"/list-entries/{entry.id}/edit", {"title": "改名条目", "attr.note": "改", "etag": '"1"'}
+    )
+    assert r.status_code == 303, r.text[:400]
+    db.refresh(entry)
+    assert entry.title == "改名条目" and entry.attributes == {"note": "改"}
+    # a stale edit and a stale delete change nothing
+    r = admin_page.post_form(f"/list-entries/{entry.id}/edit", {"title": "晚了", "etag": '"1"'})
+    assert r.status_code == 412 and 'value="改名条目"' in r.text
+    r = admin_page.post_form(f"/list-entries/{entry.id}/delete", {"etag": '"1"'})
+    assert r.status_code == 412
+    r = admin_page.post_form(f"/list-entries/{entry.id}/delete", {"etag": f'"{entry.version}"'})
+    assert r.status_code == 303
+    gone = select(func.count()).select_from(ListEntry).where(ListEntry.id == entry.id)
+    assert db.scalar(gone) == 0

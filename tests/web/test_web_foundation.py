@@ -195,3 +195,23 @@ def test_docs_use_local_assets_only(anon_page):
     assert "/static/vendor/swagger-ui/swagger-ui-bundle.js" in docs
     assert "/static/vendor/redoc/redoc.standalone.js" in anon_page.get("/redoc").text
     assert "fonts.googleapis" not in anon_page.get("/redoc").text
+
+
+def test_conflict_and_stale_pages_are_chinese(app, admin_page, monkeypatch):
+    """409 and 412 raised by a service on a page become Chinese pages with a way back
+    (the API's handlers decide the status; the page wrapper renders it)."""
+    from chaintrack.errors import Conflict, PreconditionFailed
+    from chaintrack.web import pages_home
+
+    for problem, status, title in (
+        (Conflict("duplicate"), 409, "与现有数据冲突"),
+        (PreconditionFailed("stale"), 412, "数据已被他人修改"),
+    ):
+
+        def boom(*args, problem=problem, **kwargs):
+            raise problem
+
+        monkeypatch.setattr(pages_home, "build_dashboard", boom)
+        r = admin_page.get("/", headers={"Referer": "http://testserver/chains"})
+        assert r.status_code == status
+        assert title in r.text and 'href="/chains"' in r.text and 'href="/"' in r.text
