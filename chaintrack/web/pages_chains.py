@@ -285,7 +285,9 @@ async def assess_node(
 # --- 清单 -----------------------------------------------------------------------------------
 
 
-def _lists_context(session: Session, chain_id: int, list_id: int | None) -> dict[str, Any]:
+def _lists_context(
+    session: Session, chain_id: int, list_id: int | None, offset: int = 0
+) -> dict[str, Any]:
     _, lists = list_chain_lists(session, chain_id, PageParams(limit=100, offset=0))
     current = next((v for v in lists if v.chain_list.id == list_id), lists[0] if lists else None)
     entries: list[Any] = []
@@ -293,15 +295,18 @@ def _lists_context(session: Session, chain_id: int, list_id: int | None) -> dict
     fields: list[Any] = []
     if current is not None:
         total, entries = list_entries(
-            session, current.chain_list.id, PageParams(limit=200, offset=0)
+            session, current.chain_list.id, PageParams(limit=PAGE_SIZE, offset=offset)
         )
         fields = parse_fields(current.list_type.fields)
+    list_query = f"?list_id={current.chain_list.id}" if current is not None else ""
     return {
         "lists": lists,
         "current": current,
         "entries": entries,
         "total": total,
         "fields": fields,
+        "page": {"total": total, "limit": PAGE_SIZE, "offset": offset},
+        "base": f"/chains/{chain_id}/lists{list_query}",
     }
 
 
@@ -313,8 +318,13 @@ def lists_tab(
     session: SessionDep,
     list_id: int | None = None,
     edit: int | None = None,
+    offset: int = 0,
 ) -> Response:
-    context = {**_lists_context(session, chain_id, list_id), "errors": {}, "values": {}}
+    context = {
+        **_lists_context(session, chain_id, list_id, max(offset, 0)),
+        "errors": {},
+        "values": {},
+    }
     if edit is not None:
         entry = get_entry(session, edit)
         if entry.chain_id == chain_id:
