@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import Depends, FastAPI
 from sqlalchemy import Engine
 
-from chaintrack import __version__
+from chaintrack import __version__, web
 from chaintrack.audit import capture
 from chaintrack.audit.request_id import RequestIdMiddleware
 from chaintrack.audit.router import router as audit_router
@@ -77,6 +77,9 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         ),
         openapi_tags=TAGS,
         generate_unique_id_function=operation_id,
+        # /docs and /redoc are served on vendored assets by chaintrack.web (offline networks).
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.auth = auth
@@ -114,6 +117,8 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         # The reports check the account inside their own worker trip (auth.deps).
         dependencies = [Depends(signed_in_reader)] if router is reports_router else signed_in
         app.include_router(router, prefix=API_PREFIX, dependencies=dependencies)
+
+    web.install(app)
 
     @app.get("/health", include_in_schema=False)
     def health() -> dict[str, str]:

@@ -113,7 +113,7 @@ def _demo_accounts(engine: Engine, settings: Settings) -> None:
         accounts = ensure_demo_users(
             session, Passwords.from_settings(settings), settings.demo_admin_password
         )
-    print("demo accounts (sign in at /docs with the Authorize button):")
+    print("demo accounts (sign in on the pages at /login, or at /docs with Authorize):")
     for a in accounts:
         chains = f" for chain {', '.join(a.chains)}" if a.chains else ""
         if a.password:
@@ -146,7 +146,8 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     if args.demo:
         _demo_accounts(engine, settings)
     app = create_app(settings, engine=engine)
-    print(f"chaintrack on http://{args.host}:{args.port}  (API docs: /docs)")
+    base = f"http://{args.host}:{args.port}"
+    print(f"chaintrack on {base}  — sign in at {base}/login  (API docs: {base}/docs)")
     uvicorn.run(app, host=args.host, port=args.port, log_level="info")
     return 0
 

@@ -450,3 +450,155 @@ def _resolve(w: World) -> Req:
 
 def new_world(db: Session, make_user: Callable[..., User]) -> World:
     return World(db=db, chain=make_chain(db), other=make_chain(db), make_user=make_user)
+
+
+# --- page routes (chaintrack.web): forms with the CSRF token ------------------------------
+
+PAGE_CSRF = "page-matrix-csrf-token-0123456789"
+
+
+@dataclass
+class PageReq:
+    """A page form post. ``writes``: a success changes rows (and so is audited)."""
+
+    url: str
+    data: dict[str, Any] = field(default_factory=dict)
+    files: dict[str, Any] | None = None
+    writes: bool = True
+
+    def send(self, client: Any) -> Any:
+        client.cookies.set("ct_csrf", PAGE_CSRF)
+        return client.post(
+            self.url,
+            data={**self.data, "csrf_token": PAGE_CSRF},
+            files=self.files,
+            follow_redirects=False,
+        )
+
+
+PAGE_BUILDERS: dict[tuple[str, str], Callable[[World], PageReq]] = {}
+
+
+def page_builder(path: str) -> Callable[[Callable[[World], PageReq]], Callable[[World], PageReq]]:
+    def register(fn: Callable[[World], PageReq]) -> Callable[[World], PageReq]:
+        PAGE_BUILDERS[("POST", path)] = fn
+        return fn
+
+    return register
+
+
+@page_builder("/logout")
+def _page_logout(w: World) -> PageReq:
+    return PageReq("/logout", writes=False)
+
+
+@page_builder("/enterprises/new")
+def _page_register(w: World) -> PageReq:
+    return PageReq(
+        "/enterprises/new",
+        {"uscc": fake_uscc(), "name": "页面登记有限公司", "region_code": "370100"},
+    )
+
+
+@page_builder("/enterprises/{enterprise_id}/edit")
+def _page_edit_enterprise(w: World) -> PageReq:
+    ent = make_enterprise(w.db)
+    data = {"uscc": ent.uscc, "name": "页面改名有限公司", "region_code": "370100", "etag": '"1"'}
+    return PageReq(f"/enterprises/{ent.id}/edit", data)
+
+
+@page_builder("/chains/{chain_id}/nodes")
+def _page_add_node(w: World) -> PageReq:
+    parent = make_node(w.db, w.chain)
+    n = next(_seq)
+    data = {
+        "parent_id": str(parent.id),
+        "code": f"PG{n}",
+        "name_zh": "页面环节",
+        "kind": "segment",
+        "stage": "upstream",
+    }
+    return PageReq(f"/chains/{w.chain.id}/nodes", data)
+
+
+@page_builder("/nodes/{node_id}/assess")
+def _page_assess(w: World) -> PageReq:
+    node = make_node(w.db, w.chain)
+    return PageReq(f"/nodes/{node.id}/assess", {"assessment": "weak", "etag": '"1"'})
+
+
+@page_builder("/lists/{list_id}/entries/new")
+def _page_add_entry(w: World) -> PageReq:
+    return PageReq(f"/lists/{_list(w).id}/entries/new", {"title": "页面条目"})
+
+
+@page_builder("/chains/{chain_id}/memberships")
+def _page_add_member(w: World) -> PageReq:
+    ent, node = make_enterprise(w.db), make_node(w.db, w.chain)
+    data = {
+        "uscc": ent.uscc,
+        "node_id": str(node.id),
+        "role": "supporting",
+        "started_on": "2024-01-01",
+    }
+    return PageReq(f"/chains/{w.chain.id}/memberships", data)
+
+
+@page_builder("/chains/{chain_id}/projects/new")
+def _page_add_project(w: World) -> PageReq:
+    node = make_node(w.db, w.chain)
+    data = {
+        "name": "页面补链项目",
+        "type": "fill",
+        "region_code": "370600",
+        "total_investment": "5000",
+        "target_node_ids": str(node.id),
+    }
+    return PageReq(f"/chains/{w.chain.id}/projects/new", data)
+
+
+@page_builder("/projects/{project_id}/transition")
+def _page_transition(w: World) -> PageReq:
+    p = make_project(w.db, w.chain)
+    data = {
+        "to_status": "suspended",
+        "changed_on": office_today().isoformat(),
+        "reason": "缓建",
+        "etag": '"1"',
+    }
+    return PageReq(f"/projects/{p.id}/transition", data)
+
+
+@page_builder("/projects/{project_id}/progress")
+def _page_progress(w: World) -> PageReq:
+    p = make_project(w.db, w.chain)
+    return PageReq(f"/projects/{p.id}/progress", {"period": "2025-01", "investment_month": "12"})
+
+
+def _enterprise_csv() -> bytes:
+    header = "统一社会信用代码,企业名称,所在地区代码\n"
+    return (header + f"{fake_uscc()},页面导入有限公司,370100\n").encode("utf-8-sig")
+
+
+@page_builder("/imports/register")
+def _page_import_register(w: World) -> PageReq:
+    data = {"entity": "enterprises", "mode": "commit"}
+    return PageReq("/imports/register", data, files={"file": ("e.csv", _enterprise_csv())})
+
+
+@page_builder("/imports/chain")
+def _page_import_chain(w: World) -> PageReq:
+    p = make_project(w.db, w.chain)
+    csv = f"项目编号,调度月份,本月完成投资（万元）\n{p.internal_code},2025-01,10\n"
+    data = {"entity": "progress", "mode": "commit", "chain_id": str(w.chain.id)}
+    return PageReq("/imports/chain", data, files={"file": ("p.csv", csv.encode("utf-8-sig"))})
+
+
+@page_builder("/list-entries/{entry_id}/edit")
+def _page_edit_entry(w: World) -> PageReq:
+    return PageReq(f"/list-entries/{_entry(w).id}/edit", {"title": "页面改名", "etag": '"1"'})
+
+
+@page_builder("/list-entries/{entry_id}/delete")
+def _page_delete_entry(w: World) -> PageReq:
+    return PageReq(f"/list-entries/{_entry(w).id}/delete", {"etag": '"1"'})

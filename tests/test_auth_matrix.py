@@ -15,7 +15,7 @@ from chaintrack.api import create_app
 from chaintrack.auth.permissions import Access, api_routes, rule_of
 from chaintrack.models import AuditRecord
 from chaintrack.models.enums import UserRole
-from tests.auth_support import BUILDERS, new_world
+from tests.auth_support import BUILDERS, PAGE_BUILDERS, new_world
 from tests.conftest import settings_for_tests
 from tests.test_imports_permissions import IMPORT_BUILDERS
 
@@ -42,6 +42,23 @@ def _write_routes():
 
 
 WRITE_ROUTES = _write_routes()
+
+# Page routes (chaintrack.web): form posts, the same rules, a redirect to sign in
+# instead of a 401 and an HTML page instead of a problem body.
+PUBLIC_PAGES = {("POST", "/login")}
+
+
+def _page_write_routes():
+    app = create_app(settings_for_tests("sqlite://"))
+    out = []
+    for ctx in api_routes(app.routes):
+        for method in sorted((ctx.methods or set()) & WRITE_METHODS):
+            if not ctx.path.startswith("/api/") and (method, ctx.path) not in PUBLIC_PAGES:
+                out.append((method, ctx.path, rule_of(ctx)))
+    return out
+
+
+PAGE_WRITE_ROUTES = _page_write_routes()
 # File-upload routes run the same role matrix in tests/test_imports_permissions.py.
 JSON_WRITE_ROUTES = [(m, p, rule) for m, p, rule in WRITE_ROUTES if (m, p) in BUILDERS]
 
@@ -58,6 +75,58 @@ def test_every_write_route_has_a_rule_and_a_request_builder():
     assert not no_rule, f"write routes without a permission rule: {no_rule}"
     assert not no_builder, f"write routes without a request builder: {no_builder}"
     assert not stale, f"builders for routes that no longer exist: {stale}"
+
+
+def test_every_page_write_route_has_a_rule_and_a_request_builder():
+    assert len(PAGE_WRITE_ROUTES) >= 10
+    no_rule = [f"{m} {p}" for m, p, rule in PAGE_WRITE_ROUTES if rule is None]
+    no_builder = [f"{m} {p}" for m, p, _ in PAGE_WRITE_ROUTES if (m, p) not in PAGE_BUILDERS]
+    stale = sorted(set(PAGE_BUILDERS) - {(m, p) for m, p, _ in PAGE_WRITE_ROUTES})
+    assert not no_rule, f"page write routes without a permission rule: {no_rule}"
+    assert not no_builder, f"page write routes without a request builder: {no_builder}"
+    assert not stale, f"page builders for routes that no longer exist: {stale}"
+
+
+@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize(
+    ("method", "path", "rule"),
+    PAGE_WRITE_ROUTES,
+    ids=[f"{m} {p}" for m, p, _ in PAGE_WRITE_ROUTES],
+)
+def test_page_permission_matrix(db, make_user, client_for, method, path, rule, role):
+    assert rule is not None, f"{method} {path} declares no permission rule"
+    world = new_world(db, make_user)
+    actor = {
+        "anonymous": lambda: None,
+        "viewer": lambda: make_user(UserRole.VIEWER),
+        "editor_other": lambda: make_user(UserRole.EDITOR, chains=[world.other]),
+        "editor_this": lambda: make_user(UserRole.EDITOR, chains=[world.chain]),
+        "admin": lambda: make_user(UserRole.ADMIN),
+    }[role]()
+    request = PAGE_BUILDERS[(method, path)](world)
+    audit_before = db.scalar(select(func.count()).select_from(AuditRecord))
+    response = request.send(client_for(actor))
+    expected = EXPECTED[rule.access][role]
+    if expected == OK:
+        location = response.headers.get("location", "")
+        assert response.status_code in (200, 303), (response.status_code, response.text[:800])
+        assert not location.startswith("/login") or path == "/logout", location
+        if request.writes:
+            records = db.scalars(
+                select(AuditRecord).where(
+                    AuditRecord.request_id == response.headers["X-Request-ID"]
+                )
+            ).all()
+            assert records, f"{method} {path} wrote no audit record: {response.text[:800]}"
+            assert {r.user_id for r in records} == {actor.id}
+        return
+    if expected == 401:  # a page sends the visitor to sign in
+        assert response.status_code == 303, response.status_code
+        assert response.headers["location"].startswith("/login")
+    else:
+        assert response.status_code == expected, (response.status_code, response.text[:500])
+        assert "没有权限" in response.text
+    assert db.scalar(select(func.count()).select_from(AuditRecord)) == audit_before
 
 
 def test_reads_need_a_token_too(app):

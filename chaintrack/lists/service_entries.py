@@ -378,3 +378,20 @@ def reorder_entries(
     chain_list.updated_at = utcnow()
     session.flush()
     return chain_list
+
+
+def entries_of_node(session: Session, node_id: int, limit: int = 100) -> list[Row[Any]]:
+    """(entry id, title, list id, list type name) of every list entry pointing at one map
+    node, across the chain's lists (one statement; for the map picture's node panel)."""
+    from chaintrack.models import ChainList, ListType
+
+    return list(
+        session.execute(
+            select(ListEntry.id, ListEntry.title, ChainList.id, ListType.name_zh)
+            .join(ChainList, ChainList.id == ListEntry.list_id)
+            .join(ListType, ListType.id == ChainList.list_type_id)
+            .where(ListEntry.node_id == node_id)
+            .order_by(ChainList.id, ListEntry.position, ListEntry.id)
+            .limit(limit)
+        ).all()
+    )

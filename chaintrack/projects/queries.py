@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from chaintrack.common.pagination import PageParams, paginate, sort_clause
@@ -172,3 +172,27 @@ def list_projects(
     ).order_by(*sort_clause(sort, SORT_KEYS, [Project.id.asc()]))
     # The chain and the owner are joined one per project: count the projects alone.
     return paginate(session, stmt, page, count=_filtered(select(Project.id), f, today))
+
+
+# --- for the chain map picture (chaintrack.web) ----------------------------------------
+
+
+def project_counts_by_node(session: Session, chain_id: int) -> dict[int, int]:
+    """{node id: projects targeting it} for one chain (one statement)."""
+    rows = session.execute(
+        select(ProjectTarget.node_id, func.count())
+        .where(ProjectTarget.chain_id == chain_id)
+        .group_by(ProjectTarget.node_id)
+    ).all()
+    return {node_id: count for node_id, count in rows}
+
+
+def projects_targeting(session: Session, node_id: int, limit: int = 100) -> Sequence[Project]:
+    """The projects addressing one map node, by id (one statement)."""
+    return session.scalars(
+        select(Project)
+        .join(ProjectTarget, ProjectTarget.project_id == Project.id)
+        .where(ProjectTarget.node_id == node_id)
+        .order_by(Project.id)
+        .limit(limit)
+    ).all()
