@@ -9,13 +9,13 @@ is the clerk's month; screenshots of the main pages (1366x768) go to docs/screen
 from __future__ import annotations
 
 import datetime as dt
+import os
 import re
 import shutil
 import socket
 import threading
 import time
 from collections.abc import Iterator
-import os
 from pathlib import Path
 from typing import Any
 
