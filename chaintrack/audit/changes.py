@@ -134,7 +134,8 @@ def record_constants(ctx: AuditContext) -> dict[str, Any]:
 
 def record_rows(conn: Connection, changes: Sequence[Change]) -> Iterator[dict[str, Any]]:
     """The audit_log values of each change but the shared ones (record_constants); the
-    chain of a row that names only its project is looked up, once for all."""
+    chain of a row that names only its project is looked up first, once for all (the
+    rows may be consumed while the connection is busy, e.g. by a COPY)."""
     wanted = {c.project_id for c in changes if c.chain_id is None and c.project_id is not None}
     project_chain: dict[int, int] = {}
     if wanted:
@@ -144,6 +145,12 @@ def record_rows(conn: Connection, changes: Sequence[Change]) -> Iterator[dict[st
                 select(Project.id, Project.chain_id).where(Project.id.in_(wanted))
             )
         }
+    return _record_rows(changes, project_chain)
+
+
+def _record_rows(
+    changes: Sequence[Change], project_chain: dict[int, int]
+) -> Iterator[dict[str, Any]]:
     for c in changes:
         chain_id = c.chain_id
         if chain_id is None and c.project_id is not None:
