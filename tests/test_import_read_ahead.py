@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from chaintrack.imports.engine import read_ahead
+from chaintrack.imports.read_ahead import chunked, read_ahead
 from chaintrack.sheets.reader import SheetError
 from chaintrack.sheets.specs import ParsedRow
 
@@ -62,12 +62,9 @@ def test_stopping_early_stops_the_reader():
     assert len(produced) < 10  # it waited on the full queue, then stopped
 
 
-def test_rows_are_cut_into_chunks_of_chunk_rows(monkeypatch):
-    from chaintrack.imports import engine
-
-    monkeypatch.setattr(engine, "CHUNK_ROWS", 2)
+def test_rows_are_cut_into_chunks_of_the_given_size():
     rows = [ParsedRow(i, {}) for i in range(7)]
-    assert [len(c) for c in engine._chunks(iter(rows))] == [2, 2, 2, 1]
-    monkeypatch.setattr(engine, "CHUNK_ROWS", 1000)
+    assert [len(c) for c in chunked(iter(rows), 2)] == [2, 2, 2, 1]
     rows = [ParsedRow(i, {}) for i in range(2120)]
-    assert [len(c) for c in engine._chunks(iter(rows))] == [1000, 1000, 120]
+    assert [len(c) for c in chunked(iter(rows), 1000)] == [1000, 1000, 120]
+    assert [[p.row for p in c] for c in chunked(iter(rows[:3]), 2)] == [[0, 1], [2]]

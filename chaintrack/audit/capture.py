@@ -15,86 +15,51 @@ request). Then, generically for every mapped table but the audit log itself:
 Changes of one row within one transaction are coalesced into one record
 (created then changed = one ``create`` with the final values; changed twice =
 one ``update`` from the first before to the last after; created then deleted =
-nothing). Values are JSON-safe: Decimal as an exact string without trailing
-zeros, dates and times ISO 8601, enumerations by value. Password hashes are
-never copied, only marked changed.
+nothing): chaintrack.audit.changes. Values are rendered by chaintrack.audit.values
+(JSON-safe and exact; password hashes never copied, only marked changed).
 
-Not seen (by design, documented): Core statements on ``session.connection()``
-and ORM bulk ``insert()`` — services create rows as ORM objects.
+Not seen by the listeners: Core statements on ``session.connection()`` and ORM bulk
+``insert()`` — services create rows as ORM objects. The one writer of rows in bulk,
+``chaintrack.imports.bulk.insert_rows``, records each row it inserts with
+:func:`chaintrack.audit.changes.created`, the function the listeners use for a new
+object.
 """
 
 from __future__ import annotations
 
-import datetime as dt
-import enum
-from dataclasses import dataclass, field
-from decimal import Decimal
 from typing import Any, cast
 
-from sqlalchemy import Table, and_, event, insert, or_, select
+from sqlalchemy import Table, and_, event, or_, select
 from sqlalchemy.orm import ORMExecuteState, Session, UOWTransaction
 from sqlalchemy.orm.attributes import instance_state
 from sqlalchemy.orm.mapper import Mapper
 
-from chaintrack.models import AuditRecord, Chain, ProgressReport, Project, ProjectStatusChange
-from chaintrack.models.base import utcnow
+from chaintrack.audit.changes import (
+    AUDIT_TABLE,
+    AuditContext,
+    Change,
+    chain_and_project,
+    created,
+    push,
+    snapshot,
+    write_pending,
+)
+from chaintrack.audit.values import SKIPPED_COLUMNS, column_value, decimal_text, entity_id, jsonable
+from chaintrack.models import ProgressReport, ProjectStatusChange
 from chaintrack.models.enums import AuditAction
 
+__all__ = [
+    "AuditContext",
+    "context",
+    "decimal_text",
+    "enable",
+    "install",
+    "jsonable",
+    "set_user",
+    "write_pending",
+]
+
 INFO_KEY = "chaintrack.audit"
-SKIPPED_COLUMNS = frozenset({"created_at", "updated_at"})
-REDACTED_COLUMNS = {"users": frozenset({"password_hash"})}
-REDACTED = "[redacted]"
-AUDIT_TABLE = AuditRecord.__tablename__
-
-
-def decimal_text(value: Decimal) -> str:
-    """Exact, without the storage scale's trailing zeros: 1250.5000 -> "1250.5"."""
-    return format(value.normalize(), "f") if value.is_finite() else str(value)
-
-
-def jsonable(value: Any) -> Any:
-    """A value as the audit log stores it (JSON-safe, exact)."""
-    if value is None or isinstance(value, bool | int | str):
-        return value.value if isinstance(value, enum.Enum) else value
-    if isinstance(value, enum.Enum):
-        return jsonable(value.value)
-    if isinstance(value, Decimal):
-        return decimal_text(value)
-    if isinstance(value, dt.datetime | dt.date | dt.time):
-        return value.isoformat()
-    if isinstance(value, float):
-        return value
-    if isinstance(value, dict):
-        return {str(k): jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple | set | frozenset):
-        return [jsonable(v) for v in value]
-    if isinstance(value, bytes):
-        return value.hex()
-    return str(value)
-
-
-@dataclass
-class Change:
-    action: AuditAction
-    entity: str
-    entity_id: str
-    chain_id: int | None
-    project_id: int | None
-    before: dict[str, Any]
-    after: dict[str, Any]
-
-    def changes(self) -> dict[str, dict[str, Any]]:
-        keys = [*self.before, *(k for k in self.after if k not in self.before)]
-        return {k: {"before": self.before.get(k), "after": self.after.get(k)} for k in keys}
-
-
-@dataclass
-class AuditContext:
-    user_id: int | None = None
-    request_id: str | None = None
-    pending: dict[tuple[str, str], Change] = field(default_factory=dict)
-    versions: dict[int, Any] = field(default_factory=dict)
-    written: int = 0
 
 
 def enable(session: Session, *, user_id: int | None = None, request_id: str | None = None) -> None:
@@ -128,77 +93,13 @@ def _table(mapper: Mapper[Any]) -> Table:
     return cast(Table, mapper.local_table)
 
 
-def _entity_id(values: list[Any]) -> str:
-    return "/".join(str(v) for v in values)
-
-
-def _value(table: str, key: str, value: Any) -> Any:
-    if value is not None and key in REDACTED_COLUMNS.get(table, ()):
-        return REDACTED
-    return jsonable(value)
-
-
-def _chain_and_project(table: str, values: dict[str, Any]) -> tuple[int | None, int | None]:
-    if table == Chain.__tablename__:
-        return values.get("id"), None
-    chain_id = values.get("chain_id")
-    return (chain_id if isinstance(chain_id, int) else None), values.get("project_id")
-
-
-def _merge(old: Change, new: Change) -> Change | None:
-    """Two changes of the same row in one transaction as one (None: nothing left)."""
-    if old.action is AuditAction.CREATE:
-        if new.action is AuditAction.DELETE:
-            return None
-        old.after.update(new.after)
-        return old
-    if old.action is AuditAction.DELETE:  # deleted and inserted again: a replacement
-        before, after = old.before, new.after
-        keys = set(before) | set(after)
-        diff = [k for k in keys if before.get(k) != after.get(k)]
-        return Change(
-            AuditAction.UPDATE,
-            old.entity,
-            old.entity_id,
-            new.chain_id or old.chain_id,
-            new.project_id or old.project_id,
-            {k: before.get(k) for k in diff},
-            {k: after.get(k) for k in diff},
-        )
-    if new.action is AuditAction.DELETE:
-        new.before.update(old.before)  # the values as they were before the transaction
-        return new
-    for key, value in new.after.items():
-        if key not in old.before:
-            old.before[key] = new.before.get(key)
-        old.after[key] = value
-    for key in [k for k in old.after if old.before.get(k) == old.after[k]]:
-        del old.before[key], old.after[key]
-    return old if old.after else None
-
-
-def _push(ctx: AuditContext, change: Change) -> None:
-    key = (change.entity, change.entity_id)
-    old = ctx.pending.pop(key, None)
-    merged = change if old is None else _merge(old, change)
-    if merged is not None:
-        ctx.pending[key] = merged
-
-
-def _snapshot(mapper: Mapper[Any], state_dict: dict[str, Any], table: str) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for attr in mapper.column_attrs:
-        key = attr.key
-        if key in SKIPPED_COLUMNS or key not in state_dict:
-            continue
-        value = state_dict[key]
-        if value is not None:
-            out[key] = _value(table, key, value)
-    return out
+def _column_values(mapper: Mapper[Any], state_dict: dict[str, Any]) -> dict[str, Any]:
+    """The loaded column attributes of an object (its row, as far as it is known)."""
+    return {a.key: state_dict[a.key] for a in mapper.column_attrs if a.key in state_dict}
 
 
 def _identity(mapper: Mapper[Any], obj: Any) -> str:
-    return _entity_id(list(mapper.primary_key_from_instance(obj)))
+    return entity_id(list(mapper.primary_key_from_instance(obj)))
 
 
 # --- session events -----------------------------------------------------------------
@@ -229,71 +130,21 @@ def _after_flush(session: Session, _flush: UOWTransaction) -> None:
     for obj in session.new:
         state = instance_state(obj)
         table = _table(state.mapper).name
-        if table == AUDIT_TABLE:
-            continue
-        created = _snapshot(state.mapper, state.dict, table)
-        chain_id, project_id = _chain_and_project(table, {**state.dict})
-        _push(
-            ctx,
-            Change(
-                AuditAction.CREATE,
-                table,
-                _identity(state.mapper, obj),
-                chain_id,
-                project_id,
-                {},
-                created,
-            ),
-        )
+        if table != AUDIT_TABLE:
+            key = state.mapper.primary_key_from_instance(obj)
+            push(ctx, created(table, key, _column_values(state.mapper, state.dict)))
     for obj in session.dirty:
-        state = instance_state(obj)
-        mapper = state.mapper
-        table = _table(mapper).name
-        if table == AUDIT_TABLE:
-            continue
-        before: dict[str, Any] = {}
-        after: dict[str, Any] = {}
-        touched = False
-        for attr in mapper.column_attrs:
-            key = attr.key
-            hist = state.attrs[key].history
-            if not hist.has_changes():
-                continue
-            old = hist.deleted[0] if hist.deleted else None
-            new = hist.added[0] if hist.added else None
-            if old == new:
-                continue
-            touched = True
-            if key not in SKIPPED_COLUMNS:
-                before[key], after[key] = _value(table, key, old), _value(table, key, new)
-        old_version = ctx.versions.pop(id(obj), None)
-        if mapper.version_id_col is not None and touched:
-            key = mapper.get_property_by_column(mapper.version_id_col).key
-            new_version = state.dict.get(key)
-            if old_version is not None and new_version != old_version:
-                before[key], after[key] = old_version, new_version
-        if not after and not before:
-            continue
-        chain_id, project_id = _chain_and_project(table, {**state.dict})
-        _push(
-            ctx,
-            Change(
-                AuditAction.UPDATE,
-                table,
-                _identity(mapper, obj),
-                chain_id,
-                project_id,
-                before,
-                after,
-            ),
-        )
+        change = _updated(ctx, obj)
+        if change is not None:
+            push(ctx, change)
     for obj in session.deleted:
         state = instance_state(obj)
         table = _table(state.mapper).name
         if table == AUDIT_TABLE:
             continue
-        chain_id, project_id = _chain_and_project(table, {**state.dict})
-        _push(
+        values = _column_values(state.mapper, state.dict)
+        chain_id, project_id = chain_and_project(table, values)
+        push(
             ctx,
             Change(
                 AuditAction.DELETE,
@@ -301,11 +152,48 @@ def _after_flush(session: Session, _flush: UOWTransaction) -> None:
                 _identity(state.mapper, obj),
                 chain_id,
                 project_id,
-                _snapshot(state.mapper, state.dict, table),
+                snapshot(table, values.items()),
                 {},
             ),
         )
     ctx.versions.clear()
+
+
+def _updated(ctx: AuditContext, obj: Any) -> Change | None:
+    """The update of a dirty object: before/after of each changed column, and of the
+    version counter when anything changed (None: nothing did)."""
+    state = instance_state(obj)
+    mapper = state.mapper
+    table = _table(mapper).name
+    if table == AUDIT_TABLE:
+        return None
+    before: dict[str, Any] = {}
+    after: dict[str, Any] = {}
+    touched = False
+    for attr in mapper.column_attrs:
+        key = attr.key
+        hist = state.attrs[key].history
+        if not hist.has_changes():
+            continue
+        old = hist.deleted[0] if hist.deleted else None
+        new = hist.added[0] if hist.added else None
+        if old == new:
+            continue
+        touched = True
+        if key not in SKIPPED_COLUMNS:
+            before[key], after[key] = column_value(table, key, old), column_value(table, key, new)
+    old_version = ctx.versions.pop(id(obj), None)
+    if mapper.version_id_col is not None and touched:
+        key = mapper.get_property_by_column(mapper.version_id_col).key
+        new_version = state.dict.get(key)
+        if old_version is not None and new_version != old_version:
+            before[key], after[key] = old_version, new_version
+    if not after and not before:
+        return None
+    chain_id, project_id = chain_and_project(table, _column_values(mapper, state.dict))
+    return Change(
+        AuditAction.UPDATE, table, _identity(mapper, obj), chain_id, project_id, before, after
+    )
 
 
 def _row_values(mapper: Mapper[Any], row: Any) -> dict[str, Any]:
@@ -324,7 +212,6 @@ def _on_execute(state: ORMExecuteState) -> Any:
     if ctx is None or mapper is None or _table(mapper).name == AUDIT_TABLE:
         return None
     table = _table(mapper)
-    name = table.name
     where = getattr(state.statement, "whereclause", None)
     conn = state.session.connection()
     stmt = select(table) if where is None else select(table).where(where)
@@ -335,17 +222,27 @@ def _on_execute(state: ORMExecuteState) -> Any:
     pk_keys = [mapper.get_property_by_column(c).key for c in mapper.primary_key]
     if state.is_delete:
         for row in before_rows:
-            chain_id, project_id = _chain_and_project(name, row)
-            before = {
-                k: _value(name, k, v)
-                for k, v in row.items()
-                if v is not None and k not in SKIPPED_COLUMNS
-            }
-            entity_id = _entity_id([row[k] for k in pk_keys])
-            _push(
-                ctx, Change(AuditAction.DELETE, name, entity_id, chain_id, project_id, before, {})
+            chain_id, project_id = chain_and_project(table.name, row)
+            ident = entity_id([row[k] for k in pk_keys])
+            before = snapshot(table.name, row.items())
+            push(
+                ctx, Change(AuditAction.DELETE, table.name, ident, chain_id, project_id, before, {})
             )
         return result
+    _push_bulk_updates(ctx, mapper, conn, before_rows, pk_keys)
+    return result
+
+
+def _push_bulk_updates(
+    ctx: AuditContext,
+    mapper: Mapper[Any],
+    conn: Any,
+    before_rows: list[dict[str, Any]],
+    pk_keys: list[str],
+) -> None:
+    """The updates of a bulk UPDATE: the rows read again after it, compared."""
+    table = _table(mapper)
+    name = table.name
     pk_cols = list(mapper.primary_key)
     match = or_(
         *(
@@ -367,20 +264,19 @@ def _on_execute(state: ORMExecuteState) -> Any:
         changed = [k for k in row if k not in SKIPPED_COLUMNS and row[k] != new[k]]
         if not changed:
             continue
-        chain_id, project_id = _chain_and_project(name, new)
-        _push(
+        chain_id, project_id = chain_and_project(name, new)
+        push(
             ctx,
             Change(
                 AuditAction.UPDATE,
                 name,
-                _entity_id(list(ident)),
+                entity_id(list(ident)),
                 chain_id,
                 project_id,
-                {k: _value(name, k, row[k]) for k in changed},
-                {k: _value(name, k, new[k]) for k in changed},
+                {k: column_value(name, k, row[k]) for k in changed},
+                {k: column_value(name, k, new[k]) for k in changed},
             ),
         )
-    return result
 
 
 def _before_commit(session: Session) -> None:
@@ -389,41 +285,6 @@ def _before_commit(session: Session) -> None:
         return
     session.flush()
     write_pending(session, ctx)
-
-
-def write_pending(session: Session, ctx: AuditContext) -> None:
-    if not ctx.pending:
-        return
-    changes = list(ctx.pending.values())
-    ctx.pending.clear()
-    conn = session.connection()
-    wanted = {c.project_id for c in changes if c.chain_id is None and c.project_id is not None}
-    project_chain: dict[int, int] = {}
-    if wanted:
-        project_chain = {
-            pid: cid
-            for pid, cid in conn.execute(
-                select(Project.id, Project.chain_id).where(Project.id.in_(wanted))
-            )
-        }
-    now = utcnow()
-    rows = [
-        {
-            "occurred_at": now,
-            "user_id": ctx.user_id,
-            "request_id": ctx.request_id,
-            "action": c.action,
-            "entity": c.entity,
-            "entity_id": c.entity_id[:64],
-            "chain_id": c.chain_id
-            if c.chain_id is not None
-            else project_chain.get(c.project_id or 0),
-            "changes": c.changes(),
-        }
-        for c in changes
-    ]
-    conn.execute(insert(cast(Table, AuditRecord.__table__)), rows)
-    ctx.written += len(rows)
 
 
 def _clear(session: Session) -> None:

@@ -8,9 +8,9 @@ STDIN`` on PostgreSQL, the driver's ``executemany`` on SQLite, with every value 
 through its column type's bind processor first (exact decimals, JSON, enumerations,
 UTC timestamps: stored exactly as the ORM would store them).
 
-Their audit records are what the audit listeners (chaintrack.audit.capture) record for
-a new ORM object, written in the same transaction by the database itself from the rows
-just inserted, one statement per batch (chaintrack.audit.created_sql). Updates still go
+Each inserted row gets its create record from :func:`chaintrack.audit.changes.created`,
+the function the audit listeners use for a new ORM object, and the records go into the
+audit log the same way as the rows, right after them. Updates of existing rows go
 through ORM objects, which the listeners see by themselves.
 """
 
@@ -23,8 +23,8 @@ from typing import Any
 from sqlalchemy import JSON, Table, func, select, text
 from sqlalchemy.orm import Session
 
-from chaintrack.audit import capture, created_sql
-from chaintrack.common.driver import processed
+from chaintrack.audit import capture, changes
+from chaintrack.models import AuditRecord
 from chaintrack.models.base import utcnow
 
 
@@ -77,7 +77,11 @@ def raw_insert(
     pick = itemgetter(*varying) if len(varying) > 1 else (lambda row: (row[varying[0]],))
 
     def values(row: Mapping[str, Any]) -> list[Any]:
-        out = processed(list(pick(row)), procs)
+        out = list(pick(row))
+        for i, proc in procs:
+            value = out[i]
+            if value is not None:
+                out[i] = proc(value)
         out.extend(const)
         return out
 
@@ -157,9 +161,35 @@ def insert_rows(session: Session, model: Any, rows: Sequence[dict[str, Any]]) ->
     _analyze_as_it_grows(session, table, len(rows))
     ctx = capture.context(session)
     if ctx is not None:
-        keys = [tuple(row[c] for c in pk) for row in rows]
-        created_sql.insert_created(session, ctx, table, [*columns, *constants], keys)
+        _audit_created(session, ctx, table, pk, rows, constants)
     return [int(row["id"]) for row in rows] if pk == ["id"] else []
+
+
+def _audit_created(
+    session: Session,
+    ctx: capture.AuditContext,
+    table: Table,
+    pk: Sequence[str],
+    rows: Sequence[dict[str, Any]],
+    constants: Mapping[str, Any],
+) -> None:
+    """The create records of ``rows`` (just inserted, with ``constants`` too), rendered
+    as the listeners render a new object and inserted like the rows."""
+    name = str(table.name)
+    key = itemgetter(*pk) if len(pk) > 1 else (lambda row: (row[pk[0]],))
+    new = [changes.created(name, key(row), {**row, **constants}) for row in rows]
+    conn = session.connection()
+    raw_insert(
+        session,
+        _AUDIT,
+        ("action", "entity", "entity_id", "chain_id", "changes"),
+        changes.record_rows(conn, new),
+        constants=changes.record_constants(ctx),
+    )
+    ctx.written += len(new)
+
+
+_AUDIT: Table = AuditRecord.__table__  # type: ignore[assignment]
 
 
 def create_or_update(session: Session, model: Any, plans: Iterable[Any]) -> None:
