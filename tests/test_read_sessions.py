@@ -46,16 +46,16 @@ def writes_app(engine, database_url):
     application = create_app(settings_for_tests(database_url), engine=engine)
     router = APIRouter()
 
-    @router.get("/test/writes")
-    @router.post("/test/writes")
+    @router.get("/api/test/writes")
+    @router.post("/api/test/writes")
     def writes(session: SessionDep) -> dict[str, int]:
         return _writes(session)
 
-    @router.post("/test/writes-on-a-read-session")
+    @router.post("/api/test/writes-on-a-read-session")
     def writes_on_a_read_session(session: ReadSessionDep) -> dict[str, int]:
         return _writes(session)
 
-    @router.get("/test/reads")
+    @router.get("/api/test/reads")
     def reads(session: SessionDep) -> dict[str, int]:
         return _reads(session)
 
@@ -74,22 +74,22 @@ def c(writes_app, session_factory, read_session_factory) -> Iterator[TestClient]
 
 def test_a_get_that_writes_fails_and_writes_nothing(c, db):
     before = _region_count(db)
-    assert_problem(c.get("/test/writes"), 500, "internal")
+    assert_problem(c.get("/api/test/writes"), 500, "internal")
     assert _region_count(db) == before
     # The same endpoint on a write request writes.
-    assert c.post("/test/writes").status_code == 200
+    assert c.post("/api/test/writes").status_code == 200
     assert _region_count(db) == before + 1
 
 
 def test_the_read_session_of_a_write_request_cannot_write_either(c, db):
     before = _region_count(db)
-    assert_problem(c.post("/test/writes-on-a-read-session"), 500, "internal")
+    assert_problem(c.post("/api/test/writes-on-a-read-session"), 500, "internal")
     assert _region_count(db) == before
 
 
 def test_reads_leave_the_test_transaction_writable(c, db, client):
-    assert c.get("/test/reads").json()["regions"] > 0
-    assert_problem(c.get("/test/writes"), 500, "internal")  # a failed read, too
+    assert c.get("/api/test/reads").json()["regions"] > 0
+    assert_problem(c.get("/api/test/writes"), 500, "internal")  # a failed read, too
     # The test's own session and the next write request can still write.
     chain = make_chain(db)
     assert client.get(f"/api/v1/chains/{chain.id}").status_code == 200
