@@ -130,6 +130,10 @@ def engine(database_url: str) -> Iterator[Engine]:
 @pytest.fixture
 def connection(engine: Engine) -> Iterator[Connection]:
     conn = engine.connect()
+    if conn.dialect.name == "sqlite":
+        # A read session left open by a failed test would leave the pooled connection
+        # read only (read_only_sessionmaker): every test starts writable.
+        conn.connection.driver_connection.execute("PRAGMA query_only = OFF")
     trans = conn.begin()
     try:
         yield conn
