@@ -1,8 +1,11 @@
 """The chain report's SQL, built once per process with bound parameters.
 
 Building SQLAlchemy statements and their cache keys costs more than running
-them for a small chain; built once, each request only binds its values
-(``chain``, ``day``, ``period`` ...) and SQLAlchemy reuses the compiled SQL.
+them for a small chain; built once (:func:`chain_statements`), a statement keeps
+its cache key, each request only binds its values (``chain``, ``day``,
+``period`` ...) and SQLAlchemy finds the compiled SQL in the engine's cache.
+Constants are written into the SQL text (``common.sql``), so each execution
+binds only those named values.
 
 Every single-figure aggregate is one column of ``summary`` (one round trip);
 counts over a fixed set of values (assessments, roles, tiers) are pivoted into
@@ -12,17 +15,16 @@ are counted in SQL, so only the rows the report shows reach Python.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
 from sqlalchemy import (
-    Date,
-    Integer,
+    ColumnElement,
     Select,
     String,
+    Subquery,
     and_,
-    bindparam,
     distinct,
     exists,
     func,
@@ -35,7 +37,6 @@ from sqlalchemy import (
     union_all,
 )
 
-from chaintrack.common.driver import DriverSelect
 from chaintrack.common.sql import SQL_ONE, const, consts
 from chaintrack.history import (
     designation_active,
@@ -63,24 +64,25 @@ from chaintrack.models import (
     ProjectTarget,
     Region,
 )
-from chaintrack.models.base import UTCDateTime
 from chaintrack.models.enums import Assessment, MembershipRole, ProjectStatus, Tier
 from chaintrack.projects.lifecycle import behind_schedule_condition
-from chaintrack.reports.sql import count_where, money_sum
+from chaintrack.reports.sql import (
+    CHAIN,
+    CUTOFF,
+    DAY,
+    MONTH,
+    PERIOD,
+    PREV_DAY,
+    PREV_MONTH,
+    PREV_PERIOD,
+    PREV_YEAR_START,
+    YEAR,
+    YEAR_START,
+    count_where,
+    money_sum,
+)
 
 GAP_ASSESSMENTS = (Assessment.WEAK, Assessment.MISSING)
-
-CHAIN = bindparam("chain", type_=Integer)
-DAY = bindparam("day", type_=Date)
-PREV_DAY = bindparam("prev_day", type_=Date)
-MONTH = bindparam("month", type_=String)  # the month of DAY, YYYY-MM
-PREV_MONTH = bindparam("prev_month", type_=String)
-PERIOD = bindparam("period", type_=String)
-PREV_PERIOD = bindparam("prev_period", type_=String)
-YEAR_START = bindparam("year_start", type_=String)
-PREV_YEAR_START = bindparam("prev_year_start", type_=String)
-YEAR = bindparam("year", type_=Integer)
-CUTOFF = bindparam("cutoff", type_=UTCDateTime())
 
 # Columns of ``summary`` after the chain's own six, in order.
 NODE_COLUMNS = ("nodes_total", "strong", "weak", "missing", "unassessed")
@@ -97,26 +99,21 @@ PREVIOUS_COLUMNS = ("prev_projects", "prev_under_construction", "prev_open_probl
 
 @dataclass(frozen=True)
 class ChainStatements:
-    summary: DriverSelect
-    leaders: DriverSelect
-    masters: DriverSelect
-    gap_nodes: DriverSelect
-    gap_addressing: DriverSelect
-    cities: DriverSelect
-    project_groups: DriverSelect
-    project_rows: DriverSelect
-    problems: DriverSelect
+    """The report's nine SELECTs; each selects columns and aggregates, never entities."""
 
-    def all(self) -> tuple[DriverSelect, ...]:
-        return tuple(getattr(self, f.name) for f in fields(self))
+    summary: Select[Any]
+    leaders: Select[Any]
+    masters: Select[Any]
+    gap_nodes: Select[Any]
+    gap_addressing: Select[Any]
+    cities: Select[Any]
+    project_groups: Select[Any]
+    project_rows: Select[Any]
+    problems: Select[Any]
 
 
-def _summary(with_cutoff: bool) -> Any:
-    now, prev = membership_current(DAY), membership_current(PREV_DAY)
-    members_now = select(Membership.enterprise_id).where(Membership.chain_id == CHAIN, now)
-    prev_live = status_as_of(PREV_DAY, CHAIN).subquery()
-    amount = ProgressReport.investment_month
-    nodes = (
+def _node_counts() -> Subquery:
+    return (
         select(
             func.count().label("nodes_total"),
             *(count_where(MapNode.assessment == const(a)).label(a.value) for a in Assessment),
@@ -125,7 +122,11 @@ def _summary(with_cutoff: bool) -> Any:
         .where(MapNode.chain_id == CHAIN)
         .subquery("node_counts")
     )
-    members = (
+
+
+def _member_counts() -> Subquery:
+    now, prev = membership_current(DAY), membership_current(PREV_DAY)
+    return (
         select(
             func.count(distinct(Membership.enterprise_id)).filter(now).label("members_now"),
             func.count(distinct(Membership.enterprise_id)).filter(prev).label("members_prev"),
@@ -140,7 +141,13 @@ def _summary(with_cutoff: bool) -> Any:
         .where(Membership.chain_id == CHAIN)
         .subquery("member_counts")
     )
-    tiers = (
+
+
+def _tier_counts() -> Subquery:
+    members_now = select(Membership.enterprise_id).where(
+        Membership.chain_id == CHAIN, membership_current(DAY)
+    )
+    return (
         select(
             *(
                 func.count(distinct(Designation.enterprise_id))
@@ -152,8 +159,12 @@ def _summary(with_cutoff: bool) -> Any:
         .where(Designation.enterprise_id.in_(members_now), designation_active(DAY))
         .subquery("tier_counts")
     )
-    # This month / year / since start, for the period and the one before.
-    investment = (
+
+
+def _investment(on_record: ColumnElement[bool]) -> Subquery:
+    """This month / year / since start, for the period and the one before."""
+    amount = ProgressReport.investment_month
+    return (
         select(
             money_sum(amount, ProgressReport.period == PERIOD).label("month"),
             money_sum(amount, ProgressReport.period >= YEAR_START).label("year"),
@@ -168,14 +179,14 @@ def _summary(with_cutoff: bool) -> Any:
             money_sum(amount, ProgressReport.period <= PREV_PERIOD).label("prev_total"),
         )
         .join(Project, Project.id == ProgressReport.project_id)
-        .where(
-            Project.chain_id == CHAIN,
-            ProgressReport.period <= PERIOD,
-            revision_on_record(CUTOFF if with_cutoff else None),
-        )
+        .where(Project.chain_id == CHAIN, ProgressReport.period <= PERIOD, on_record)
         .subquery("investment")
     )
-    previous = (
+
+
+def _previous_projects() -> Subquery:
+    prev_live = status_as_of(PREV_DAY, CHAIN).subquery()
+    return (
         select(
             func.count().label("prev_projects"),
             count_where(prev_live.c.status == const(ProjectStatus.UNDER_CONSTRUCTION)).label(
@@ -185,6 +196,12 @@ def _summary(with_cutoff: bool) -> Any:
         .select_from(prev_live)
         .subquery("previous_projects")
     )
+
+
+def _summary(on_record: ColumnElement[bool]) -> Select[Any]:
+    """The chain and every single figure of the report, in one row."""
+    nodes, members, tiers = _node_counts(), _member_counts(), _tier_counts()
+    investment, previous = _investment(on_record), _previous_projects()
     prev_open_problems = (
         select(func.count())
         .select_from(Problem)
@@ -220,20 +237,10 @@ def _summary(with_cutoff: bool) -> Any:
     )
 
 
-@cache
-def chain_statements(with_cutoff: bool) -> ChainStatements:
-    """Statements for revisions current now (False) or on record at CUTOFF (True)."""
-    on_record = revision_on_record(CUTOFF if with_cutoff else None)
-    now = membership_current(DAY)
-    live = status_as_of(DAY, CHAIN).subquery()
-    city = func.substr(Enterprise.region_code, SQL_ONE, literal_column("4"), type_=String)
+def _gap_addressing(live: Subquery) -> Select[Any]:
+    """Projects and list entries that address a gap node: projects first (by code),
+    then list entries (by id); ``sort_code`` is NULL for entries."""
     is_gap = MapNode.assessment.in_(consts(GAP_ASSESSMENTS))
-    reported = exists().where(
-        ProgressReport.project_id == Project.id, ProgressReport.period == PERIOD, on_record
-    )
-    under_construction = live.c.status == const(ProjectStatus.UNDER_CONSTRUCTION)
-    # Projects and list entries that address a gap node: projects first (by code),
-    # then list entries (by id); ``sort_code`` is NULL for entries.
     gap_projects: Select[Any] = (
         select(
             ProjectTarget.node_id.label("node_id"),
@@ -268,8 +275,86 @@ def chain_statements(with_cutoff: bool) -> ChainStatements:
         .where(ListEntry.chain_id == CHAIN, is_gap)
     )
     addressing = union_all(gap_projects, gap_entries).subquery("addressing")
-    statements = dict(
-        summary=_summary(with_cutoff),
+    return select(
+        addressing.c.node_id,
+        addressing.c.kind,
+        addressing.c.id,
+        addressing.c.a,
+        addressing.c.b,
+        addressing.c.c,
+    ).order_by(addressing.c.kind, addressing.c.sort_code, addressing.c.id)
+
+
+def _project_groups(live: Subquery) -> Select[Any]:
+    """Counts, planned totals and this year's plan per type and status
+    (``project_annual_plans`` has one row per project and year)."""
+    return (
+        select(
+            Project.type,
+            live.c.status,
+            func.count(),
+            money_sum(Project.total_investment),
+            money_sum(ProjectAnnualPlan.planned_investment),
+        )
+        .join(live, live.c.project_id == Project.id)
+        .outerjoin(
+            ProjectAnnualPlan,
+            and_(ProjectAnnualPlan.project_id == Project.id, ProjectAnnualPlan.year == YEAR),
+        )
+        .where(Project.chain_id == CHAIN)
+        .group_by(Project.type, live.c.status)
+    )
+
+
+def _project_rows(live: Subquery, on_record: ColumnElement[bool]) -> Select[Any]:
+    """Only the projects the report lists: behind schedule, or under construction
+    without a report for the period."""
+    reported = exists().where(
+        ProgressReport.project_id == Project.id, ProgressReport.period == PERIOD, on_record
+    )
+    under_construction = live.c.status == const(ProjectStatus.UNDER_CONSTRUCTION)
+    return (
+        select(
+            Project.id,
+            Project.internal_code,
+            Project.name,
+            Project.type,
+            live.c.status,
+            Project.planned_start,
+            Project.planned_completion,
+            reported.label("reported"),
+        )
+        .join(live, live.c.project_id == Project.id)
+        .where(
+            Project.chain_id == CHAIN,
+            or_(
+                behind_schedule_condition(DAY, status=live.c.status),
+                and_(under_construction, ~reported),
+            ),
+        )
+        .order_by(Project.internal_code)
+    )
+
+
+def _cities() -> Select[Any]:
+    city = func.substr(Enterprise.region_code, SQL_ONE, literal_column("4"), type_=String)
+    return (
+        select(city, func.count(distinct(Enterprise.id)), func.max(Region.name_zh))
+        .join(Membership, Membership.enterprise_id == Enterprise.id)
+        .outerjoin(Region, Region.code == city + literal_column("'00'", String))
+        .where(Membership.chain_id == CHAIN, membership_current(DAY))
+        .group_by(city)
+        .order_by(city)
+    )
+
+
+@cache
+def chain_statements(with_cutoff: bool) -> ChainStatements:
+    """Statements for revisions current now (False) or on record at CUTOFF (True)."""
+    on_record = revision_on_record(CUTOFF if with_cutoff else None)
+    live = status_as_of(DAY, CHAIN).subquery()
+    return ChainStatements(
+        summary=_summary(on_record),
         leaders=select(
             ChainLeader.role,
             ChainLeader.person_name,
@@ -288,7 +373,9 @@ def chain_statements(with_cutoff: bool) -> ChainStatements:
         )
         .join(Membership, Membership.enterprise_id == Enterprise.id)
         .where(
-            Membership.chain_id == CHAIN, Membership.role == const(MembershipRole.CHAIN_MASTER), now
+            Membership.chain_id == CHAIN,
+            Membership.role == const(MembershipRole.CHAIN_MASTER),
+            membership_current(DAY),
         )
         .order_by(Enterprise.name),
         gap_nodes=select(
@@ -299,59 +386,12 @@ def chain_statements(with_cutoff: bool) -> ChainStatements:
             MapNode.assessment,
             MapNode.gap_kind,
         )
-        .where(MapNode.chain_id == CHAIN, is_gap)
+        .where(MapNode.chain_id == CHAIN, MapNode.assessment.in_(consts(GAP_ASSESSMENTS)))
         .order_by(MapNode.stage, MapNode.position, MapNode.id),
-        gap_addressing=select(
-            addressing.c.node_id,
-            addressing.c.kind,
-            addressing.c.id,
-            addressing.c.a,
-            addressing.c.b,
-            addressing.c.c,
-        ).order_by(addressing.c.kind, addressing.c.sort_code, addressing.c.id),
-        cities=select(city, func.count(distinct(Enterprise.id)), func.max(Region.name_zh))
-        .join(Membership, Membership.enterprise_id == Enterprise.id)
-        .outerjoin(Region, Region.code == city + literal_column("'00'", String))
-        .where(Membership.chain_id == CHAIN, now)
-        .group_by(city)
-        .order_by(city),
-        # Counts, planned totals and this year's plan per type and status
-        # (``project_annual_plans`` has one row per project and year).
-        project_groups=select(
-            Project.type,
-            live.c.status,
-            func.count(),
-            money_sum(Project.total_investment),
-            money_sum(ProjectAnnualPlan.planned_investment),
-        )
-        .join(live, live.c.project_id == Project.id)
-        .outerjoin(
-            ProjectAnnualPlan,
-            and_(ProjectAnnualPlan.project_id == Project.id, ProjectAnnualPlan.year == YEAR),
-        )
-        .where(Project.chain_id == CHAIN)
-        .group_by(Project.type, live.c.status),
-        # Only the projects the report lists: behind schedule, or under
-        # construction without a report for the period.
-        project_rows=select(
-            Project.id,
-            Project.internal_code,
-            Project.name,
-            Project.type,
-            live.c.status,
-            Project.planned_start,
-            Project.planned_completion,
-            reported.label("reported"),
-        )
-        .join(live, live.c.project_id == Project.id)
-        .where(
-            Project.chain_id == CHAIN,
-            or_(
-                behind_schedule_condition(DAY, status=live.c.status),
-                and_(under_construction, ~reported),
-            ),
-        )
-        .order_by(Project.internal_code),
+        gap_addressing=_gap_addressing(live),
+        cities=_cities(),
+        project_groups=_project_groups(live),
+        project_rows=_project_rows(live, on_record),
         problems=select(
             Problem.id,
             Project.id,
@@ -366,4 +406,3 @@ def chain_statements(with_cutoff: bool) -> ChainStatements:
         .where(Project.chain_id == CHAIN, problem_open(DAY, MONTH))
         .order_by(Problem.deadline, Problem.id),
     )
-    return ChainStatements(**{k: DriverSelect(v) for k, v in statements.items()})

@@ -2,12 +2,10 @@
 
 Every query filters on the chain first, so the cost follows the chain's own
 size, not the size of the register. The statements themselves are built once
-(chain_queries.py); a request binds its chain and dates.
-
-The report is assembled as plain data in the field order of ``schemas.ChainReport``:
-JSON is written straight from it (no model is built for a JSON answer), CSV and
-Excel validate it into the model first. tests/test_reports.py checks that every
-JSON answer is exactly what the model would write.
+(chain_queries.py); a request binds its chain and dates and runs them on the
+session's connection (``Connection.execute``: columns and aggregates, no ORM
+entities). The report is built as the response model (``schemas.ChainReport``),
+as the dashboard is; JSON, CSV and Excel are all written from it.
 """
 
 from __future__ import annotations
@@ -17,9 +15,9 @@ from collections import defaultdict
 from decimal import Decimal
 from typing import Any
 
+from sqlalchemy import Row, Select
 from sqlalchemy.orm import Session
 
-from chaintrack.common.driver import DriverSelect, bind_values
 from chaintrack.common.numbers import percent
 from chaintrack.errors import not_found
 from chaintrack.models.enums import (
@@ -30,6 +28,7 @@ from chaintrack.models.enums import (
     Tier,
 )
 from chaintrack.projects.lifecycle import behind_schedule_reason
+from chaintrack.reports import schemas as s
 from chaintrack.reports.chain_queries import (
     INVESTMENT_COLUMNS,
     MEMBER_COLUMNS,
@@ -38,7 +37,7 @@ from chaintrack.reports.chain_queries import (
     TIER_COLUMNS,
     chain_statements,
 )
-from chaintrack.reports.sql import ZERO
+from chaintrack.reports.sql import ZERO, window_values
 from chaintrack.reports.window import Window
 
 # Money sums come back with the storage scale (4 places); an empty plan sum too.
@@ -64,50 +63,34 @@ CHANGE_LABELS = {
 }
 
 
-def _month(day: dt.date) -> str:
-    return f"{day.year:04d}-{day.month:02d}"
-
-
-def _columns(row: Any, offset: int, names: tuple[str, ...]) -> tuple[dict[str, Any], int]:
-    end = offset + len(names)
-    return dict(zip(names, row[offset:end], strict=True)), end
+def _figures(row: Row[Any]) -> dict[str, Any]:
+    """The summary row's figures after the chain's own six columns, by name."""
+    names = (*NODE_COLUMNS, *MEMBER_COLUMNS, *TIER_COLUMNS, *INVESTMENT_COLUMNS, *PREVIOUS_COLUMNS)
+    return dict(zip(names, row[6:], strict=True))
 
 
 class ChainReportBuilder:
     def __init__(self, session: Session, chain_id: int, window: Window) -> None:
-        # Statements run on the driver's cursor of the session's connection (same
-        # transaction): the report selects columns and aggregates, never entities.
+        # The session's connection (same transaction): the report selects columns
+        # and aggregates, so Core execution is all it needs.
         self.db = session.connection()
         self.w = window
         self.prev = window.previous()
         self.q = chain_statements(window.cutoff is not None)
-        values: dict[str, Any] = {
-            "chain": chain_id,
-            "day": window.day,
-            "prev_day": self.prev.day,
-            "month": _month(window.day),
-            "prev_month": _month(self.prev.day),
-            "period": window.period,
-            "prev_period": self.prev.period,
-            "year_start": window.year_start,
-            "prev_year_start": self.prev.year_start,
-            "year": window.year,
-            "cutoff": window.cutoff,
-        }
-        self.params = bind_values(self.db, self.q.all(), values)
+        # One mapping for every statement; each takes the names it has.
+        self.params = {"chain": chain_id, **window_values(window)}
         self.chain_id = chain_id
 
-    def _run(self, stmt: DriverSelect) -> list[Any]:
-        return stmt.rows(self.db, self.params)
+    def _run(self, stmt: Select[Any]) -> list[Row[Any]]:
+        return list(self.db.execute(stmt, self.params).all())
 
-    def summary(self) -> tuple[dict[str, Any], dict[str, Any]]:
+    def summary(self) -> tuple[s.ChainRef, dict[str, Any]]:
         """The chain, and every single figure of the report (one row)."""
-        rows = self._run(self.q.summary)
-        row = rows[0] if rows else None
+        row = self.db.execute(self.q.summary, self.params).first()
         if row is None:
             raise not_found("chain", self.chain_id)
         cid, code, name_zh, name_en, group_name, status = row[:6]
-        chain = dict(
+        chain = s.ChainRef(
             id=cid,
             code=code,
             name_zh=name_zh,
@@ -115,22 +98,11 @@ class ChainReportBuilder:
             group_name_zh=group_name,
             status=status,
         )
-        figures: dict[str, Any] = {}
-        offset = 6
-        for names in (
-            NODE_COLUMNS,
-            MEMBER_COLUMNS,
-            TIER_COLUMNS,
-            INVESTMENT_COLUMNS,
-            PREVIOUS_COLUMNS,
-        ):
-            values, offset = _columns(row, offset, names)
-            figures.update(values)
-        return chain, figures
+        return chain, _figures(row)
 
-    def leaders(self) -> list[dict[str, Any]]:
+    def leaders(self) -> list[s.LeaderRow]:
         return [
-            dict(
+            s.LeaderRow(
                 role=role,
                 role_zh=LEADER_ROLES[role],
                 person_name=name,
@@ -141,23 +113,27 @@ class ChainReportBuilder:
             for role, name, title, org, start in self._run(self.q.leaders)
         ]
 
-    def chain_masters(self) -> list[dict[str, Any]]:
+    def chain_masters(self) -> list[s.EnterpriseRef]:
         return [
-            dict(enterprise_id=i, uscc=u, name=n, region_code=r, since=d)
+            s.EnterpriseRef(enterprise_id=i, uscc=u, name=n, region_code=r, since=d)
             for i, u, n, r, d in self._run(self.q.masters)
         ]
 
-    def map_coverage(self, f: dict[str, Any]) -> dict[str, Any]:
-        nodes = self._run(self.q.gap_nodes)
-        addressed: dict[int, list[dict[str, Any]]] = defaultdict(list)
+    def _addressed(self) -> dict[int, list[s.GapAddress]]:
+        addressed: dict[int, list[s.GapAddress]] = defaultdict(list)
         for node_id, kind, item_id, a, b, c in self._run(self.q.gap_addressing):
             if kind == 0:  # a project: code, name, status
-                entry = dict(kind="project", id=item_id, label=f"{a} {b}", detail=c)
+                entry = s.GapAddress(kind="project", id=item_id, label=f"{a} {b}", detail=c)
             else:  # a list entry: title, list type, list period
-                entry = dict(kind="list_entry", id=item_id, label=a, detail=f"{b}（{c}）")
+                entry = s.GapAddress(kind="list_entry", id=item_id, label=a, detail=f"{b}（{c}）")
             addressed[node_id].append(entry)
+        return addressed
+
+    def map_coverage(self, f: dict[str, Any]) -> s.MapCoverage:
+        nodes = self._run(self.q.gap_nodes)
+        addressed = self._addressed()
         gaps = [
-            dict(
+            s.GapNode(
                 node_id=nid,
                 code=code,
                 name_zh=name,
@@ -168,7 +144,7 @@ class ChainReportBuilder:
             )
             for nid, code, name, stage, assessment, gap_kind in nodes
         ]
-        return dict(
+        return s.MapCoverage(
             nodes_total=f["nodes_total"],
             nodes_with_enterprises=f["nodes_with_enterprises"],
             strong=f["strong"],
@@ -176,34 +152,26 @@ class ChainReportBuilder:
             missing=f["missing"],
             unassessed=f["unassessed"],
             gaps_total=len(gaps),
-            gaps_addressed=sum(1 for g in gaps if g["addressed_by"]),
+            gaps_addressed=sum(1 for g in gaps if g.addressed_by),
             gaps=gaps,
-            gaps_unaddressed=[g for g in gaps if not g["addressed_by"]],
+            gaps_unaddressed=[g for g in gaps if not g.addressed_by],
         )
 
-    def enterprises(self, f: dict[str, Any]) -> dict[str, Any]:
-        return dict(
+    def enterprises(self, f: dict[str, Any]) -> s.EnterpriseSection:
+        return s.EnterpriseSection(
             total=f["members_now"],
-            by_role=[dict(key=r, label_zh=label, count=f[f"{r}_now"]) for r, label in ROLES],
-            by_tier=[dict(key=t, label_zh=label, count=f[t]) for t, label in TIERS],
+            by_role=[s.CountRow(key=r, label_zh=label, count=f[f"{r}_now"]) for r, label in ROLES],
+            by_tier=[s.CountRow(key=t, label_zh=label, count=f[t]) for t, label in TIERS],
             by_city=[
-                dict(key=f"{c}00", label_zh=name or f"{c}00", count=n)
+                s.CountRow(key=f"{c}00", label_zh=name or f"{c}00", count=n)
                 for c, n, name in self._run(self.q.cities)
             ],
         )
 
-    def projects(self, f: dict[str, Any]) -> dict[str, Any]:
-        counts: dict[tuple[str, str], int] = {}
-        total = 0
-        total_planned, year_plan = ZERO, ZERO_MONEY
-        for ptype, status, n, planned, plan in self._run(self.q.project_groups):
-            counts[(ptype, status)] = n
-            total += n
-            if status != CANCELLED:
-                total_planned += planned
-                year_plan += plan
-        behind: list[dict[str, Any]] = []
-        silent: list[dict[str, Any]] = []
+    def _listed_projects(self) -> tuple[list[s.ProjectRow], list[s.ProjectRow]]:
+        """(behind schedule, under construction and not reported for the period)."""
+        behind: list[s.ProjectRow] = []
+        silent: list[s.ProjectRow] = []
         for pid, code, name, ptype, status, start, end, reported in self._run(self.q.project_rows):
             row = dict(
                 project_id=pid,
@@ -213,21 +181,33 @@ class ChainReportBuilder:
                 status=status,
                 planned_start=start,
                 planned_completion=end,
-                reason=None,
             )
             reason = behind_schedule_reason(status, start, end, self.w.day)
             if reason:
-                behind.append({**row, "reason": reason})
+                behind.append(s.ProjectRow(**row, reason=reason))
             if status == UNDER_CONSTRUCTION and not reported:
-                silent.append(row)
-        return dict(
+                silent.append(s.ProjectRow(**row))
+        return behind, silent
+
+    def projects(self, f: dict[str, Any]) -> s.ProjectSection:
+        counts: dict[tuple[str, str], int] = {}
+        total = 0
+        total_planned, year_plan = ZERO, ZERO_MONEY
+        for ptype, status, n, planned, plan in self._run(self.q.project_groups):
+            counts[(ptype, status)] = n
+            total += n
+            if status != CANCELLED:
+                total_planned += planned
+                year_plan += plan
+        behind, silent = self._listed_projects()
+        return s.ProjectSection(
             total=total,
             by_type_status=[
-                dict(type=t, type_zh=t_zh, status=st, status_zh=st_zh, count=counts[(t, st)])
+                s.TypeStatusRow(type=t, type_zh=t_zh, status=st, status_zh=st_zh, count=n)
                 for t, t_zh, st, st_zh in TYPE_STATUS
-                if (t, st) in counts
+                if (n := counts.get((t, st))) is not None
             ],
-            investment=dict(
+            investment=s.Investment(
                 total_planned=total_planned,
                 year_plan=year_plan,
                 completed_month=f["month"],
@@ -240,10 +220,10 @@ class ChainReportBuilder:
             not_reported=silent,
         )
 
-    def problems(self) -> dict[str, Any]:
+    def problems(self) -> s.ProblemSection:
         day = self.w.day
         items = [
-            dict(
+            s.ProblemRow(
                 problem_id=pid,
                 project_id=prj,
                 internal_code=code,
@@ -256,48 +236,28 @@ class ChainReportBuilder:
             )
             for pid, prj, code, name, period, desc, unit, deadline in self._run(self.q.problems)
         ]
-        return dict(open=len(items), overdue=sum(1 for i in items if i["overdue"]), items=items)
+        return s.ProblemSection(
+            open=len(items), overdue=sum(1 for i in items if i.overdue), items=items
+        )
 
-    def build(self, generated_at: dt.datetime) -> dict[str, Any]:
+    def build(self, generated_at: dt.datetime) -> s.ChainReport:
         chain, f = self.summary()
-        coverage = self.map_coverage(f)
         projects = self.projects(f)
         problems = self.problems()
-        headline: dict[str, Any] = dict(
+        headline = s.Headline(
             enterprises=f["members_now"],
             nodes_with_enterprises=f["nodes_with_enterprises"],
-            projects=projects["total"],
+            projects=projects.total,
             projects_under_construction=sum(
-                r["count"] for r in projects["by_type_status"] if r["status"] == UNDER_CONSTRUCTION
+                r.count for r in projects.by_type_status if r.status == UNDER_CONSTRUCTION
             ),
             completed_month=f["month"],
             completed_year=f["year"],
             completed_since_start=f["total"],
-            open_problems=problems["open"],
+            open_problems=problems.open,
         )
-        previous = {
-            "enterprises": Decimal(f["members_prev"]),
-            "projects": Decimal(f["prev_projects"]),
-            "projects_under_construction": Decimal(f["prev_under_construction"]),
-            "completed_month": f["prev_month"],
-            "completed_year": f["prev_year"],
-            "completed_since_start": f["prev_total"],
-            "open_problems": Decimal(f["prev_open_problems"]),
-        }
-        changes = []
-        for key, label in CHANGE_LABELS.items():
-            current = Decimal(headline[key])
-            changes.append(
-                dict(
-                    key=key,
-                    label_zh=label,
-                    current=current,
-                    previous=previous[key],
-                    change=current - previous[key],
-                )
-            )
-        return dict(
-            meta=dict(
+        return s.ChainReport(
+            meta=s.ReportMeta(
                 period=self.w.period,
                 state_date=self.w.day,
                 as_of=self.w.cutoff,
@@ -306,18 +266,43 @@ class ChainReportBuilder:
             chain=chain,
             leaders=self.leaders(),
             chain_masters=self.chain_masters(),
-            map=coverage,
+            map=self.map_coverage(f),
             enterprises=self.enterprises(f),
             projects=projects,
             problems=problems,
             headline=headline,
             previous_period=self.prev.period,
-            changes=changes,
+            changes=_changes(headline, f),
         )
+
+
+def _changes(headline: s.Headline, f: dict[str, Any]) -> list[s.ChangeRow]:
+    """Each headline figure against the previous period's."""
+    previous = {
+        "enterprises": Decimal(f["members_prev"]),
+        "projects": Decimal(f["prev_projects"]),
+        "projects_under_construction": Decimal(f["prev_under_construction"]),
+        "completed_month": f["prev_month"],
+        "completed_year": f["prev_year"],
+        "completed_since_start": f["prev_total"],
+        "open_problems": Decimal(f["prev_open_problems"]),
+    }
+    changes = []
+    for key, label in CHANGE_LABELS.items():
+        current = Decimal(getattr(headline, key))
+        changes.append(
+            s.ChangeRow(
+                key=key,
+                label_zh=label,
+                current=current,
+                previous=previous[key],
+                change=current - previous[key],
+            )
+        )
+    return changes
 
 
 def build_chain_report(
     session: Session, chain_id: int, window: Window, generated_at: dt.datetime
-) -> dict[str, Any]:
-    """The report as plain data shaped like :class:`schemas.ChainReport`."""
+) -> s.ChainReport:
     return ChainReportBuilder(session, chain_id, window).build(generated_at)

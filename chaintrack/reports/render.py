@@ -1,4 +1,4 @@
-"""Writing reports: the JSON of plain report data, and sections as CSV and Excel (.xlsx)."""
+"""Writing report sections as CSV and Excel (.xlsx); JSON is the model's own."""
 
 from __future__ import annotations
 
@@ -6,9 +6,7 @@ import csv
 import datetime as dt
 import io
 from decimal import Decimal
-from typing import Any
 
-import orjson
 from openpyxl import Workbook
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
@@ -18,20 +16,6 @@ from chaintrack.sheets.writer import FORMULA_START
 
 XLSX_MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 CSV_MEDIA_TYPE = "text/csv; charset=utf-8"
-
-
-def _decimal(value: Any) -> str:
-    if isinstance(value, Decimal):
-        return str(value)
-    raise TypeError(f"not JSON-serialisable: {type(value).__name__}")
-
-
-def to_json(data: Any) -> bytes:
-    """Plain report data (dicts, lists, str, int, Decimal, dates, UTC datetimes) as JSON,
-    byte for byte what pydantic writes for the documented response model (decimals as
-    their strings, UTC as ``Z``; tests/test_reports.py holds the two equal), about five
-    times faster than pydantic-core's serialiser for the same data."""
-    return orjson.dumps(data, default=_decimal, option=orjson.OPT_UTC_Z)
 
 
 def _csv_value(value: object) -> object:
