@@ -7,21 +7,18 @@ its cache key, each request only binds its values (``chain``, ``day``,
 Constants are written into the SQL text (``common.sql``), so each execution
 binds only those named values.
 
-Every single-figure aggregate is one column of ``summary`` (one round trip);
-counts over a fixed set of values (assessments, roles, tiers) are pivoted into
-columns there too. The lists come with their own statements, and the projects
-are counted in SQL, so only the rows the report shows reach Python.
+Every single figure is one column of ``summary`` (chain_summary.py). The lists
+come with their own statements, and the projects are counted in SQL, so only the
+rows the report shows reach Python.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cache
-from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
-    Select,
     String,
     Subquery,
     and_,
@@ -32,14 +29,12 @@ from sqlalchemy import (
     null,
     or_,
     select,
-    true,
     type_coerce,
     union_all,
 )
 
 from chaintrack.common.sql import SQL_ONE, const, consts
 from chaintrack.history import (
-    designation_active,
     leader_current,
     membership_current,
     problem_open,
@@ -47,11 +42,8 @@ from chaintrack.history import (
     status_as_of,
 )
 from chaintrack.models import (
-    Chain,
-    ChainGroup,
     ChainLeader,
     ChainList,
-    Designation,
     Enterprise,
     ListEntry,
     ListType,
@@ -64,184 +56,43 @@ from chaintrack.models import (
     ProjectTarget,
     Region,
 )
-from chaintrack.models.enums import Assessment, MembershipRole, ProjectStatus, Tier
+from chaintrack.models.enums import Assessment, MembershipRole, ProjectStatus
 from chaintrack.projects.lifecycle import behind_schedule_condition
+from chaintrack.reports.chain_summary import summary_statement
 from chaintrack.reports.sql import (
     CHAIN,
     CUTOFF,
     DAY,
     MONTH,
     PERIOD,
-    PREV_DAY,
-    PREV_MONTH,
-    PREV_PERIOD,
-    PREV_YEAR_START,
     YEAR,
-    YEAR_START,
-    count_where,
+    AnySelect,
     money_sum,
 )
 
 GAP_ASSESSMENTS = (Assessment.WEAK, Assessment.MISSING)
-
-# Columns of ``summary`` after the chain's own six, in order.
-NODE_COLUMNS = ("nodes_total", "strong", "weak", "missing", "unassessed")
-MEMBER_COLUMNS = (
-    "members_now",
-    "members_prev",
-    "nodes_with_enterprises",
-    *(f"{r.value}_{when}" for r in MembershipRole for when in ("now", "prev")),
-)
-TIER_COLUMNS = tuple(t.value for t in Tier)
-INVESTMENT_COLUMNS = ("month", "year", "total", "prev_month", "prev_year", "prev_total")
-PREVIOUS_COLUMNS = ("prev_projects", "prev_under_construction", "prev_open_problems")
 
 
 @dataclass(frozen=True)
 class ChainStatements:
     """The report's nine SELECTs; each selects columns and aggregates, never entities."""
 
-    summary: Select[Any]
-    leaders: Select[Any]
-    masters: Select[Any]
-    gap_nodes: Select[Any]
-    gap_addressing: Select[Any]
-    cities: Select[Any]
-    project_groups: Select[Any]
-    project_rows: Select[Any]
-    problems: Select[Any]
+    summary: AnySelect
+    leaders: AnySelect
+    masters: AnySelect
+    gap_nodes: AnySelect
+    gap_addressing: AnySelect
+    cities: AnySelect
+    project_groups: AnySelect
+    project_rows: AnySelect
+    problems: AnySelect
 
 
-def _node_counts() -> Subquery:
-    return (
-        select(
-            func.count().label("nodes_total"),
-            *(count_where(MapNode.assessment == const(a)).label(a.value) for a in Assessment),
-            count_where(MapNode.assessment.is_(None)).label("unassessed"),
-        )
-        .where(MapNode.chain_id == CHAIN)
-        .subquery("node_counts")
-    )
-
-
-def _member_counts() -> Subquery:
-    now, prev = membership_current(DAY), membership_current(PREV_DAY)
-    return (
-        select(
-            func.count(distinct(Membership.enterprise_id)).filter(now).label("members_now"),
-            func.count(distinct(Membership.enterprise_id)).filter(prev).label("members_prev"),
-            # COUNT(DISTINCT) skips the NULL node of members placed on no node.
-            func.count(distinct(Membership.node_id)).filter(now).label("nodes_with_enterprises"),
-            *(
-                count_where(and_(Membership.role == const(r), cond)).label(f"{r.value}_{when}")
-                for r in MembershipRole
-                for when, cond in (("now", now), ("prev", prev))
-            ),
-        )
-        .where(Membership.chain_id == CHAIN)
-        .subquery("member_counts")
-    )
-
-
-def _tier_counts() -> Subquery:
-    members_now = select(Membership.enterprise_id).where(
-        Membership.chain_id == CHAIN, membership_current(DAY)
-    )
-    return (
-        select(
-            *(
-                func.count(distinct(Designation.enterprise_id))
-                .filter(Designation.tier == const(t))
-                .label(t.value)
-                for t in Tier
-            )
-        )
-        .where(Designation.enterprise_id.in_(members_now), designation_active(DAY))
-        .subquery("tier_counts")
-    )
-
-
-def _investment(on_record: ColumnElement[bool]) -> Subquery:
-    """This month / year / since start, for the period and the one before."""
-    amount = ProgressReport.investment_month
-    return (
-        select(
-            money_sum(amount, ProgressReport.period == PERIOD).label("month"),
-            money_sum(amount, ProgressReport.period >= YEAR_START).label("year"),
-            money_sum(amount).label("total"),
-            money_sum(amount, ProgressReport.period == PREV_PERIOD).label("prev_month"),
-            money_sum(
-                amount,
-                and_(
-                    ProgressReport.period >= PREV_YEAR_START, ProgressReport.period <= PREV_PERIOD
-                ),
-            ).label("prev_year"),
-            money_sum(amount, ProgressReport.period <= PREV_PERIOD).label("prev_total"),
-        )
-        .join(Project, Project.id == ProgressReport.project_id)
-        .where(Project.chain_id == CHAIN, ProgressReport.period <= PERIOD, on_record)
-        .subquery("investment")
-    )
-
-
-def _previous_projects() -> Subquery:
-    prev_live = status_as_of(PREV_DAY, CHAIN).subquery()
-    return (
-        select(
-            func.count().label("prev_projects"),
-            count_where(prev_live.c.status == const(ProjectStatus.UNDER_CONSTRUCTION)).label(
-                "prev_under_construction"
-            ),
-        )
-        .select_from(prev_live)
-        .subquery("previous_projects")
-    )
-
-
-def _summary(on_record: ColumnElement[bool]) -> Select[Any]:
-    """The chain and every single figure of the report, in one row."""
-    nodes, members, tiers = _node_counts(), _member_counts(), _tier_counts()
-    investment, previous = _investment(on_record), _previous_projects()
-    prev_open_problems = (
-        select(func.count())
-        .select_from(Problem)
-        .join(Project, Project.id == Problem.project_id)
-        .where(Project.chain_id == CHAIN, problem_open(PREV_DAY, PREV_MONTH))
-        .scalar_subquery()
-        .label("prev_open_problems")
-    )
-    return (
-        select(
-            Chain.id,
-            Chain.code,
-            Chain.name_zh,
-            Chain.name_en,
-            ChainGroup.name_zh,
-            Chain.status,
-            *(nodes.c[c] for c in NODE_COLUMNS),
-            *(members.c[c] for c in MEMBER_COLUMNS),
-            *(tiers.c[c] for c in TIER_COLUMNS),
-            *(investment.c[c] for c in INVESTMENT_COLUMNS),
-            previous.c.prev_projects,
-            previous.c.prev_under_construction,
-            prev_open_problems,
-        )
-        .select_from(Chain)
-        .outerjoin(ChainGroup, ChainGroup.id == Chain.group_id)
-        .join(nodes, true())
-        .join(members, true())
-        .join(tiers, true())
-        .join(investment, true())
-        .join(previous, true())
-        .where(Chain.id == CHAIN)
-    )
-
-
-def _gap_addressing(live: Subquery) -> Select[Any]:
+def _gap_addressing(live: Subquery) -> AnySelect:
     """Projects and list entries that address a gap node: projects first (by code),
     then list entries (by id); ``sort_code`` is NULL for entries."""
     is_gap = MapNode.assessment.in_(consts(GAP_ASSESSMENTS))
-    gap_projects: Select[Any] = (
+    gap_projects: AnySelect = (
         select(
             ProjectTarget.node_id.label("node_id"),
             literal_column("0").label("kind"),
@@ -259,7 +110,7 @@ def _gap_addressing(live: Subquery) -> Select[Any]:
             ProjectTarget.chain_id == CHAIN, is_gap, live.c.status != const(ProjectStatus.CANCELLED)
         )
     )
-    gap_entries: Select[Any] = (
+    gap_entries: AnySelect = (
         select(
             ListEntry.node_id,
             literal_column("1"),
@@ -285,7 +136,7 @@ def _gap_addressing(live: Subquery) -> Select[Any]:
     ).order_by(addressing.c.kind, addressing.c.sort_code, addressing.c.id)
 
 
-def _project_groups(live: Subquery) -> Select[Any]:
+def _project_groups(live: Subquery) -> AnySelect:
     """Counts, planned totals and this year's plan per type and status
     (``project_annual_plans`` has one row per project and year)."""
     return (
@@ -306,7 +157,7 @@ def _project_groups(live: Subquery) -> Select[Any]:
     )
 
 
-def _project_rows(live: Subquery, on_record: ColumnElement[bool]) -> Select[Any]:
+def _project_rows(live: Subquery, on_record: ColumnElement[bool]) -> AnySelect:
     """Only the projects the report lists: behind schedule, or under construction
     without a report for the period."""
     reported = exists().where(
@@ -336,7 +187,7 @@ def _project_rows(live: Subquery, on_record: ColumnElement[bool]) -> Select[Any]
     )
 
 
-def _cities() -> Select[Any]:
+def _cities() -> AnySelect:
     city = func.substr(Enterprise.region_code, SQL_ONE, literal_column("4"), type_=String)
     return (
         select(city, func.count(distinct(Enterprise.id)), func.max(Region.name_zh))
@@ -354,7 +205,7 @@ def chain_statements(with_cutoff: bool) -> ChainStatements:
     on_record = revision_on_record(CUTOFF if with_cutoff else None)
     live = status_as_of(DAY, CHAIN).subquery()
     return ChainStatements(
-        summary=_summary(on_record),
+        summary=summary_statement(on_record),
         leaders=select(
             ChainLeader.role,
             ChainLeader.person_name,

@@ -12,10 +12,10 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
+from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Row, Select
 from sqlalchemy.orm import Session
 
 from chaintrack.common.numbers import percent
@@ -29,15 +29,15 @@ from chaintrack.models.enums import (
 )
 from chaintrack.projects.lifecycle import behind_schedule_reason
 from chaintrack.reports import schemas as s
-from chaintrack.reports.chain_queries import (
+from chaintrack.reports.chain_queries import chain_statements
+from chaintrack.reports.chain_summary import (
     INVESTMENT_COLUMNS,
     MEMBER_COLUMNS,
     NODE_COLUMNS,
     PREVIOUS_COLUMNS,
     TIER_COLUMNS,
-    chain_statements,
 )
-from chaintrack.reports.sql import ZERO, window_values
+from chaintrack.reports.sql import ZERO, AnySelect, window_values
 from chaintrack.reports.window import Window
 
 # Money sums come back with the storage scale (4 places); an empty plan sum too.
@@ -63,7 +63,7 @@ CHANGE_LABELS = {
 }
 
 
-def _figures(row: Row[Any]) -> dict[str, Any]:
+def _figures(row: Sequence[Any]) -> dict[str, Any]:
     """The summary row's figures after the chain's own six columns, by name."""
     names = (*NODE_COLUMNS, *MEMBER_COLUMNS, *TIER_COLUMNS, *INVESTMENT_COLUMNS, *PREVIOUS_COLUMNS)
     return dict(zip(names, row[6:], strict=True))
@@ -81,8 +81,8 @@ class ChainReportBuilder:
         self.params = {"chain": chain_id, **window_values(window)}
         self.chain_id = chain_id
 
-    def _run(self, stmt: Select[Any]) -> list[Row[Any]]:
-        return list(self.db.execute(stmt, self.params).all())
+    def _run(self, stmt: AnySelect) -> Sequence[Any]:
+        return self.db.execute(stmt, self.params).all()
 
     def summary(self) -> tuple[s.ChainRef, dict[str, Any]]:
         """The chain, and every single figure of the report (one row)."""

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
+from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Connection, Row
+from sqlalchemy import Connection
 from sqlalchemy.orm import Session
 
 from chaintrack.common.numbers import percent
@@ -72,7 +73,7 @@ def _by_chain(conn: Connection, stmt: Any, params: dict[str, Any]) -> dict[int, 
     return {row[0]: tuple(row[1:]) for row in conn.execute(stmt, params)}
 
 
-def _row(chain: Row[Any], figures: Figures) -> s.DashboardRow:
+def _row(chain: Sequence[Any], figures: Figures) -> s.DashboardRow:
     cid, code, name, group_name = chain
 
     def of(name: str) -> tuple[Any, ...]:

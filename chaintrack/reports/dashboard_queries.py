@@ -6,12 +6,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, fields
 from functools import cache
-from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
     CompoundSelect,
-    Select,
     Subquery,
     and_,
     distinct,
@@ -45,6 +43,7 @@ from chaintrack.reports.sql import (
     PERIOD,
     YEAR,
     YEAR_START,
+    AnySelect,
     count_where,
     money_sum,
 )
@@ -57,19 +56,19 @@ CANCELLED = const(ProjectStatus.CANCELLED)
 class DashboardFigures:
     """(chain id, figures...) per chain; a chain with no rows has zeros."""
 
-    members: Select[Any]
-    nodes: Select[Any]
-    addressed: Select[Any]
-    projects: Select[Any]
-    plans: Select[Any]
-    investment: Select[Any]
-    problems: Select[Any]
+    members: AnySelect
+    nodes: AnySelect
+    addressed: AnySelect
+    projects: AnySelect
+    plans: AnySelect
+    investment: AnySelect
+    problems: AnySelect
 
-    def items(self) -> list[tuple[str, Select[Any]]]:
+    def items(self) -> list[tuple[str, AnySelect]]:
         return [(f.name, getattr(self, f.name)) for f in fields(self)]
 
 
-def _members() -> Select[Any]:
+def _members() -> AnySelect:
     return (
         select(
             Membership.chain_id,
@@ -81,7 +80,7 @@ def _members() -> Select[Any]:
     )
 
 
-def _nodes() -> Select[Any]:
+def _nodes() -> AnySelect:
     return select(
         MapNode.chain_id,
         func.count(),
@@ -92,7 +91,7 @@ def _nodes() -> Select[Any]:
     ).group_by(MapNode.chain_id)
 
 
-def _addressed(live: Subquery) -> Select[Any]:
+def _addressed(live: Subquery) -> AnySelect:
     # Non-correlated IN (...) so the status subquery is evaluated once, not per node.
     addressing: CompoundSelect = union(
         select(ProjectTarget.node_id)
@@ -110,7 +109,7 @@ def _addressed(live: Subquery) -> Select[Any]:
     )
 
 
-def _projects(live: Subquery, on_record: ColumnElement[bool]) -> Select[Any]:
+def _projects(live: Subquery, on_record: ColumnElement[bool]) -> AnySelect:
     reported = exists().where(
         ProgressReport.project_id == Project.id, ProgressReport.period == PERIOD, on_record
     )
@@ -128,7 +127,7 @@ def _projects(live: Subquery, on_record: ColumnElement[bool]) -> Select[Any]:
     )
 
 
-def _plans(live: Subquery) -> Select[Any]:
+def _plans(live: Subquery) -> AnySelect:
     return (
         select(Project.chain_id, money_sum(ProjectAnnualPlan.planned_investment))
         .join(Project, Project.id == ProjectAnnualPlan.project_id)
@@ -138,7 +137,7 @@ def _plans(live: Subquery) -> Select[Any]:
     )
 
 
-def _investment(on_record: ColumnElement[bool]) -> Select[Any]:
+def _investment(on_record: ColumnElement[bool]) -> AnySelect:
     amount = ProgressReport.investment_month
     return (
         select(
@@ -153,7 +152,7 @@ def _investment(on_record: ColumnElement[bool]) -> Select[Any]:
     )
 
 
-def _problems() -> Select[Any]:
+def _problems() -> AnySelect:
     return (
         select(
             Project.chain_id,
@@ -167,7 +166,7 @@ def _problems() -> Select[Any]:
 
 
 @cache
-def chains_statement(with_group: bool) -> Select[Any]:
+def chains_statement(with_group: bool) -> AnySelect:
     """(id, code, name, group name) of every chain, or of the chains of GROUP."""
     stmt = (
         select(Chain.id, Chain.code, Chain.name_zh, ChainGroup.name_zh)

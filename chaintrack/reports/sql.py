@@ -11,13 +11,27 @@ import datetime as dt
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import ColumnElement, Date, Integer, String, bindparam, case, func, type_coerce
+from sqlalchemy import (
+    ColumnElement,
+    Date,
+    Integer,
+    Select,
+    String,
+    bindparam,
+    case,
+    func,
+    type_coerce,
+)
 
 from chaintrack.common.sql import SQL_ONE, SQL_ZERO
 from chaintrack.models.base import Money, UTCDateTime
 from chaintrack.reports.window import Window
 
 ZERO = Decimal("0")
+
+#: A SELECT of any columns. Unparameterised on purpose: ``Select[Any]`` means any
+#: columns in SQLAlchemy 2.0 but one column in 2.1 (whose Select is variadic).
+AnySelect = Select
 
 CHAIN = bindparam("chain", type_=Integer)
 GROUP = bindparam("group", type_=Integer)
