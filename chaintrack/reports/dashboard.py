@@ -1,5 +1,8 @@
 """The province dashboard: one row per chain, each group of figures one grouped query
-(dashboard_queries.py), then sorted, with a totals row."""
+(dashboard_queries.py), then sorted, with a totals row.
+
+Assembled as plain data and validated into ``schemas.Dashboard`` once, as the chain
+report is (chain_report.py)."""
 
 from __future__ import annotations
 
@@ -57,23 +60,17 @@ def build_dashboard(
         for name, stmt in figure_statements(window.cutoff is not None).items()
     }
     rows = _sorted([_row(chain, figures) for chain in chains], sort)
-    return s.Dashboard(
-        meta=s.ReportMeta(
-            period=window.period,
-            state_date=window.day,
-            as_of=window.cutoff,
-            generated_at=generated_at,
-        ),
-        rows=rows,
-        totals=_totals(rows),
+    meta = dict(
+        period=window.period, state_date=window.day, as_of=window.cutoff, generated_at=generated_at
     )
+    return s.Dashboard.model_validate(dict(meta=meta, rows=rows, totals=_totals(rows)))
 
 
 def _by_chain(conn: Connection, stmt: Any, params: dict[str, Any]) -> dict[int, tuple[Any, ...]]:
     return {row[0]: tuple(row[1:]) for row in conn.execute(stmt, params)}
 
 
-def _row(chain: Sequence[Any], figures: Figures) -> s.DashboardRow:
+def _row(chain: Sequence[Any], figures: Figures) -> dict[str, Any]:
     cid, code, name, group_name = chain
 
     def of(name: str) -> tuple[Any, ...]:
@@ -87,7 +84,7 @@ def _row(chain: Sequence[Any], figures: Figures) -> s.DashboardRow:
         of("problems"),
     )
     plan = of("plans")[0]
-    return s.DashboardRow(
+    return dict(
         chain_id=cid,
         code=code,
         name_zh=name,
@@ -114,7 +111,7 @@ def _row(chain: Sequence[Any], figures: Figures) -> s.DashboardRow:
     )
 
 
-def _sorted(rows: list[s.DashboardRow], sort: str | None) -> list[s.DashboardRow]:
+def _sorted(rows: list[dict[str, Any]], sort: str | None) -> list[dict[str, Any]]:
     if not sort:
         return rows
     key = sort.lstrip("-+")
@@ -124,16 +121,16 @@ def _sorted(rows: list[s.DashboardRow], sort: str | None) -> list[s.DashboardRow
             f"unknown sort key '{key}'; use one of {', '.join(SORT_KEYS)}",
             location="query",
         )
-    present = [r for r in rows if getattr(r, key) is not None]
-    missing = [r for r in rows if getattr(r, key) is None]
-    present.sort(key=lambda r: getattr(r, key), reverse=sort.startswith("-"))
+    present = [r for r in rows if r[key] is not None]
+    missing = [r for r in rows if r[key] is None]
+    present.sort(key=lambda r: r[key], reverse=sort.startswith("-"))
     return present + missing
 
 
-def _totals(rows: list[s.DashboardRow]) -> s.DashboardRow:
+def _totals(rows: list[dict[str, Any]]) -> dict[str, Any]:
     sums: dict[str, Any] = defaultdict(int)
     for row in rows:
-        for name, value in row:
+        for name, value in row.items():
             if isinstance(value, (int, Decimal)) and name != "chain_id":
                 sums[name] += value
     fields: dict[str, Any] = {
@@ -145,4 +142,4 @@ def _totals(rows: list[s.DashboardRow]) -> s.DashboardRow:
     for key in MONEY_FIELDS:
         fields[key] = Decimal(sums[key]) if sums[key] else ZERO
     fields["year_completion_pct"] = percent(fields["completed_year"], fields["year_plan"])
-    return s.DashboardRow(**fields)
+    return fields

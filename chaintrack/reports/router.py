@@ -18,7 +18,7 @@ from chaintrack.identifiers import IdentifierError
 from chaintrack.reports import schemas as s
 from chaintrack.reports.chain_report import build_chain_report
 from chaintrack.reports.dashboard import SORT_KEYS, build_dashboard
-from chaintrack.reports.render import CSV_MEDIA_TYPE, XLSX_MEDIA_TYPE, to_csv, to_xlsx
+from chaintrack.reports.render import CSV_MEDIA_TYPE, XLSX_MEDIA_TYPE, to_csv, to_json, to_xlsx
 from chaintrack.reports.tables import Section, chain_report_sections, dashboard_sections
 from chaintrack.reports.window import Window
 
@@ -74,7 +74,7 @@ def _respond(
     report: BaseModel, sections: Callable[[], list[Section]], fmt: Format, filename: str
 ) -> Response:
     if fmt == "json":
-        return Response(report.model_dump_json(), media_type="application/json")
+        return Response(to_json(report), media_type="application/json")
     body, media, ext = (
         (to_csv(sections()), CSV_MEDIA_TYPE, "csv")
         if fmt == "csv"
