@@ -7,8 +7,9 @@ For each engine: a fresh database, the synthetic province-scale dataset
 (``chaintrack generate``), a live uvicorn server on loopback, then for the largest
 and the smallest chain and for the dashboard: median and p95 over repeated calls
 through HTTP, the same figures by hand-written SQL through the driver (the floor,
-benchmarks/floor_sql.py), their ratio, and the SQL statements per request. API and
-floor calls alternate, so both are timed under the same load.
+benchmarks/floor_sql.py), their ratio, and the SQL statements per request (counted by a
+cursor listener on the engine, the sign-in lookup included). API and floor calls
+alternate, so both are timed under the same load.
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+import pydantic
+import sqlalchemy
 from sqlalchemy import Engine, event, text
 from sqlalchemy.engine import make_url
 
@@ -179,7 +182,8 @@ def main() -> int:
         results += run_engine(name.strip(), args)
     print(
         f"\nperiod {args.period}, scale {args.scale}, {args.repeat} calls each "
-        "(times in ms; ratio = API median / floor median)"
+        f"(SQLAlchemy {sqlalchemy.__version__}, pydantic {pydantic.VERSION}; "
+        "times in ms; ratio = API median / floor median)"
     )
     header = (
         f"{'engine':<11}{'case':<44}{'API med':>9}{'API p95':>9}{'floor med':>10}"

@@ -25,7 +25,6 @@ from chaintrack.auth.passwords import Passwords
 from chaintrack.auth.throttle import LoginThrottle
 from chaintrack.auth.tokens import Claims, TokenError, Tokens, signing_key
 from chaintrack.common.deps import SessionDep, run_read
-from chaintrack.common.driver import DriverSelect
 from chaintrack.config import Settings
 from chaintrack.errors import Unauthorized
 from chaintrack.models import EditorAssignment, User
@@ -118,13 +117,12 @@ class Principal:
         return self._chains
 
 
-# What every request checks, built once and run on the driver's cursor: four columns,
-# not an ORM entity (identity map, attribute state and the full column list, and even
-# Core's execution of a cached statement, cost more than the lookup itself).
-_SIGNED_IN = DriverSelect(
-    select(User.id, User.role, User.is_active, User.token_version).where(
-        User.id == bindparam("user_id")
-    )
+# What every request checks, built once (its cache key too) and run on the session's
+# connection: four columns of the table, not an ORM entity (identity map, attribute
+# state and the full column list cost more than the lookup itself).
+_USERS = User.__table__.c
+_SIGNED_IN = select(_USERS.id, _USERS.role, _USERS.is_active, _USERS.token_version).where(
+    _USERS.id == bindparam("user_id")
 )
 
 
@@ -198,8 +196,8 @@ async def run_signed_in_read(request: Request, session: Session, work: Callable[
 
 def _confirm(request: Request, session: Session, claims: Claims) -> Principal:
     """The account named by verified claims, still active and on the token's version."""
-    rows = _SIGNED_IN.rows(session.connection(), {"user_id": claims.user_id})
-    row = rows[0] if rows else None  # (id, role, is_active, token_version)
+    row = session.connection().execute(_SIGNED_IN, {"user_id": claims.user_id}).first()
+    # (id, role, is_active, token_version)
     if row is None or not row[2] or row[3] != claims.token_version:
         raise unauthorized(
             "登录已失效，请重新登录 / the token is no longer valid (account deactivated or "

@@ -1,9 +1,11 @@
 """SQL constants written into the statement text instead of bound.
 
-A report statement would otherwise carry a hundred parameters (every 1, 0 and
-enumeration value), each converted and sent on every execution; and an ``IN`` over a
-bound list is an "expanding" parameter, re-rendered into the SQL on every execution,
-which statements run on the driver's cursor (chaintrack.common.driver) cannot have.
+The report statements are built once and run many times: written as literals, their
+constants (every 1, 0 and enumeration value; a hundred in the chain report's summary)
+are not converted by their types and sent again on every execution, and an ``IN``
+over constants is not an "expanding" parameter that SQLAlchemy renders into the SQL
+anew on every execution. Only the request's own values (chain, dates, period) are
+bound.
 """
 
 from __future__ import annotations

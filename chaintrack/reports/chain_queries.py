@@ -1,28 +1,27 @@
 """The chain report's SQL, built once per process with bound parameters.
 
 Building SQLAlchemy statements and their cache keys costs more than running
-them for a small chain; built once, each request only binds its values
-(``chain``, ``day``, ``period`` ...) and SQLAlchemy reuses the compiled SQL.
+them for a small chain; built once (:func:`chain_statements`), a statement keeps
+its cache key, each request only binds its values (``chain``, ``day``,
+``period`` ...) and SQLAlchemy finds the compiled SQL in the engine's cache.
+Constants are written into the SQL text (``common.sql``), so each execution
+binds only those named values.
 
-Every single-figure aggregate is one column of ``summary`` (one round trip);
-counts over a fixed set of values (assessments, roles, tiers) are pivoted into
-columns there too. The lists come with their own statements, and the projects
-are counted in SQL, so only the rows the report shows reach Python.
+Every single figure is one column of ``summary`` (chain_summary.py). The lists
+come with their own statements, and the projects are counted in SQL, so only the
+rows the report shows reach Python.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from functools import cache
-from typing import Any
 
 from sqlalchemy import (
-    Date,
-    Integer,
-    Select,
+    ColumnElement,
     String,
+    Subquery,
     and_,
-    bindparam,
     distinct,
     exists,
     func,
@@ -30,15 +29,12 @@ from sqlalchemy import (
     null,
     or_,
     select,
-    true,
     type_coerce,
     union_all,
 )
 
-from chaintrack.common.driver import DriverSelect
 from chaintrack.common.sql import SQL_ONE, const, consts
 from chaintrack.history import (
-    designation_active,
     leader_current,
     membership_current,
     problem_open,
@@ -46,11 +42,8 @@ from chaintrack.history import (
     status_as_of,
 )
 from chaintrack.models import (
-    Chain,
-    ChainGroup,
     ChainLeader,
     ChainList,
-    Designation,
     Enterprise,
     ListEntry,
     ListType,
@@ -63,178 +56,43 @@ from chaintrack.models import (
     ProjectTarget,
     Region,
 )
-from chaintrack.models.base import UTCDateTime
-from chaintrack.models.enums import Assessment, MembershipRole, ProjectStatus, Tier
+from chaintrack.models.enums import Assessment, MembershipRole, ProjectStatus
 from chaintrack.projects.lifecycle import behind_schedule_condition
-from chaintrack.reports.sql import count_where, money_sum
+from chaintrack.reports.chain_summary import summary_statement
+from chaintrack.reports.sql import (
+    CHAIN,
+    CUTOFF,
+    DAY,
+    MONTH,
+    PERIOD,
+    YEAR,
+    AnySelect,
+    money_sum,
+)
 
 GAP_ASSESSMENTS = (Assessment.WEAK, Assessment.MISSING)
-
-CHAIN = bindparam("chain", type_=Integer)
-DAY = bindparam("day", type_=Date)
-PREV_DAY = bindparam("prev_day", type_=Date)
-MONTH = bindparam("month", type_=String)  # the month of DAY, YYYY-MM
-PREV_MONTH = bindparam("prev_month", type_=String)
-PERIOD = bindparam("period", type_=String)
-PREV_PERIOD = bindparam("prev_period", type_=String)
-YEAR_START = bindparam("year_start", type_=String)
-PREV_YEAR_START = bindparam("prev_year_start", type_=String)
-YEAR = bindparam("year", type_=Integer)
-CUTOFF = bindparam("cutoff", type_=UTCDateTime())
-
-# Columns of ``summary`` after the chain's own six, in order.
-NODE_COLUMNS = ("nodes_total", "strong", "weak", "missing", "unassessed")
-MEMBER_COLUMNS = (
-    "members_now",
-    "members_prev",
-    "nodes_with_enterprises",
-    *(f"{r.value}_{when}" for r in MembershipRole for when in ("now", "prev")),
-)
-TIER_COLUMNS = tuple(t.value for t in Tier)
-INVESTMENT_COLUMNS = ("month", "year", "total", "prev_month", "prev_year", "prev_total")
-PREVIOUS_COLUMNS = ("prev_projects", "prev_under_construction", "prev_open_problems")
 
 
 @dataclass(frozen=True)
 class ChainStatements:
-    summary: DriverSelect
-    leaders: DriverSelect
-    masters: DriverSelect
-    gap_nodes: DriverSelect
-    gap_addressing: DriverSelect
-    cities: DriverSelect
-    project_groups: DriverSelect
-    project_rows: DriverSelect
-    problems: DriverSelect
+    """The report's nine SELECTs; each selects columns and aggregates, never entities."""
 
-    def all(self) -> tuple[DriverSelect, ...]:
-        return tuple(getattr(self, f.name) for f in fields(self))
-
-
-def _summary(with_cutoff: bool) -> Any:
-    now, prev = membership_current(DAY), membership_current(PREV_DAY)
-    members_now = select(Membership.enterprise_id).where(Membership.chain_id == CHAIN, now)
-    prev_live = status_as_of(PREV_DAY, CHAIN).subquery()
-    amount = ProgressReport.investment_month
-    nodes = (
-        select(
-            func.count().label("nodes_total"),
-            *(count_where(MapNode.assessment == const(a)).label(a.value) for a in Assessment),
-            count_where(MapNode.assessment.is_(None)).label("unassessed"),
-        )
-        .where(MapNode.chain_id == CHAIN)
-        .subquery("node_counts")
-    )
-    members = (
-        select(
-            func.count(distinct(Membership.enterprise_id)).filter(now).label("members_now"),
-            func.count(distinct(Membership.enterprise_id)).filter(prev).label("members_prev"),
-            # COUNT(DISTINCT) skips the NULL node of members placed on no node.
-            func.count(distinct(Membership.node_id)).filter(now).label("nodes_with_enterprises"),
-            *(
-                count_where(and_(Membership.role == const(r), cond)).label(f"{r.value}_{when}")
-                for r in MembershipRole
-                for when, cond in (("now", now), ("prev", prev))
-            ),
-        )
-        .where(Membership.chain_id == CHAIN)
-        .subquery("member_counts")
-    )
-    tiers = (
-        select(
-            *(
-                func.count(distinct(Designation.enterprise_id))
-                .filter(Designation.tier == const(t))
-                .label(t.value)
-                for t in Tier
-            )
-        )
-        .where(Designation.enterprise_id.in_(members_now), designation_active(DAY))
-        .subquery("tier_counts")
-    )
-    # This month / year / since start, for the period and the one before.
-    investment = (
-        select(
-            money_sum(amount, ProgressReport.period == PERIOD).label("month"),
-            money_sum(amount, ProgressReport.period >= YEAR_START).label("year"),
-            money_sum(amount).label("total"),
-            money_sum(amount, ProgressReport.period == PREV_PERIOD).label("prev_month"),
-            money_sum(
-                amount,
-                and_(
-                    ProgressReport.period >= PREV_YEAR_START, ProgressReport.period <= PREV_PERIOD
-                ),
-            ).label("prev_year"),
-            money_sum(amount, ProgressReport.period <= PREV_PERIOD).label("prev_total"),
-        )
-        .join(Project, Project.id == ProgressReport.project_id)
-        .where(
-            Project.chain_id == CHAIN,
-            ProgressReport.period <= PERIOD,
-            revision_on_record(CUTOFF if with_cutoff else None),
-        )
-        .subquery("investment")
-    )
-    previous = (
-        select(
-            func.count().label("prev_projects"),
-            count_where(prev_live.c.status == const(ProjectStatus.UNDER_CONSTRUCTION)).label(
-                "prev_under_construction"
-            ),
-        )
-        .select_from(prev_live)
-        .subquery("previous_projects")
-    )
-    prev_open_problems = (
-        select(func.count())
-        .select_from(Problem)
-        .join(Project, Project.id == Problem.project_id)
-        .where(Project.chain_id == CHAIN, problem_open(PREV_DAY, PREV_MONTH))
-        .scalar_subquery()
-        .label("prev_open_problems")
-    )
-    return (
-        select(
-            Chain.id,
-            Chain.code,
-            Chain.name_zh,
-            Chain.name_en,
-            ChainGroup.name_zh,
-            Chain.status,
-            *(nodes.c[c] for c in NODE_COLUMNS),
-            *(members.c[c] for c in MEMBER_COLUMNS),
-            *(tiers.c[c] for c in TIER_COLUMNS),
-            *(investment.c[c] for c in INVESTMENT_COLUMNS),
-            previous.c.prev_projects,
-            previous.c.prev_under_construction,
-            prev_open_problems,
-        )
-        .select_from(Chain)
-        .outerjoin(ChainGroup, ChainGroup.id == Chain.group_id)
-        .join(nodes, true())
-        .join(members, true())
-        .join(tiers, true())
-        .join(investment, true())
-        .join(previous, true())
-        .where(Chain.id == CHAIN)
-    )
+    summary: AnySelect
+    leaders: AnySelect
+    masters: AnySelect
+    gap_nodes: AnySelect
+    gap_addressing: AnySelect
+    cities: AnySelect
+    project_groups: AnySelect
+    project_rows: AnySelect
+    problems: AnySelect
 
 
-@cache
-def chain_statements(with_cutoff: bool) -> ChainStatements:
-    """Statements for revisions current now (False) or on record at CUTOFF (True)."""
-    on_record = revision_on_record(CUTOFF if with_cutoff else None)
-    now = membership_current(DAY)
-    live = status_as_of(DAY, CHAIN).subquery()
-    city = func.substr(Enterprise.region_code, SQL_ONE, literal_column("4"), type_=String)
+def _gap_addressing(live: Subquery) -> AnySelect:
+    """Projects and list entries that address a gap node: projects first (by code),
+    then list entries (by id); ``sort_code`` is NULL for entries."""
     is_gap = MapNode.assessment.in_(consts(GAP_ASSESSMENTS))
-    reported = exists().where(
-        ProgressReport.project_id == Project.id, ProgressReport.period == PERIOD, on_record
-    )
-    under_construction = live.c.status == const(ProjectStatus.UNDER_CONSTRUCTION)
-    # Projects and list entries that address a gap node: projects first (by code),
-    # then list entries (by id); ``sort_code`` is NULL for entries.
-    gap_projects: Select[Any] = (
+    gap_projects: AnySelect = (
         select(
             ProjectTarget.node_id.label("node_id"),
             literal_column("0").label("kind"),
@@ -252,7 +110,7 @@ def chain_statements(with_cutoff: bool) -> ChainStatements:
             ProjectTarget.chain_id == CHAIN, is_gap, live.c.status != const(ProjectStatus.CANCELLED)
         )
     )
-    gap_entries: Select[Any] = (
+    gap_entries: AnySelect = (
         select(
             ListEntry.node_id,
             literal_column("1"),
@@ -268,8 +126,86 @@ def chain_statements(with_cutoff: bool) -> ChainStatements:
         .where(ListEntry.chain_id == CHAIN, is_gap)
     )
     addressing = union_all(gap_projects, gap_entries).subquery("addressing")
-    statements = dict(
-        summary=_summary(with_cutoff),
+    return select(
+        addressing.c.node_id,
+        addressing.c.kind,
+        addressing.c.id,
+        addressing.c.a,
+        addressing.c.b,
+        addressing.c.c,
+    ).order_by(addressing.c.kind, addressing.c.sort_code, addressing.c.id)
+
+
+def _project_groups(live: Subquery) -> AnySelect:
+    """Counts, planned totals and this year's plan per type and status
+    (``project_annual_plans`` has one row per project and year)."""
+    return (
+        select(
+            Project.type,
+            live.c.status,
+            func.count(),
+            money_sum(Project.total_investment),
+            money_sum(ProjectAnnualPlan.planned_investment),
+        )
+        .join(live, live.c.project_id == Project.id)
+        .outerjoin(
+            ProjectAnnualPlan,
+            and_(ProjectAnnualPlan.project_id == Project.id, ProjectAnnualPlan.year == YEAR),
+        )
+        .where(Project.chain_id == CHAIN)
+        .group_by(Project.type, live.c.status)
+    )
+
+
+def _project_rows(live: Subquery, on_record: ColumnElement[bool]) -> AnySelect:
+    """Only the projects the report lists: behind schedule, or under construction
+    without a report for the period."""
+    reported = exists().where(
+        ProgressReport.project_id == Project.id, ProgressReport.period == PERIOD, on_record
+    )
+    under_construction = live.c.status == const(ProjectStatus.UNDER_CONSTRUCTION)
+    return (
+        select(
+            Project.id,
+            Project.internal_code,
+            Project.name,
+            Project.type,
+            live.c.status,
+            Project.planned_start,
+            Project.planned_completion,
+            reported.label("reported"),
+        )
+        .join(live, live.c.project_id == Project.id)
+        .where(
+            Project.chain_id == CHAIN,
+            or_(
+                behind_schedule_condition(DAY, status=live.c.status),
+                and_(under_construction, ~reported),
+            ),
+        )
+        .order_by(Project.internal_code)
+    )
+
+
+def _cities() -> AnySelect:
+    city = func.substr(Enterprise.region_code, SQL_ONE, literal_column("4"), type_=String)
+    return (
+        select(city, func.count(distinct(Enterprise.id)), func.max(Region.name_zh))
+        .join(Membership, Membership.enterprise_id == Enterprise.id)
+        .outerjoin(Region, Region.code == city + literal_column("'00'", String))
+        .where(Membership.chain_id == CHAIN, membership_current(DAY))
+        .group_by(city)
+        .order_by(city)
+    )
+
+
+@cache
+def chain_statements(with_cutoff: bool) -> ChainStatements:
+    """Statements for revisions current now (False) or on record at CUTOFF (True)."""
+    on_record = revision_on_record(CUTOFF if with_cutoff else None)
+    live = status_as_of(DAY, CHAIN).subquery()
+    return ChainStatements(
+        summary=summary_statement(on_record),
         leaders=select(
             ChainLeader.role,
             ChainLeader.person_name,
@@ -288,7 +224,9 @@ def chain_statements(with_cutoff: bool) -> ChainStatements:
         )
         .join(Membership, Membership.enterprise_id == Enterprise.id)
         .where(
-            Membership.chain_id == CHAIN, Membership.role == const(MembershipRole.CHAIN_MASTER), now
+            Membership.chain_id == CHAIN,
+            Membership.role == const(MembershipRole.CHAIN_MASTER),
+            membership_current(DAY),
         )
         .order_by(Enterprise.name),
         gap_nodes=select(
@@ -299,59 +237,12 @@ def chain_statements(with_cutoff: bool) -> ChainStatements:
             MapNode.assessment,
             MapNode.gap_kind,
         )
-        .where(MapNode.chain_id == CHAIN, is_gap)
+        .where(MapNode.chain_id == CHAIN, MapNode.assessment.in_(consts(GAP_ASSESSMENTS)))
         .order_by(MapNode.stage, MapNode.position, MapNode.id),
-        gap_addressing=select(
-            addressing.c.node_id,
-            addressing.c.kind,
-            addressing.c.id,
-            addressing.c.a,
-            addressing.c.b,
-            addressing.c.c,
-        ).order_by(addressing.c.kind, addressing.c.sort_code, addressing.c.id),
-        cities=select(city, func.count(distinct(Enterprise.id)), func.max(Region.name_zh))
-        .join(Membership, Membership.enterprise_id == Enterprise.id)
-        .outerjoin(Region, Region.code == city + literal_column("'00'", String))
-        .where(Membership.chain_id == CHAIN, now)
-        .group_by(city)
-        .order_by(city),
-        # Counts, planned totals and this year's plan per type and status
-        # (``project_annual_plans`` has one row per project and year).
-        project_groups=select(
-            Project.type,
-            live.c.status,
-            func.count(),
-            money_sum(Project.total_investment),
-            money_sum(ProjectAnnualPlan.planned_investment),
-        )
-        .join(live, live.c.project_id == Project.id)
-        .outerjoin(
-            ProjectAnnualPlan,
-            and_(ProjectAnnualPlan.project_id == Project.id, ProjectAnnualPlan.year == YEAR),
-        )
-        .where(Project.chain_id == CHAIN)
-        .group_by(Project.type, live.c.status),
-        # Only the projects the report lists: behind schedule, or under
-        # construction without a report for the period.
-        project_rows=select(
-            Project.id,
-            Project.internal_code,
-            Project.name,
-            Project.type,
-            live.c.status,
-            Project.planned_start,
-            Project.planned_completion,
-            reported.label("reported"),
-        )
-        .join(live, live.c.project_id == Project.id)
-        .where(
-            Project.chain_id == CHAIN,
-            or_(
-                behind_schedule_condition(DAY, status=live.c.status),
-                and_(under_construction, ~reported),
-            ),
-        )
-        .order_by(Project.internal_code),
+        gap_addressing=_gap_addressing(live),
+        cities=_cities(),
+        project_groups=_project_groups(live),
+        project_rows=_project_rows(live, on_record),
         problems=select(
             Problem.id,
             Project.id,
@@ -366,4 +257,3 @@ def chain_statements(with_cutoff: bool) -> ChainStatements:
         .where(Project.chain_id == CHAIN, problem_open(DAY, MONTH))
         .order_by(Problem.deadline, Problem.id),
     )
-    return ChainStatements(**{k: DriverSelect(v) for k, v in statements.items()})

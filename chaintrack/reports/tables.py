@@ -30,9 +30,8 @@ def _zh(enum: type[Any], value: str | None) -> str:
         return value
 
 
-def chain_report_sections(r: s.ChainReport) -> list[Section]:
-    inv = r.projects.investment
-    overview = Section(
+def _overview(r: s.ChainReport) -> Section:
+    return Section(
         "overview",
         "概况",
         ["指标", "本期", "上期", "变化"],
@@ -43,6 +42,9 @@ def chain_report_sections(r: s.ChainReport) -> list[Section]:
             *[[c.label_zh, c.current, c.previous, c.change] for c in r.changes],
         ],
     )
+
+
+def _people(r: s.ChainReport) -> list[Section]:
     leaders = Section(
         "leaders",
         "链长",
@@ -58,7 +60,10 @@ def chain_report_sections(r: s.ChainReport) -> list[Section]:
         ["统一社会信用代码", "企业名称", "行政区划", "起始日期"],
         [[m.uscc, m.name, m.region_code, m.since] for m in r.chain_masters],
     )
-    m = r.map
+    return [leaders, masters]
+
+
+def _map(m: s.MapCoverage) -> list[Section]:
     coverage = Section(
         "map",
         "图谱覆盖",
@@ -90,8 +95,11 @@ def chain_report_sections(r: s.ChainReport) -> list[Section]:
             for g in m.gaps
         ],
     )
-    e = r.enterprises
-    enterprises = Section(
+    return [coverage, gaps]
+
+
+def _enterprises(e: s.EnterpriseSection) -> Section:
+    return Section(
         "enterprises",
         "链上企业",
         ["分类", "类别", "企业数（家）"],
@@ -102,11 +110,33 @@ def chain_report_sections(r: s.ChainReport) -> list[Section]:
             ["合计", "链上企业", e.total],
         ],
     )
+
+
+PROJECT_HEADERS = ["项目编号", "项目名称", "类型", "状态", "计划开工", "计划竣工", "原因"]
+
+
+def _project_rows(items: list[s.ProjectRow]) -> list[list[Any]]:
+    return [
+        [
+            p.internal_code,
+            p.name,
+            _zh(ProjectType, p.type),
+            _zh(ProjectStatus, p.status),
+            p.planned_start,
+            p.planned_completion,
+            p.reason or "",
+        ]
+        for p in items
+    ]
+
+
+def _projects(p: s.ProjectSection) -> list[Section]:
+    inv = p.investment
     by_type = Section(
         "projects",
         "项目类型与状态",
         ["项目类型", "项目状态", "项目数（个）"],
-        [[x.type_zh, x.status_zh, x.count] for x in r.projects.by_type_status],
+        [[x.type_zh, x.status_zh, x.count] for x in p.by_type_status],
     )
     investment = Section(
         "investment",
@@ -122,29 +152,17 @@ def chain_report_sections(r: s.ChainReport) -> list[Section]:
             ["总投资完成率（%）", inv.total_completion_pct],
         ],
     )
-    project_headers = ["项目编号", "项目名称", "类型", "状态", "计划开工", "计划竣工", "原因"]
-
-    def project_rows(items: list[s.ProjectRow]) -> list[list[Any]]:
-        return [
-            [
-                p.internal_code,
-                p.name,
-                _zh(ProjectType, p.type),
-                _zh(ProjectStatus, p.status),
-                p.planned_start,
-                p.planned_completion,
-                p.reason or "",
-            ]
-            for p in items
-        ]
-
     behind = Section(
-        "behind_schedule", "滞后项目", project_headers, project_rows(r.projects.behind_schedule)
+        "behind_schedule", "滞后项目", PROJECT_HEADERS, _project_rows(p.behind_schedule)
     )
     silent = Section(
-        "not_reported", "本期未报送项目", project_headers, project_rows(r.projects.not_reported)
+        "not_reported", "本期未报送项目", PROJECT_HEADERS, _project_rows(p.not_reported)
     )
-    problems = Section(
+    return [by_type, investment, behind, silent]
+
+
+def _problems(items: list[s.ProblemRow]) -> Section:
+    return Section(
         "problems",
         "未解决问题",
         ["项目编号", "项目名称", "提出月份", "问题", "责任单位", "办结时限", "是否超期"],
@@ -158,21 +176,19 @@ def chain_report_sections(r: s.ChainReport) -> list[Section]:
                 p.deadline,
                 "是" if p.overdue else "否",
             ]
-            for p in r.problems.items
+            for p in items
         ],
     )
+
+
+def chain_report_sections(r: s.ChainReport) -> list[Section]:
     return [
-        overview,
-        leaders,
-        masters,
-        coverage,
-        gaps,
-        enterprises,
-        by_type,
-        investment,
-        behind,
-        silent,
-        problems,
+        _overview(r),
+        *_people(r),
+        *_map(r.map),
+        _enterprises(r.enterprises),
+        *_projects(r.projects),
+        _problems(r.problems.items),
     ]
 
 
