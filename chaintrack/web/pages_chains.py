@@ -634,11 +634,11 @@ async def report_tab(
 
     def work() -> Response:
         report = build_chain_report(session, chain_id, window, dt.datetime.now(dt.UTC))
-        projects = report["projects"]
+        projects = report.projects
         by_type: dict[str, int] = {}
-        for row in projects["by_type_status"]:
-            by_type[row["type_zh"]] = by_type.get(row["type_zh"], 0) + row["count"]
-        inv = projects["investment"]
+        for row in projects.by_type_status:
+            by_type[row.type_zh] = by_type.get(row.type_zh, 0) + row.count
+        inv = projects.investment
         query = "&".join(f"{k}={v}" for k, v in (("period", period), ("as_of", as_of)) if v)
         api = f"/api/v1/reports/chains/{chain_id}?{query + '&' if query else ''}format="
         return _chain_page(
@@ -649,7 +649,7 @@ async def report_tab(
             "chain_report.html",
             {
                 # the report names its chain: no second look-up for the tabs' heading
-                "chain": report["chain"],
+                "chain": report.chain,
                 "r": report,
                 "window": window,
                 "as_of": as_of or "",
@@ -660,11 +660,11 @@ async def report_tab(
                     "投资完成情况（万元）",
                     ["计划总投资", "年度计划", "本月完成", "本年完成", "累计完成"],
                     [
-                        inv["total_planned"],
-                        inv["year_plan"],
-                        inv["completed_month"],
-                        inv["completed_year"],
-                        inv["completed_since_start"],
+                        inv.total_planned,
+                        inv.year_plan,
+                        inv.completed_month,
+                        inv.completed_year,
+                        inv.completed_since_start,
                     ],
                 ),
             },
