@@ -21,6 +21,7 @@ from chaintrack.chains.schemas import (
 )
 from chaintrack.common.concurrency import IfMatch, Versioned, set_etag
 from chaintrack.common.deps import SessionDep
+from chaintrack.common.ids import StrictId
 from chaintrack.common.pagination import Page, PageDep
 from chaintrack.common.schemas import IsoDate
 from chaintrack.errors import (
@@ -95,7 +96,7 @@ def list_groups(
     summary="Read a chain group",
     responses=problem_responses(NotFound),
 )
-def get_group(group_id: int, session: SessionDep, response: Response) -> ChainGroupOut:
+def get_group(group_id: StrictId, session: SessionDep, response: Response) -> ChainGroupOut:
     group = service.get_group(session, group_id)
     set_etag(response, group)
     return ChainGroupOut.model_validate(group)
@@ -110,7 +111,7 @@ def get_group(group_id: int, session: SessionDep, response: Response) -> ChainGr
     responses=problem_responses(*WRITE_PROBLEMS),
 )
 def update_group(
-    group_id: int,
+    group_id: StrictId,
     data: ChainGroupUpdate,
     session: SessionDep,
     response: Response,
@@ -153,7 +154,7 @@ def create_chain(data: ChainCreate, session: SessionDep, response: Response) -> 
 def list_chains(
     session: SessionDep,
     page: PageDep,
-    group_id: Annotated[int | None, Query(description="Chain group id")] = None,
+    group_id: Annotated[StrictId | None, Query(description="Chain group id")] = None,
     status: Annotated[ChainStatus | None, Query(description="planning / active / archived")] = None,
     region_code: Annotated[str | None, Query(max_length=6, examples=["370000"])] = None,
     q: Annotated[
@@ -179,7 +180,7 @@ def list_chains(
     summary="Read a chain (with its group)",
     responses=problem_responses(NotFound),
 )
-def get_chain(chain_id: int, session: SessionDep, response: Response) -> ChainOut:
+def get_chain(chain_id: StrictId, session: SessionDep, response: Response) -> ChainOut:
     chain = service.get_chain(session, chain_id)
     set_etag(response, chain)
     return ChainOut.model_validate(chain)
@@ -198,7 +199,7 @@ def get_chain(chain_id: int, session: SessionDep, response: Response) -> ChainOu
     responses=problem_responses(*WRITE_PROBLEMS),
 )
 def update_chain(
-    chain_id: int,
+    chain_id: StrictId,
     data: ChainUpdate,
     session: SessionDep,
     response: Response,
@@ -224,7 +225,7 @@ def update_chain(
     responses=problem_responses(NotFound, ValidationProblem),
 )
 def list_leaders(
-    chain_id: int,
+    chain_id: StrictId,
     session: SessionDep,
     page: PageDep,
     current: Annotated[bool, Query(description="Only terms in office today")] = False,
@@ -256,7 +257,7 @@ def list_leaders(
     responses=problem_responses(NotFound, Conflict, ValidationProblem),
 )
 def create_leader(
-    chain_id: int, data: ChainLeaderCreate, session: SessionDep, response: Response
+    chain_id: StrictId, data: ChainLeaderCreate, session: SessionDep, response: Response
 ) -> ChainLeaderOut:
     leader = service_leaders.create_leader(session, chain_id, data)
     _created(response, f"{API}/chain-leaders/{leader.id}", leader)
@@ -269,7 +270,7 @@ def create_leader(
     summary="Read a leadership term",
     responses=problem_responses(NotFound),
 )
-def get_leader(leader_id: int, session: SessionDep, response: Response) -> ChainLeaderOut:
+def get_leader(leader_id: StrictId, session: SessionDep, response: Response) -> ChainLeaderOut:
     leader = service_leaders.get_leader(session, leader_id)
     set_etag(response, leader)
     return ChainLeaderOut.model_validate(leader)
@@ -287,7 +288,7 @@ def get_leader(leader_id: int, session: SessionDep, response: Response) -> Chain
     responses=problem_responses(*WRITE_PROBLEMS),
 )
 def update_leader(
-    leader_id: int,
+    leader_id: StrictId,
     data: ChainLeaderUpdate,
     session: SessionDep,
     response: Response,

@@ -11,6 +11,7 @@ from fastapi import APIRouter, Query, Request, Response
 
 from chaintrack.auth.deps import checks_account_in_work, run_signed_in_read
 from chaintrack.common.deps import SessionDep
+from chaintrack.common.ids import StrictId
 from chaintrack.common.schemas import IsoDate
 from chaintrack.errors import NotFound, ValidationProblem, problem_responses
 from chaintrack.identifiers import IdentifierError
@@ -96,7 +97,7 @@ def _respond(
 )
 @checks_account_in_work
 async def chain_report(
-    chain_id: int,
+    chain_id: StrictId,
     request: Request,
     session: SessionDep,
     period: PeriodQuery = None,
@@ -142,7 +143,7 @@ async def dashboard(
             examples=["-completed_year"],
         ),
     ] = None,
-    group_id: Annotated[int | None, Query(description="Only chains of this group")] = None,
+    group_id: Annotated[StrictId | None, Query(description="Only chains of this group")] = None,
     format: FormatQuery = None,
 ) -> Response:
     window = _window(period, as_of)
