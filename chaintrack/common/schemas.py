@@ -6,7 +6,7 @@ import datetime as dt
 import re
 import types
 import typing
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from decimal import Decimal
 from typing import Annotated, Any
 
@@ -212,6 +212,22 @@ Period = Annotated[
     AfterValidator(validate_period),
     Field(max_length=16, description="YYYY-MM", examples=["2025-03"]),
 ]
+
+
+def key_bound(limit: int) -> Any:
+    """Annotated metadata for a free-form object (``dict``) of an input model: more than
+    ``limit`` keys is refused before any key is looked at. Put it after the type's own
+    constraints (it must be the outermost validator). Without it a body of 200,000 keys
+    cost seconds of CPU in per-key work and answered a 48 MB list of errors."""
+
+    def check(value: Any) -> Any:
+        if isinstance(value, Mapping) and len(value) > limit:
+            raise ValueError(
+                f"最多{limit}个字段，实际为{len(value)}个 / at most {limit} keys, got {len(value)}"
+            )
+        return value
+
+    return BeforeValidator(check)
 
 
 def reject_null(value: Any) -> Any:
