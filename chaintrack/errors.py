@@ -12,10 +12,12 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi.routing import iter_route_contexts
 from pydantic import BaseModel, Field
 from sqlalchemy.exc import DataError, IntegrityError, StatementError
 from sqlalchemy.orm.exc import StaleDataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import compile_path, get_route_path
 
 from chaintrack.identifiers import IdentifierError
 
@@ -151,6 +153,26 @@ def problem_responses(*classes: type[Problem]) -> dict[int | str, dict[str, Any]
     }
 
 
+_METHOD_ORDER = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+
+
+def allowed_methods(request: Request) -> str:
+    """Every method some route answers on this request's path, for ``Allow`` (RFC 9110).
+
+    Routing stops at the first route whose path matches, so the 405 it raises knows only
+    that route's methods; a path is often served by several routes (GET and POST of a
+    collection in two functions).
+    """
+    path = get_route_path(request.scope)
+    methods: set[str] = set()
+    for ctx in iter_route_contexts(list(request.app.routes)):
+        route_path, route_methods = getattr(ctx, "path", None), getattr(ctx, "methods", None)
+        if route_path and route_methods and compile_path(route_path)[0].match(path):
+            methods |= set(route_methods)
+    order = {method: i for i, method in enumerate(_METHOD_ORDER)}
+    return ", ".join(sorted(methods, key=lambda m: (order.get(m, len(order)), m)))
+
+
 def _response(problem: Problem, request: Request) -> JSONResponse:
     return JSONResponse(
         problem.body(instance=request.url.path),
@@ -253,6 +275,8 @@ def install_handlers(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         problem = Problem(str(exc.detail), headers=dict(exc.headers or {}))
+        if exc.status_code == 405:
+            problem.headers["Allow"] = allowed_methods(request) or problem.headers.get("Allow", "")
         problem.status = exc.status_code
         problem.slug = {404: "not-found", 405: "method-not-allowed"}.get(exc.status_code, "http")
         problem.title = {404: "Not found", 405: "Method not allowed"}.get(

@@ -11,6 +11,7 @@ from chaintrack.audit import service
 from chaintrack.audit.schemas import AuditRecordOut
 from chaintrack.auth.permissions import admin_only
 from chaintrack.common.deps import SessionDep
+from chaintrack.common.ids import StrictId
 from chaintrack.common.pagination import Page, PageDep
 from chaintrack.common.schemas import IsoAwareDatetime
 from chaintrack.errors import Forbidden, NotFound, ValidationProblem, problem_responses
@@ -34,12 +35,12 @@ router = APIRouter(prefix="/audit", tags=["audit"], dependencies=[admin_only()])
 def list_audit(
     session: SessionDep,
     page: PageDep,
-    user_id: Annotated[int | None, Query(ge=1)] = None,
+    user_id: Annotated[StrictId | None, Query()] = None,
     entity: Annotated[
         str | None, Query(max_length=64, pattern=r"^[a-z_]+$", examples=["projects"])
     ] = None,
     entity_id: Annotated[str | None, Query(max_length=64, pattern=r"^[^\x00]*$")] = None,
-    chain_id: Annotated[int | None, Query(ge=1)] = None,
+    chain_id: Annotated[StrictId | None, Query()] = None,
     action: Annotated[AuditAction | None, Query()] = None,
     request_id: Annotated[str | None, Query(max_length=64, pattern=r"^[^\x00]*$")] = None,
     from_: Annotated[
@@ -68,7 +69,5 @@ def list_audit(
     summary="One audit record",
     responses=problem_responses(Forbidden, NotFound),
 )
-def get_audit(
-    record_id: Annotated[int, Path(ge=1, le=2_147_483_647)], session: SessionDep
-) -> AuditRecordOut:
+def get_audit(record_id: Annotated[StrictId, Path()], session: SessionDep) -> AuditRecordOut:
     return service.get_record(session, record_id)

@@ -36,6 +36,7 @@ from starlette.concurrency import run_in_threadpool
 
 from chaintrack.auth.deps import CurrentPrincipal, Principal
 from chaintrack.common.deps import SessionDep
+from chaintrack.common.ids import MAX_ID, parse_id
 from chaintrack.errors import Forbidden, not_found
 from chaintrack.models import (
     Chain,
@@ -51,8 +52,6 @@ from chaintrack.models import (
     Project,
 )
 from chaintrack.models.enums import UserRole
-
-MAX_ID = 2_147_483_647
 
 
 class Access(StrEnum):
@@ -229,10 +228,7 @@ def _path_value(request: Request, name: str) -> int | None:
         if field.alias == name:
             value, errors = field.validate(raw, {}, loc=("path", name))
             return value if not errors and isinstance(value, int) else None
-    try:
-        return int(raw)
-    except ValueError:
-        return None
+    return parse_id(raw)
 
 
 async def _validated_body(request: Request) -> Any:

@@ -18,6 +18,7 @@ from chaintrack.auth.schemas import (
 )
 from chaintrack.common.concurrency import IfMatch, created, set_etag
 from chaintrack.common.deps import SessionDep
+from chaintrack.common.ids import StrictId
 from chaintrack.common.pagination import Page, PageDep
 from chaintrack.errors import (
     Conflict,
@@ -32,8 +33,8 @@ from chaintrack.models.enums import UserRole
 
 router = APIRouter(prefix="/users", tags=["users"], dependencies=[admin_only()])
 
-UserId = Annotated[int, Path(ge=1, le=2_147_483_647, description="User id")]
-ChainId = Annotated[int, Path(ge=1, le=2_147_483_647, description="Chain id")]
+UserId = Annotated[StrictId, Path(description="User id")]
+ChainId = Annotated[StrictId, Path(description="Chain id")]
 WRITE_PROBLEMS = (
     Forbidden,
     NotFound,
@@ -57,7 +58,7 @@ def list_users(
     page: PageDep,
     role: Annotated[UserRole | None, Query()] = None,
     is_active: Annotated[bool | None, Query()] = None,
-    chain_id: Annotated[int | None, Query(ge=1, description="Editors of this chain")] = None,
+    chain_id: Annotated[StrictId | None, Query(description="Editors of this chain")] = None,
     q: Annotated[str | None, Query(max_length=64, pattern=r"^[^\x00]*$")] = None,
     sort: Annotated[
         str | None, Query(description="username, display_name, role, created_at; `-` for desc")

@@ -21,6 +21,7 @@ from chaintrack.chains.schemas import (
 )
 from chaintrack.common.concurrency import IfMatch, created, set_etag
 from chaintrack.common.deps import SessionDep
+from chaintrack.common.ids import StrictId
 from chaintrack.common.pagination import Page, PageDep
 from chaintrack.common.schemas import IsoDate
 from chaintrack.errors import (
@@ -90,7 +91,7 @@ def list_groups(
     summary="Read a chain group",
     responses=problem_responses(NotFound),
 )
-def get_group(group_id: int, session: SessionDep, response: Response) -> ChainGroupOut:
+def get_group(group_id: StrictId, session: SessionDep, response: Response) -> ChainGroupOut:
     group = service.get_group(session, group_id)
     set_etag(response, group)
     return ChainGroupOut.model_validate(group)
@@ -105,7 +106,7 @@ def get_group(group_id: int, session: SessionDep, response: Response) -> ChainGr
     responses=problem_responses(*WRITE_PROBLEMS),
 )
 def update_group(
-    group_id: int,
+    group_id: StrictId,
     data: ChainGroupUpdate,
     session: SessionDep,
     response: Response,
@@ -148,7 +149,7 @@ def create_chain(data: ChainCreate, session: SessionDep, response: Response) -> 
 def list_chains(
     session: SessionDep,
     page: PageDep,
-    group_id: Annotated[int | None, Query(description="Chain group id")] = None,
+    group_id: Annotated[StrictId | None, Query(description="Chain group id")] = None,
     status: Annotated[ChainStatus | None, Query(description="planning / active / archived")] = None,
     region_code: Annotated[str | None, Query(max_length=6, examples=["370000"])] = None,
     q: Annotated[
@@ -174,7 +175,7 @@ def list_chains(
     summary="Read a chain (with its group)",
     responses=problem_responses(NotFound),
 )
-def get_chain(chain_id: int, session: SessionDep, response: Response) -> ChainOut:
+def get_chain(chain_id: StrictId, session: SessionDep, response: Response) -> ChainOut:
     chain = service.get_chain(session, chain_id)
     set_etag(response, chain)
     return ChainOut.model_validate(chain)
@@ -193,7 +194,7 @@ def get_chain(chain_id: int, session: SessionDep, response: Response) -> ChainOu
     responses=problem_responses(*WRITE_PROBLEMS),
 )
 def update_chain(
-    chain_id: int,
+    chain_id: StrictId,
     data: ChainUpdate,
     session: SessionDep,
     response: Response,
@@ -219,7 +220,7 @@ def update_chain(
     responses=problem_responses(NotFound, ValidationProblem),
 )
 def list_leaders(
-    chain_id: int,
+    chain_id: StrictId,
     session: SessionDep,
     page: PageDep,
     current: Annotated[bool, Query(description="Only terms in office today")] = False,
@@ -251,7 +252,7 @@ def list_leaders(
     responses=problem_responses(NotFound, Conflict, ValidationProblem),
 )
 def create_leader(
-    chain_id: int, data: ChainLeaderCreate, session: SessionDep, response: Response
+    chain_id: StrictId, data: ChainLeaderCreate, session: SessionDep, response: Response
 ) -> ChainLeaderOut:
     leader = service_leaders.create_leader(session, chain_id, data)
     created(response, f"{API}/chain-leaders/{leader.id}", leader)
@@ -264,7 +265,7 @@ def create_leader(
     summary="Read a leadership term",
     responses=problem_responses(NotFound),
 )
-def get_leader(leader_id: int, session: SessionDep, response: Response) -> ChainLeaderOut:
+def get_leader(leader_id: StrictId, session: SessionDep, response: Response) -> ChainLeaderOut:
     leader = service_leaders.get_leader(session, leader_id)
     set_etag(response, leader)
     return ChainLeaderOut.model_validate(leader)
@@ -282,7 +283,7 @@ def get_leader(leader_id: int, session: SessionDep, response: Response) -> Chain
     responses=problem_responses(*WRITE_PROBLEMS),
 )
 def update_leader(
-    leader_id: int,
+    leader_id: StrictId,
     data: ChainLeaderUpdate,
     session: SessionDep,
     response: Response,

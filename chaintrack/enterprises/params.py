@@ -7,11 +7,10 @@ from typing import Annotated
 
 from fastapi import Depends, Query
 
+from chaintrack.common.ids import StrictId
 from chaintrack.common.schemas import IsoDate
 from chaintrack.enterprises.service import EnterpriseFilters
 from chaintrack.models.enums import MembershipRole, Ownership, SizeClass, Tier
-
-MAX_ID = 2_147_483_647
 
 
 def enterprise_filters(
@@ -24,7 +23,7 @@ def enterprise_filters(
         str | None, Query(max_length=12, description="行政区划代码前缀", examples=["3706"])
     ] = None,
     tier: Annotated[Tier | None, Query(description="当前持有的梯度")] = None,
-    chain_id: Annotated[int | None, Query(ge=1, le=MAX_ID, description="当前所在产业链")] = None,
+    chain_id: Annotated[StrictId | None, Query(description="当前所在产业链")] = None,
     role: Annotated[MembershipRole | None, Query(description="在链角色")] = None,
     size_class: Annotated[SizeClass | None, Query()] = None,
     ownership: Annotated[Ownership | None, Query()] = None,

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Path, Query, Response, status
 from chaintrack.auth.permissions import register_write
 from chaintrack.common.concurrency import IfMatch, created, set_etag
 from chaintrack.common.deps import SessionDep
+from chaintrack.common.ids import StrictId
 from chaintrack.common.pagination import Page, PageDep
 from chaintrack.common.schemas import IsoDate
 from chaintrack.enterprises import service, service_designations
@@ -40,8 +41,8 @@ from chaintrack.models.enums import Tier
 
 router = APIRouter(tags=["enterprises"])
 
-EnterpriseId = Annotated[int, Path(ge=1, description="Enterprise id")]
-DesignationId = Annotated[int, Path(ge=1, description="Designation id")]
+EnterpriseId = Annotated[StrictId, Path(description="Enterprise id")]
+DesignationId = Annotated[StrictId, Path(description="Designation id")]
 AsOf = Annotated[
     IsoDate | None,
     Query(description="Evaluate states/tiers as of this date (default: today in China)"),

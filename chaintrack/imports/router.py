@@ -20,6 +20,7 @@ from chaintrack.auth.permissions import (
     register_write,
 )
 from chaintrack.common.deps import SessionDep
+from chaintrack.common.ids import StrictId, parse_id
 from chaintrack.errors import (
     BadRequest,
     NotFound,
@@ -30,7 +31,7 @@ from chaintrack.errors import (
 from chaintrack.imports import service
 from chaintrack.imports.engine import ImportRejected
 from chaintrack.imports.limits import ImportLimits, import_limits
-from chaintrack.imports.routing import FILE_RESPONSE, MAX_ID, Format, Id, download
+from chaintrack.imports.routing import FILE_RESPONSE, Format, Id, download
 from chaintrack.imports.schemas import ExportFormat, ImportEntity, ImportMode, ImportReport
 from chaintrack.models.enums import (
     UserRole,
@@ -45,10 +46,8 @@ Mode = Annotated[
     Query(description="dry_run (default): check and report, write nothing; commit: write all"),
 ]
 ChainQuery = Annotated[
-    int | None,
+    StrictId | None,
     Query(
-        ge=1,
-        le=MAX_ID,
         description="Import into this chain: rows may leave 产业链代码 blank; a filled one must "
         "match. Without it every row names its chain.",
     ),
@@ -96,10 +95,10 @@ def chain_query_write(param: str = "chain_id") -> DependsParam:
             return
         if principal.role is not UserRole.EDITOR:
             raise forbidden("只读账号不能修改数据 / a viewer account can only read")
-        raw = request.query_params.get(param, "")
-        if not raw.isdigit():
+        chain_id = parse_id(request.query_params.get(param))
+        if chain_id is None:
             return  # absent (rows name their chains) or invalid (the endpoint answers 422)
-        await run_in_threadpool(check_chain_rule, rule, principal, session, {param: int(raw)}, None)
+        await run_in_threadpool(check_chain_rule, rule, principal, session, {param: chain_id}, None)
 
     check_permission.permission_rule = rule  # type: ignore[attr-defined]
     return Depends(check_permission)

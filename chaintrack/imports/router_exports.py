@@ -13,11 +13,12 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Response
 
 from chaintrack.common.deps import SessionDep
+from chaintrack.common.ids import StrictId
 from chaintrack.enterprises.params import EnterpriseFiltersDep
 from chaintrack.errors import NotFound, ValidationProblem, problem_responses
 from chaintrack.imports import exporter, service
 from chaintrack.imports.handlers_lists import entry_spec
-from chaintrack.imports.routing import FILE_RESPONSE, MAX_ID, Format, Id, download
+from chaintrack.imports.routing import FILE_RESPONSE, Format, Id, download
 from chaintrack.imports.schemas import ExportFormat
 from chaintrack.memberships.params import MembershipFiltersDep
 from chaintrack.models.enums import Tier
@@ -44,7 +45,7 @@ _EXPORT_DOC = (
 )
 Q = Annotated[str | None, Query(max_length=100, description="名称片段或代码")]
 Region = Annotated[str | None, Query(max_length=12, description="行政区划代码（前缀）")]
-ChainFilter = Annotated[int | None, Query(ge=1, le=MAX_ID, description="产业链")]
+ChainFilter = Annotated[StrictId | None, Query(description="产业链")]
 Year = Annotated[int | None, Query(ge=1949, le=2200)]
 Period = Annotated[str | None, Query(pattern=r"^\d{4}-\d{2}$", examples=["2025-01"])]
 
@@ -145,7 +146,7 @@ def export_progress(
     session: SessionDep,
     fmt: Format = ExportFormat.XLSX,
     chain_id: ChainFilter = None,
-    project_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
+    project_id: Annotated[StrictId | None, Query()] = None,
     period_from: Period = None,
     period_to: Period = None,
     q: Q = None,

@@ -8,12 +8,11 @@ from typing import Annotated, Any
 from fastapi import Path, Query, Response
 from fastapi.responses import StreamingResponse
 
+from chaintrack.common.ids import StrictId
 from chaintrack.imports import exporter, service
 from chaintrack.imports.schemas import ExportFormat
 
-MAX_ID = 2_147_483_647
-
-Id = Annotated[int, Path(ge=1, le=MAX_ID)]
+Id = Annotated[StrictId, Path()]
 Format = Annotated[
     ExportFormat, Query(alias="format", description="xlsx (default) or csv (UTF-8 with BOM)")
 ]

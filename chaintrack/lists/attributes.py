@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from chaintrack.common.text import is_multiline, text_problem
 from chaintrack.errors import FieldError
 from chaintrack.models.enums import FieldType
 
@@ -90,10 +91,9 @@ def normalise_value(spec: FieldSpec, value: Any) -> Any:
         if not isinstance(value, str):
             raise _type_error(spec, "文本", "a string", value)
         text = value.strip()
-        if "\x00" in text:
-            raise AttributeValueError(
-                "attribute_type", f"“{spec.label}”不能包含NUL字符 / must not contain NUL characters"
-            )
+        problem = text_problem(text, multiline=is_multiline(TEXT_MAX_LENGTH))
+        if problem is not None:
+            raise AttributeValueError("attribute_text", f"“{spec.label}”{problem}")
         if len(text) > TEXT_MAX_LENGTH:
             raise AttributeValueError(
                 "attribute_too_long",

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Path, Query, Response, status
 from chaintrack.auth.permissions import ChainOf, Ref, admin_only, chain_write
 from chaintrack.common.concurrency import IfMatch, created, set_etag
 from chaintrack.common.deps import SessionDep
+from chaintrack.common.ids import StrictId
 from chaintrack.common.pagination import Page, PageDep
 from chaintrack.errors import (
     Conflict,
@@ -42,8 +43,8 @@ router = APIRouter(tags=["lists"])
 # An entry may point at an enterprise, project or node: none may be another chain's.
 ENTRY_REFS = (Ref.enterprise("enterprise_id"), Ref.project("project_id"), Ref.node("node_id"))
 
-Id = Annotated[int, Path(ge=1, le=2_147_483_647)]
-QueryId = Annotated[int | None, Query(ge=1, le=2_147_483_647)]
+Id = Annotated[StrictId, Path()]
+QueryId = Annotated[StrictId | None, Query()]
 
 NO_NUL = r"^[^\x00]*$"  # PostgreSQL text cannot hold NUL
 _UPDATE_PROBLEMS = (NotFound, Conflict, PreconditionFailed, PreconditionRequired, ValidationProblem)

@@ -9,7 +9,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, Field, field_validator, model_validator
 
 from chaintrack.common.refs import EnterpriseRef, NodeRef, ProjectRef
-from chaintrack.common.schemas import InputModel, OutputModel
+from chaintrack.common.schemas import InputModel, OutputModel, key_bound
 from chaintrack.models.enums import FieldType
 
 MAX_ID = 2_147_483_647
@@ -125,11 +125,15 @@ def _unique_names(fields: list[FieldDefinition]) -> list[FieldDefinition]:
     return fields
 
 
+MAX_FIELDS = 100  # fields a list type declares, so keys an entry's attributes can have
+
 FieldList = Annotated[
     list[FieldDefinition],
     AfterValidator(_unique_names),
-    Field(max_length=100, description="The attributes entries carry, in display order"),
+    Field(max_length=MAX_FIELDS, description="The attributes entries carry, in display order"),
 ]
+# Refused as a whole above the bound, before any key is validated (issue 13).
+Attributes = Annotated[dict[str, Any], Field(max_length=MAX_FIELDS), key_bound(MAX_FIELDS)]
 
 
 class ListTypeCreate(_Input):
@@ -258,7 +262,7 @@ class EntryCreate(_Input):
     node_id: int | None = Field(
         default=None, gt=0, le=MAX_ID, description="A map node of the same chain"
     )
-    attributes: dict[str, Any] = Field(
+    attributes: Attributes = Field(
         default_factory=dict,
         description=(
             'Values for the list type\'s fields. Decimals as strings ("1250.50"), dates as '
@@ -277,7 +281,7 @@ class EntryUpdate(_Input):
     enterprise_id: int | None = Field(default=None, gt=0, le=MAX_ID)
     project_id: int | None = Field(default=None, gt=0, le=MAX_ID)
     node_id: int | None = Field(default=None, gt=0, le=MAX_ID)
-    attributes: dict[str, Any] | None = Field(
+    attributes: Attributes | None = Field(
         default=None,
         description=(
             "Merged into the current attributes (JSON merge patch): a key set to null removes "

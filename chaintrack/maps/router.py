@@ -9,6 +9,7 @@ from fastapi import APIRouter, Path, Query, Response, status
 from chaintrack.auth.permissions import ChainOf, Ref, chain_write
 from chaintrack.common.concurrency import IfMatch, check_if_match, created, set_etag
 from chaintrack.common.deps import SessionDep
+from chaintrack.common.ids import StrictId
 from chaintrack.common.pagination import Page, PageDep
 from chaintrack.common.schemas import IsoDate
 from chaintrack.errors import (
@@ -37,8 +38,8 @@ from chaintrack.models.enums import Assessment, GapKind, NodeKind, RelationKind,
 
 router = APIRouter(tags=["map"])
 
-ChainId = Annotated[int, Path(ge=1, description="产业链 id / chain id")]
-NodeId = Annotated[int, Path(ge=1, description="节点 id / map node id")]
+ChainId = Annotated[StrictId, Path(description="产业链 id / chain id")]
+NodeId = Annotated[StrictId, Path(description="节点 id / map node id")]
 SortParam = Annotated[
     str | None,
     Query(description="Sort keys, comma-separated; prefix `-` for descending", examples=["code"]),
@@ -91,9 +92,7 @@ def list_nodes(
     ] = None,
     kind: Annotated[NodeKind | None, Query()] = None,
     gap_kind: Annotated[GapKind | None, Query()] = None,
-    parent_id: Annotated[
-        int | None, Query(ge=1, description="Direct children of this node")
-    ] = None,
+    parent_id: Annotated[StrictId | None, Query(description="Direct children of this node")] = None,
     top_level: Annotated[
         bool | None, Query(description="true: only top-level nodes; false: only sub-nodes")
     ] = None,
@@ -221,9 +220,9 @@ def list_relations(
     chain_id: ChainId,
     session: SessionDep,
     page: PageDep,
-    node_id: Annotated[int | None, Query(ge=1, description="Relations touching this node")] = None,
-    from_node_id: Annotated[int | None, Query(ge=1)] = None,
-    to_node_id: Annotated[int | None, Query(ge=1)] = None,
+    node_id: Annotated[StrictId | None, Query(description="Relations touching this node")] = None,
+    from_node_id: Annotated[StrictId | None, Query()] = None,
+    to_node_id: Annotated[StrictId | None, Query()] = None,
     kind: Annotated[RelationKind | None, Query()] = None,
     sort: SortParam = None,
 ) -> Page[RelationOut]:
@@ -245,7 +244,7 @@ def list_relations(
     summary="读取节点间关系 / Read a relation",
     responses=problem_responses(NotFound),
 )
-def read_relation(relation_id: Annotated[int, Path(ge=1)], session: SessionDep) -> RelationOut:
+def read_relation(relation_id: Annotated[StrictId, Path()], session: SessionDep) -> RelationOut:
     return RelationOut.model_validate(service.get_relation(session, relation_id))
 
 
@@ -257,7 +256,7 @@ def read_relation(relation_id: Annotated[int, Path(ge=1)], session: SessionDep) 
     summary="删除节点间关系 / Delete a relation",
     responses=problem_responses(NotFound),
 )
-def delete_relation(relation_id: Annotated[int, Path(ge=1)], session: SessionDep) -> Response:
+def delete_relation(relation_id: Annotated[StrictId, Path()], session: SessionDep) -> Response:
     relation = service.get_relation(session, relation_id)
     service.delete_relation(session, relation)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
@@ -363,5 +362,5 @@ def diff_versions(
     summary="读取图谱版本（含快照）/ Read a map version with its snapshot",
     responses=problem_responses(NotFound),
 )
-def read_version(version_id: Annotated[int, Path(ge=1)], session: SessionDep) -> MapVersionDetail:
+def read_version(version_id: Annotated[StrictId, Path()], session: SessionDep) -> MapVersionDetail:
     return MapVersionDetail.model_validate(versions.get_version(session, version_id))

@@ -10,10 +10,9 @@ from typing import Annotated
 
 from fastapi import Depends, Query
 
+from chaintrack.common.ids import StrictId
 from chaintrack.common.schemas import IsoDate
 from chaintrack.models.enums import MembershipRole
-
-MAX_ID = 2_147_483_647
 
 
 @dataclass(frozen=True)
@@ -38,7 +37,7 @@ def membership_filters(
         Query(description="Only memberships current on this day (implies `current=true`)"),
     ] = None,
     node_id: Annotated[
-        int | None, Query(ge=1, le=MAX_ID, description="Only memberships on this map node")
+        StrictId | None, Query(description="Only memberships on this map node")
     ] = None,
     region_code: Annotated[
         str | None,

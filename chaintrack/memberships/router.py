@@ -11,6 +11,7 @@ from fastapi import APIRouter, Query, Response
 from chaintrack.auth.permissions import ChainOf, Ref, chain_write
 from chaintrack.common.concurrency import IfMatch, created, set_etag
 from chaintrack.common.deps import SessionDep
+from chaintrack.common.ids import StrictId
 from chaintrack.common.pagination import Page, PageDep, PageParams
 from chaintrack.common.schemas import IsoDate
 from chaintrack.errors import (
@@ -76,7 +77,7 @@ def _page(total: int, rows: Sequence[Membership], page: PageParams) -> Page[Memb
     responses=problem_responses(NotFound, Conflict, ValidationProblem),
 )
 def create_membership(
-    chain_id: int, data: MembershipCreate, session: SessionDep, response: Response
+    chain_id: StrictId, data: MembershipCreate, session: SessionDep, response: Response
 ) -> MembershipOut:
     membership = service.create_membership(session, chain_id, data)
     created(response, f"{service.API}/memberships/{membership.id}", membership)
@@ -96,7 +97,7 @@ def create_membership(
     responses=problem_responses(NotFound, ValidationProblem),
 )
 def list_chain_memberships(
-    chain_id: int,
+    chain_id: StrictId,
     session: SessionDep,
     page: PageDep,
     filters: MembershipFiltersDep,
@@ -119,7 +120,7 @@ def list_chain_memberships(
     responses=problem_responses(NotFound, ValidationProblem),
 )
 def list_masters(
-    chain_id: int,
+    chain_id: StrictId,
     session: SessionDep,
     page: PageDep,
     current: Annotated[bool, Query(description="false: history included")] = True,
@@ -149,10 +150,10 @@ def list_masters(
     responses=problem_responses(NotFound, ValidationProblem),
 )
 def list_enterprise_memberships(
-    enterprise_id: int,
+    enterprise_id: StrictId,
     session: SessionDep,
     page: PageDep,
-    chain_id: Annotated[int | None, Query()] = None,
+    chain_id: Annotated[StrictId | None, Query()] = None,
     role: RoleQ = None,
     current: Annotated[bool, Query(description="true: current only")] = False,
     as_of: AsOf = None,
@@ -177,7 +178,9 @@ def list_enterprise_memberships(
     summary="Read a membership",
     responses=problem_responses(NotFound),
 )
-def get_membership(membership_id: int, session: SessionDep, response: Response) -> MembershipOut:
+def get_membership(
+    membership_id: StrictId, session: SessionDep, response: Response
+) -> MembershipOut:
     membership = service.get_membership(session, membership_id)
     set_etag(response, membership)
     return MembershipOut.model_validate(membership)
@@ -195,7 +198,7 @@ def get_membership(membership_id: int, session: SessionDep, response: Response) 
     responses=problem_responses(*WRITE_PROBLEMS),
 )
 def update_membership(
-    membership_id: int,
+    membership_id: StrictId,
     data: MembershipUpdate,
     session: SessionDep,
     response: Response,
@@ -218,7 +221,7 @@ def update_membership(
     responses=problem_responses(*WRITE_PROBLEMS),
 )
 def end_membership(
-    membership_id: int,
+    membership_id: StrictId,
     data: MembershipEnd,
     session: SessionDep,
     response: Response,

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Path, Query, Response, status
 from chaintrack.auth.permissions import ChainOf, Ref, chain_write
 from chaintrack.common.concurrency import IfMatch, created, etag_for, set_etag
 from chaintrack.common.deps import SessionDep
+from chaintrack.common.ids import StrictId
 from chaintrack.common.pagination import Page, PageDep
 from chaintrack.common.schemas import IsoAwareDatetime, Period
 from chaintrack.errors import (
@@ -38,11 +39,10 @@ router = APIRouter(tags=["progress"])
 API_PREFIX = "/api/v1"
 
 # Ids are 32-bit on PostgreSQL; a larger one is a 422, not a driver error.
-MAX_ID = 2_147_483_647
-ProjectId = Annotated[int, Path(ge=1, le=MAX_ID, description="Project id")]
-ReportId = Annotated[int, Path(ge=1, le=MAX_ID, description="Progress report id")]
-ProblemId = Annotated[int, Path(ge=1, le=MAX_ID, description="Problem id")]
-ChainId = Annotated[int, Path(ge=1, le=MAX_ID, description="Chain id")]
+ProjectId = Annotated[StrictId, Path(description="Project id")]
+ReportId = Annotated[StrictId, Path(description="Progress report id")]
+ProblemId = Annotated[StrictId, Path(description="Problem id")]
+ChainId = Annotated[StrictId, Path(description="Chain id")]
 PeriodPath = Annotated[Period, Path(description="Reporting month, YYYY-MM", examples=["2025-03"])]
 AsOf = Annotated[
     IsoAwareDatetime | None,

@@ -7,14 +7,13 @@ from typing import Annotated
 
 from fastapi import Depends, Query
 
+from chaintrack.common.ids import StrictId
 from chaintrack.models.enums import ProjectLevel, ProjectStatus, ProjectType
 from chaintrack.projects.queries import ProjectFilters
 
-MAX_ID = 2_147_483_647
-
 
 def project_filters(
-    chain_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
+    chain_id: Annotated[StrictId | None, Query()] = None,
     type: Annotated[ProjectType | None, Query(description="build/fill/extend/strengthen")] = None,
     status_: Annotated[ProjectStatus | None, Query(alias="status")] = None,
     level: Annotated[ProjectLevel | None, Query()] = None,
@@ -22,7 +21,7 @@ def project_filters(
         str | None,
         Query(pattern=r"^\d{2,6}$", description="Region code or prefix", examples=["3706"]),
     ] = None,
-    owner_enterprise_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
+    owner_enterprise_id: Annotated[StrictId | None, Query()] = None,
     q: Annotated[
         str | None,
         Query(

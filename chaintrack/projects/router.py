@@ -10,6 +10,7 @@ from fastapi import APIRouter, Path, Query, Response, status
 from chaintrack.auth.permissions import ChainOf, Ref, chain_write
 from chaintrack.common.concurrency import IfMatch, check_if_match, created, set_etag
 from chaintrack.common.deps import SessionDep
+from chaintrack.common.ids import StrictId
 from chaintrack.common.pagination import Page, PageDep
 from chaintrack.errors import (
     Conflict,
@@ -40,7 +41,7 @@ from chaintrack.projects.schemas import (
 
 router = APIRouter(tags=["projects"])
 
-ProjectId = Annotated[int, Path(ge=1, description="Project id")]
+ProjectId = Annotated[StrictId, Path(description="Project id")]
 WRITE_PROBLEMS = problem_responses(
     NotFound, Conflict, PreconditionFailed, PreconditionRequired, ValidationProblem
 )

@@ -12,6 +12,7 @@ from pydantic import BaseModel
 
 from chaintrack.auth.deps import checks_account_in_work, run_signed_in_read
 from chaintrack.common.deps import SessionDep
+from chaintrack.common.ids import StrictId
 from chaintrack.common.schemas import IsoDate
 from chaintrack.errors import NotFound, ValidationProblem, problem_responses
 from chaintrack.identifiers import IdentifierError
@@ -37,7 +38,9 @@ AsOfQuery = Annotated[
     IsoDate | None,
     Query(
         description="Show the register as it stood at the end of this day (Beijing time): "
-        "memberships, tiers, statuses and progress revisions as they were then"
+        "memberships, tiers, statuses and progress revisions as they were then. "
+        "2000-01-01 to 2200-12-31; the default period is the latest month complete on "
+        "that day (2000-01 in January 2000)"
     ),
 ]
 FormatQuery = Annotated[
@@ -52,7 +55,24 @@ FILE_RESPONSES: dict[int | str, dict[str, object]] = {
 }
 
 
+# Reporting months run 2000-01 .. 2200-12 (identifiers.validate_period); so do the days
+# a report can be asked for.
+AS_OF_FIRST, AS_OF_LAST = dt.date(2000, 1, 1), dt.date(2200, 12, 31)
+
+
 def _window(period: str | None, as_of: dt.date | None) -> Window:
+    if as_of is not None and not AS_OF_FIRST <= as_of <= AS_OF_LAST:
+        raise ValidationProblem.for_field(
+            "as_of",
+            f"日期应在{AS_OF_FIRST}至{AS_OF_LAST}之间 / "
+            f"as_of must be between {AS_OF_FIRST} and {AS_OF_LAST}",
+            location="query",
+            code="as_of",
+        )
+    if period is None and as_of is not None and as_of < dt.date(2000, 1, 31):
+        # No reporting month is over yet on that day: the first one, as it stood then
+        # (nothing can have been reported earlier), rather than a month before 2000-01.
+        period = "2000-01"
     try:
         return Window.build(period, as_of)
     except IdentifierError as err:
@@ -97,7 +117,7 @@ def _respond(
 )
 @checks_account_in_work
 async def chain_report(
-    chain_id: int,
+    chain_id: StrictId,
     request: Request,
     session: SessionDep,
     period: PeriodQuery = None,
@@ -141,7 +161,7 @@ async def dashboard(
             examples=["-completed_year"],
         ),
     ] = None,
-    group_id: Annotated[int | None, Query(description="Only chains of this group")] = None,
+    group_id: Annotated[StrictId | None, Query(description="Only chains of this group")] = None,
     format: FormatQuery = None,
 ) -> Response:
     window = _window(period, as_of)
