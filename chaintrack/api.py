@@ -85,7 +85,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.state.auth = auth
     app.state.engine = engine
     app.state.sessionmaker = make_sessionmaker(engine)
-    app.state.read_sessionmaker = make_sessionmaker(readonly(engine))
+    app.state.read_sessionmaker = make_sessionmaker(readonly(engine), read_only=True)
     install_handlers(app)
     capture.install()
     limits.install(app)  # inside the request id: a 413 carries X-Request-ID too

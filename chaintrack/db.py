@@ -10,24 +10,36 @@ so readers never wait for writers (WAL lets them run side by side).
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import ORMExecuteState, Session, UOWTransaction, sessionmaker
 
 from chaintrack.config import Settings
 
 READONLY_OPTION = "chaintrack_readonly"
 
+#: Page cache of a serving connection (KiB). The pool keeps up to 15 connections per
+#: worker, each growing its cache as pages are read: at 32 MiB each, sixteen concurrent
+#: readers took one worker to 728 MB (benchmarks/load.py). Reads that miss it are served
+#: from the operating system's file cache.
+SERVING_CACHE_KIB = 4096
+#: Page cache of the connection while an import writes (import_cache): a transaction
+#: that writes a hundred thousand rows and their index entries otherwise spills its
+#: pages to the WAL half-way and re-reads them, several times slower.
+IMPORT_CACHE_KIB = 65536
+
 #: Every connection to a database file. WAL lets readers run beside the writer;
 #: NORMAL durability is WAL's usual pairing (a commit survives a crash of the process,
-#: the last ones may be lost with the machine's power). A 32 MiB page cache per
-#: connection (2 MiB by default), grown only as pages are read: a transaction that
-#: writes a hundred thousand rows and their index entries otherwise spills its pages to
-#: the WAL half-way and re-reads them, several times slower.
-SQLITE_FILE_PRAGMAS = ("journal_mode=WAL", "synchronous=NORMAL", "cache_size=-32768")
+#: the last ones may be lost with the machine's power).
+SQLITE_FILE_PRAGMAS = (
+    "journal_mode=WAL",
+    "synchronous=NORMAL",
+    f"cache_size=-{SERVING_CACHE_KIB}",
+)
 
 
 def _install_sqlite_pragmas(engine: Engine, busy_timeout_ms: int) -> None:
@@ -45,12 +57,8 @@ def _install_sqlite_pragmas(engine: Engine, busy_timeout_ms: int) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
-        if conn.get_execution_options().get(READONLY_OPTION, False):
-            # Every read request begins so: straight to the driver (a tenth of a
-            # millisecond less than a statement through SQLAlchemy).
-            conn.connection.driver_connection.execute("BEGIN")
-        else:
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        read = conn.get_execution_options().get(READONLY_OPTION, False)
+        conn.exec_driver_sql("BEGIN" if read else "BEGIN IMMEDIATE")
 
 
 def make_engine(url: str, *, busy_timeout_ms: int = 30_000, echo: bool = False) -> Engine:
@@ -76,8 +84,33 @@ def engine_from_settings(settings: Settings) -> Engine:
     )
 
 
-def make_sessionmaker(bind: Any) -> sessionmaker[Session]:
-    return sessionmaker(bind=bind, expire_on_commit=False, autoflush=False)
+class ReadOnlySessionError(RuntimeError):
+    """A write through a read-only session: a bug in the endpoint, never the client's."""
+
+
+def make_sessionmaker(bind: Any, *, read_only: bool = False) -> sessionmaker[Session]:
+    """Sessions on ``bind``; with ``read_only`` they refuse every write (see _refuse_writes)."""
+    factory = sessionmaker(bind=bind, expire_on_commit=False, autoflush=False)
+    if read_only:
+        _refuse_writes(factory)
+    return factory
+
+
+def _refuse_writes(factory: sessionmaker[Session]) -> None:
+    """Reads are not audited and, on SQLite, do not hold the write lock: a GET that wrote
+    would change data unrecorded (and upgrade its transaction to a writer). PostgreSQL
+    refuses by itself (READ ONLY, see readonly()); on both engines the session refuses
+    ORM changes and INSERT/UPDATE/DELETE statements before they reach the database."""
+
+    @event.listens_for(factory, "before_flush")
+    def _before_flush(session: Session, _flush: UOWTransaction, _instances: Any) -> None:
+        if session.new or session.deleted or any(session.is_modified(o) for o in session.dirty):
+            raise ReadOnlySessionError("a read-only session may not write")
+
+    @event.listens_for(factory, "do_orm_execute")
+    def _do_orm_execute(state: ORMExecuteState) -> None:
+        if state.is_insert or state.is_update or state.is_delete:
+            raise ReadOnlySessionError("a read-only session may not write")
 
 
 def readonly(bind: Engine) -> Engine:
@@ -86,11 +119,26 @@ def readonly(bind: Engine) -> Engine:
     SQLite: a plain BEGIN, so readers never queue behind writers. PostgreSQL:
     REPEATABLE READ, so every query of one request (a chain report runs nine after
     the sign-in lookup, the dashboard eight) reads the same snapshot and the figures
-    add up.
+    add up, and READ ONLY (in the same BEGIN), so the database refuses a write.
     """
     if bind.dialect.name == "postgresql":
-        return bind.execution_options(isolation_level="REPEATABLE READ")
+        return bind.execution_options(isolation_level="REPEATABLE READ", postgresql_readonly=True)
     return bind.execution_options(**{READONLY_OPTION: True})
+
+
+@contextmanager
+def import_cache(session: Session) -> Iterator[None]:
+    """The large page cache (IMPORT_CACHE_KIB) on ``session``'s connection while an import
+    writes, the serving size again afterwards (SQLite; nothing on PostgreSQL)."""
+    connection = session.connection()
+    if connection.dialect.name != "sqlite":
+        yield
+        return
+    connection.exec_driver_sql(f"PRAGMA cache_size=-{IMPORT_CACHE_KIB}")
+    try:
+        yield
+    finally:
+        connection.exec_driver_sql(f"PRAGMA cache_size=-{SERVING_CACHE_KIB}")
 
 
 def session_scope(factory: sessionmaker[Session]) -> Iterator[Session]:

@@ -14,7 +14,7 @@ from collections.abc import Iterator
 import pytest
 from fastapi import APIRouter
 from fastapi.testclient import TestClient
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from chaintrack.api import create_app
 from chaintrack.common.deps import ReadSessionDep, SessionDep
@@ -97,3 +97,46 @@ def test_reads_leave_the_test_transaction_writable(c, db, client):
         f"/api/v1/chains/{chain.id}", json={"name_en": "Renamed"}, headers={"If-Match": '"1"'}
     )
     assert r.status_code == 200, r.text
+
+
+def test_the_real_read_sessions_refuse_writes(tmp_path):
+    """Production's read sessions (chaintrack.db, not the test's) refuse ORM changes and
+    INSERT/UPDATE/DELETE statements; PostgreSQL's transaction is READ ONLY as well."""
+    from sqlalchemy import insert, update
+
+    from chaintrack import migrate
+    from chaintrack.db import ReadOnlySessionError, make_engine, make_sessionmaker, readonly
+    from chaintrack.models import ChainGroup
+    from tests.conftest import fresh_database
+
+    with fresh_database(tmp_path) as url:
+        engine = make_engine(url)
+        try:
+            migrate.upgrade(engine)
+            reads = make_sessionmaker(readonly(engine), read_only=True)
+            attempts = [
+                lambda s: s.add(ChainGroup(code="X", name_zh="某", name_en="x")),
+                lambda s: s.execute(insert(ChainGroup).values(code="Y", name_zh="某", name_en="y")),
+                lambda s: s.execute(update(ChainGroup).values(name_zh="改")),
+            ]
+            for attempt in attempts:
+                with reads() as session:
+                    with pytest.raises(ReadOnlySessionError):
+                        attempt(session)
+                        session.commit()
+                    session.rollback()
+            if engine.dialect.name == "postgresql":
+                # below the guard, the database refuses too
+                with reads() as session, pytest.raises(Exception, match="read-only transaction"):
+                    session.execute(
+                        text(
+                            "INSERT INTO chain_groups (code, name_zh, "
+                            "name_en, position, version, created_at, "
+                            "updated_at) VALUES ('Z', 'z', 'z', 0, 1, "
+                            "now(), now())"
+                        )
+                    )
+            with make_sessionmaker(engine)() as session:
+                assert session.scalar(select(func.count()).select_from(ChainGroup)) == 0
+        finally:
+            engine.dispose()
