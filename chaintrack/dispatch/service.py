@@ -619,13 +619,12 @@ def red_list(
         if per >= year_start:
             invest[pid] += amount
         last[pid] = max(last.get(pid, ""), per)
-    plans = dict(
-        session.execute(
-            select(ProjectAnnualPlan.project_id, ProjectAnnualPlan.planned_investment).where(
-                ProjectAnnualPlan.project_id.in_(ids), ProjectAnnualPlan.year == period.year
-            )
-        ).tuples()
-    )
+    plan_rows = session.execute(
+        select(ProjectAnnualPlan.project_id, ProjectAnnualPlan.planned_investment).where(
+            ProjectAnnualPlan.project_id.in_(ids), ProjectAnnualPlan.year == period.year
+        )
+    ).all()
+    plans = {pid: amount for pid, amount in plan_rows}
     overdue = set(
         session.scalars(
             select(Problem.project_id).where(
