@@ -138,7 +138,7 @@ def test_the_loop(db, make_user, client_for):
 
 
 def test_refusals_and_warnings(db, make_user, client_for):
-    chain, (laiwu, jinan, _), editor, reporter, _ = _world(db, make_user, client_for)
+    chain, (laiwu, jinan, _), _editor, reporter, _ = _world(db, make_user, client_for)
     planned = make_project(db, chain, region_code="370102", status=ProjectStatus.PLANNED)
     r = reporter.put(
         f"{API}/projects/{planned.id}/reports/{PERIOD}", json={"investment_month": "1"}
@@ -170,7 +170,7 @@ def test_refusals_and_warnings(db, make_user, client_for):
 
 
 def test_counting_rule_and_as_of(db, make_user, client_for):
-    chain, (laiwu, jinan, yantai), editor, reporter, _ = _world(db, make_user, client_for)
+    chain, (laiwu, _jinan, _yantai), editor, reporter, _ = _world(db, make_user, client_for)
     rnd = service.open_round(db, PERIOD, dt.date(2026, 11, 5), [chain.id], None)
     opened = utcnow()
     body = {"investment_month": "10", "confirm_warnings": True}
