@@ -662,3 +662,27 @@ def _accept(w: World) -> Req:
 def _return(w: World) -> Req:
     body = {"reason": "数据有误"}
     return Req("POST", f"{API}/dispatch/reports/{_pending_report(w).id}/return", body, IF1)
+
+
+@page_builder("/dispatch/rounds")
+def _page_open_round(w: World) -> PageReq:
+    data = {"period": "2026-03", "deadline": "2026-04-05", "chain_ids": str(w.chain.id)}
+    return PageReq("/dispatch/rounds", data)
+
+
+@page_builder("/dispatch/reports/{report_id}/accept")
+def _page_accept(w: World) -> PageReq:
+    return PageReq(f"/dispatch/reports/{_pending_report(w).id}/accept", {"etag": '"1"'})
+
+
+@page_builder("/dispatch/reports/{report_id}/return")
+def _page_return(w: World) -> PageReq:
+    data = {"etag": '"1"', "reason": "数据有误"}
+    return PageReq(f"/dispatch/reports/{_pending_report(w).id}/return", data)
+
+
+@page_builder("/dispatch/projects/{project_id}/report")
+def _page_dispatch_submit(w: World) -> PageReq:
+    p = make_project(w.db, w.chain)
+    data = {"period": "2025-01", "investment_month": "12", "confirm_warnings": "1"}
+    return PageReq(f"/dispatch/projects/{p.id}/report", data)
