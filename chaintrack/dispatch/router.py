@@ -8,7 +8,7 @@ from fastapi import APIRouter, Path, Response, status
 
 from chaintrack.auth.deps import CurrentPrincipal
 from chaintrack.auth.permissions import ChainOf, Target, chain_write, project_write
-from chaintrack.common.concurrency import IfMatch, set_etag
+from chaintrack.common.concurrency import IfMatch, created, set_etag
 from chaintrack.common.deps import SessionDep
 from chaintrack.common.schemas import Period
 from chaintrack.dispatch import service
@@ -35,6 +35,7 @@ from chaintrack.errors import (
 from chaintrack.models import DispatchRound
 from chaintrack.progress.router import AsOf, ProjectId, ReportId
 from chaintrack.progress.schemas import ProgressReportDetail
+from chaintrack.progress.service import RevisionTag
 
 router = APIRouter(prefix="/dispatch", tags=["dispatch"])
 RoundId = Annotated[int, Path(ge=1, le=2_147_483_647, description="Dispatch round id")]
@@ -46,6 +47,7 @@ def _round_out(
 ) -> dict[str, Any]:
     return {
         "id": rnd.id,
+        "version": rnd.version,
         "period": rnd.period,
         "deadline": rnd.deadline,
         "chain_ids": chains,
@@ -96,8 +98,7 @@ def open_round(
     body: RoundCreate, session: SessionDep, principal: CurrentPrincipal, response: Response
 ) -> RoundDetail:
     rnd = service.open_round(session, body.period, body.deadline, body.chain_ids, principal.id)
-    set_etag(response, rnd)
-    response.headers["Location"] = f"/api/v1/dispatch/rounds/{rnd.id}"
+    created(response, f"/api/v1/dispatch/rounds/{rnd.id}", rnd)
     return round_detail(session, rnd.id, None)
 
 
@@ -204,7 +205,11 @@ def submit(
     result = service.submit(session, project_id, period, body, if_match, principal.id)
     if not result.created:
         response.status_code = status.HTTP_200_OK
-    response.headers["ETag"] = f'"{result.report.revision}"'
+    created(
+        response,
+        f"/api/v1/progress-reports/{result.report.id}",
+        RevisionTag(result.report.revision),
+    )
     return result.detail
 
 

@@ -20,6 +20,7 @@ class RoundCreate(InputModel):
 
 class RoundOut(OutputModel):
     id: int
+    version: int
     period: str
     deadline: dt.date
     chain_ids: list[int]
