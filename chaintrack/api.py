@@ -19,6 +19,7 @@ from chaintrack.common import limits, openapi
 from chaintrack.common.operation_ids import operation_id
 from chaintrack.config import Settings, get_settings
 from chaintrack.db import engine_from_settings, make_sessionmaker, readonly
+from chaintrack.dispatch.router import router as dispatch_router
 from chaintrack.enterprises.router import router as enterprises_router
 from chaintrack.errors import install_handlers
 from chaintrack.imports.router import router as imports_router
@@ -48,6 +49,7 @@ TAGS = [
         "description": "Chain-building projects (建链补链延链强链).",
     },
     {"name": "progress", "description": "Monthly dispatch: progress and problems (月度调度)."},
+    {"name": "dispatch", "description": "Dispatch rounds, review, chase and red lists (调度)."},
     {"name": "reports", "description": "Chain status reports and the dashboard (运行报告)."},
     {
         "name": "auth",
@@ -109,6 +111,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         memberships_router,
         projects_router,
         progress_router,
+        dispatch_router,
         imports_router,
         exports_router,
     )

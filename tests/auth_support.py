@@ -602,3 +602,87 @@ def _page_edit_entry(w: World) -> PageReq:
 @page_builder("/list-entries/{entry_id}/delete")
 def _page_delete_entry(w: World) -> PageReq:
     return PageReq(f"/list-entries/{_entry(w).id}/delete", {"etag": '"1"'})
+
+
+# --- dispatch rounds and review (issue 16) -----------------------------------------------
+
+
+def _dispatch_round(w: World) -> Any:
+    from chaintrack.dispatch.service import open_round
+
+    period = f"20{10 + next(_seq) % 80:02d}-0{1 + next(_seq) % 9}"
+    return open_round(w.db, period, dt.date(2099, 1, 5), [w.chain.id], None)
+
+
+def _pending_report(w: World) -> Any:
+    from chaintrack.dispatch.schemas import DispatchSubmit
+    from chaintrack.dispatch.service import submit
+
+    p = make_project(w.db, w.chain)
+    body = DispatchSubmit(investment_month=Decimal("10"), confirm_warnings=True)
+    return submit(w.db, p.id, "2025-01", body, None, None).report
+
+
+@builder("POST", "/dispatch/rounds")
+def _open_round(w: World) -> Req:
+    n = next(_seq)
+    body = {"period": f"21{n % 100:02d}-03", "deadline": "2199-04-05", "chain_ids": [w.chain.id]}
+    return Req("POST", f"{API}/dispatch/rounds", body)
+
+
+@builder("POST", "/dispatch/rounds/{round_id}/close")
+def _close_round(w: World) -> Req:
+    return Req("POST", f"{API}/dispatch/rounds/{_dispatch_round(w).id}/close", None, IF1)
+
+
+@builder("POST", "/dispatch/rounds/{round_id}/notify")
+def _notify(w: World) -> Req:
+    rnd = _dispatch_round(w)
+    make_project(w.db, w.chain)
+    reporter = w.make_user(UserRole.REPORTER)
+    from chaintrack.models import ReporterScope
+
+    _add(w.db, ReporterScope(user_id=reporter.id, region_code="370100"))
+    return Req("POST", f"{API}/dispatch/rounds/{rnd.id}/notify")
+
+
+@builder("PUT", "/dispatch/projects/{project_id}/reports/{period}")
+def _dispatch_submit(w: World) -> Req:
+    p = make_project(w.db, w.chain)
+    body = {"investment_month": "12", "confirm_warnings": True}
+    return Req("PUT", f"{API}/dispatch/projects/{p.id}/reports/2025-01", body)
+
+
+@builder("POST", "/dispatch/reports/{report_id}/accept")
+def _accept(w: World) -> Req:
+    return Req("POST", f"{API}/dispatch/reports/{_pending_report(w).id}/accept", None, IF1)
+
+
+@builder("POST", "/dispatch/reports/{report_id}/return")
+def _return(w: World) -> Req:
+    body = {"reason": "数据有误"}
+    return Req("POST", f"{API}/dispatch/reports/{_pending_report(w).id}/return", body, IF1)
+
+
+@page_builder("/dispatch/rounds")
+def _page_open_round(w: World) -> PageReq:
+    data = {"period": "2026-03", "deadline": "2026-04-05", "chain_ids": str(w.chain.id)}
+    return PageReq("/dispatch/rounds", data)
+
+
+@page_builder("/dispatch/reports/{report_id}/accept")
+def _page_accept(w: World) -> PageReq:
+    return PageReq(f"/dispatch/reports/{_pending_report(w).id}/accept", {"etag": '"1"'})
+
+
+@page_builder("/dispatch/reports/{report_id}/return")
+def _page_return(w: World) -> PageReq:
+    data = {"etag": '"1"', "reason": "数据有误"}
+    return PageReq(f"/dispatch/reports/{_pending_report(w).id}/return", data)
+
+
+@page_builder("/dispatch/projects/{project_id}/report")
+def _page_dispatch_submit(w: World) -> PageReq:
+    p = make_project(w.db, w.chain)
+    data = {"period": "2025-01", "investment_month": "12", "confirm_warnings": "1"}
+    return PageReq(f"/dispatch/projects/{p.id}/report", data)

@@ -21,14 +21,34 @@ from tests.test_imports_permissions import IMPORT_BUILDERS
 
 WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 PUBLIC = {("POST", "/api/v1/auth/token")}
-ROLES = ("anonymous", "viewer", "editor_other", "editor_this", "admin")
+# reporter_in: a 填报员 whose region (济南 370100) covers the world's projects;
+# reporter_out: one of 烟台 (370600).
+ROLES = (
+    "anonymous",
+    "viewer",
+    "editor_other",
+    "editor_this",
+    "admin",
+    "reporter_in",
+    "reporter_out",
+)
 OK = "2xx"
 EXPECTED = {
-    Access.CHAIN: dict(zip(ROLES, (401, 403, 403, OK, OK), strict=True)),
-    Access.ADMIN: dict(zip(ROLES, (401, 403, 403, 403, OK), strict=True)),
-    Access.REGISTER: dict(zip(ROLES, (401, 403, OK, OK, OK), strict=True)),
-    Access.AUTHENTICATED: dict(zip(ROLES, (401, OK, OK, OK, OK), strict=True)),
+    Access.CHAIN: dict(zip(ROLES, (401, 403, 403, OK, OK, 403, 403), strict=True)),
+    Access.ADMIN: dict(zip(ROLES, (401, 403, 403, 403, OK, 403, 403), strict=True)),
+    Access.REGISTER: dict(zip(ROLES, (401, 403, OK, OK, OK, 403, 403), strict=True)),
+    Access.AUTHENTICATED: dict(zip(ROLES, (401, OK, OK, OK, OK, OK, OK), strict=True)),
+    Access.PROJECT: dict(zip(ROLES, (401, 403, 403, OK, OK, OK, 403), strict=True)),
 }
+
+
+def _reporter(db, make_user, region_code):
+    from chaintrack.models import ReporterScope
+
+    user = make_user(UserRole.REPORTER)
+    db.add(ReporterScope(user_id=user.id, region_code=region_code))
+    db.flush()
+    return user
 
 
 def _write_routes():
@@ -102,6 +122,8 @@ def test_page_permission_matrix(db, make_user, client_for, method, path, rule, r
         "editor_other": lambda: make_user(UserRole.EDITOR, chains=[world.other]),
         "editor_this": lambda: make_user(UserRole.EDITOR, chains=[world.chain]),
         "admin": lambda: make_user(UserRole.ADMIN),
+        "reporter_in": lambda: _reporter(db, make_user, "370100"),
+        "reporter_out": lambda: _reporter(db, make_user, "370600"),
     }[role]()
     request = PAGE_BUILDERS[(method, path)](world)
     audit_before = db.scalar(select(func.count()).select_from(AuditRecord))
@@ -166,6 +188,8 @@ def test_permission_matrix(db, make_user, client_for, method, path, rule, role):
         "editor_other": lambda: make_user(UserRole.EDITOR, chains=[world.other]),
         "editor_this": lambda: make_user(UserRole.EDITOR, chains=[world.chain]),
         "admin": lambda: make_user(UserRole.ADMIN),
+        "reporter_in": lambda: _reporter(db, make_user, "370100"),
+        "reporter_out": lambda: _reporter(db, make_user, "370600"),
     }[role]()
     request = build(world)
     audit_before = db.scalar(select(func.count()).select_from(AuditRecord))

@@ -64,6 +64,18 @@ def one_row_per_table(db):
         ]
     )
     db.flush()
+    # The dispatch review (issue 16): a review and its history.
+    from chaintrack.models import ReportReview, ReviewEvent
+    from tests.factories import make_report
+
+    report = make_report(db, project, "2024-01")
+    review = ReportReview(
+        project_id=project.id, period="2024-01", report_id=report.id, state="pending"
+    )
+    db.add(review)
+    db.flush()
+    db.add(ReviewEvent(review_id=review.id, report_id=report.id, revision=1, action="submit"))
+    db.flush()
     return {"chain": chain, "nodes": (a, b)}
 
 

@@ -5,7 +5,10 @@ Roles:
 - ``editor``: writes on the chains assigned to them (the chain itself, its leaders,
   map, lists, memberships, projects, progress and problems) and on the shared
   register of enterprises, figures and designations;
-- ``viewer``: reads only.
+- ``viewer``: reads only;
+- ``reporter`` (填报员): submits and corrects progress and raises problems for the
+  projects in their scope (a region, a city covering its counties, and optionally one
+  owner enterprise: ``reporter_scopes``), on any chain; reads like a viewer; nothing else.
 
 A route declares its rule in the decorator, e.g.::
 
@@ -42,6 +45,7 @@ from chaintrack.models import (
     Chain,
     ChainLeader,
     ChainList,
+    DispatchRoundChain,
     ListEntry,
     MapNode,
     MapRelation,
@@ -59,6 +63,7 @@ class Access(StrEnum):
     REGISTER = "register"  # admin or any editor: the shared enterprise register
     CHAIN = "chain"  # admin or an editor of the target's chain
     ADMIN = "admin"  # administrators only
+    PROJECT = "project"  # CHAIN, or a reporter whose scope covers the target project
 
 
 # entity -> the statement giving the chain id(s) of one row
@@ -81,6 +86,9 @@ _CHAIN_OF: dict[str, Callable[[int], Select[Any]]] = {
         select(Project.chain_id)
         .join(Problem, Problem.project_id == Project.id)
         .where(Problem.id == v)
+    ),
+    "dispatch_round": lambda v: select(DispatchRoundChain.chain_id).where(
+        DispatchRoundChain.round_id == v
     ),
     # An enterprise belongs to the chains it is (or was) registered on.
     "enterprise": lambda v: (
@@ -304,7 +312,12 @@ def _role_check(rule: Rule, principal: Principal) -> bool:
         return True
     if rule.access is Access.ADMIN:
         raise forbidden("仅管理员可操作 / administrators only")
-    if principal.role is not UserRole.EDITOR:
+    if principal.role is UserRole.REPORTER and rule.access is not Access.PROJECT:
+        raise forbidden(
+            "填报员只能报送本辖区项目的进度和问题 / a reporter may only report progress and "
+            "problems of the projects in their region"
+        )
+    if principal.role not in (UserRole.EDITOR, UserRole.REPORTER):
         raise forbidden("只读账号不能修改数据 / a viewer account can only read")
     return rule.access is Access.REGISTER
 
@@ -323,10 +336,35 @@ def require(rule: Rule) -> DependsParam:
             if t is not None and t.location == "path"
         }
         body = await _validated_body(request) if rule.needs_body else None
+        if principal.role is UserRole.REPORTER:
+            await run_in_threadpool(check_reporter_rule, rule, principal, session, path)
+            return
         await run_in_threadpool(check_chain_rule, rule, principal, session, path, body)
 
     check_permission.permission_rule = rule  # type: ignore[attr-defined]
     return Depends(check_permission)
+
+
+# --- reporters (issue 16) ------------------------------------------------------------
+
+
+def check_reporter_rule(
+    rule: Rule, principal: Principal, session: Session, path: dict[str, int | None]
+) -> None:
+    """For a reporter: the target project (path id) must lie in their scope."""
+    from chaintrack.dispatch.scope import project_in_scope
+
+    target = rule.target
+    value = path.get(target.field) if target is not None else None
+    if target is None or value is None or target.entity not in ("project", "problem"):
+        raise forbidden("填报员不能进行此操作 / a reporter cannot do this")
+    project_in_scope(session, principal.id, target.entity, value)
+
+
+def project_write(target: Target, *refs: Target) -> DependsParam:
+    """Administrators, editors of the target's chain, or reporters whose region (and
+    owner enterprise, if set) covers the target project."""
+    return require(Rule(Access.PROJECT, target, tuple(refs)))
 
 
 def chain_write(target: Target, *refs: Target) -> DependsParam:
@@ -371,6 +409,11 @@ def _permission_text(rule: Rule | None) -> str:
             "register is shared); viewers get 403."
         )
     target = rule.target.describe() if rule.target else ""
+    if rule.access is Access.PROJECT:
+        return (
+            f"管理员、该产业链的编辑或辖区覆盖该项目的填报员 / administrators, editors of the "
+            f"chain of `{target}`, or reporters whose region covers the project; others get 403."
+        )
     refs = ", ".join(f"`{r.field}`" for r in rule.refs)
     text = (
         f"管理员或该产业链的编辑 / administrators, or editors of the chain of `{target}`; "

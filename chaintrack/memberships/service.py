@@ -24,9 +24,10 @@ from chaintrack.errors import Conflict, FieldError, ValidationProblem, not_found
 from chaintrack.history import membership_current as current_on
 from chaintrack.history import office_today
 from chaintrack.memberships.schemas import MembershipCreate, MembershipEnd, MembershipUpdate
-from chaintrack.models import Chain, Enterprise, MapNode, Membership, Region
+from chaintrack.models import Chain, Enterprise, MapNode, Membership
 from chaintrack.models.enums import MembershipRole
 from chaintrack.models.membership import MEMBERSHIP_OVERLAP
+from chaintrack.regions import in_region, region_prefixes
 
 API = "/api/v1"
 
@@ -286,21 +287,11 @@ SORTS: dict[str, Any] = {
 }
 
 
-def _region_prefix(code: str) -> str:
-    """370000 → 37, 370100 → 3701, 370102 → 370102 (GB/T 2260 hierarchy)."""
-    prefix = code
-    while len(prefix) > 2 and prefix.endswith("00"):
-        prefix = prefix[:-2]
-    return prefix
-
-
 def region_filter(session: Session, region_code: str) -> ColumnElement[bool]:
     """Enterprises registered in the region or below it, including under abolished codes
-    that the region took over (济南 370100 covers old 莱芜 3712xx codes)."""
-    prefixes = {_region_prefix(region_code)}
-    merged = session.scalars(select(Region.code).where(Region.successor_code == region_code))
-    prefixes.update(_region_prefix(code) for code in merged)
-    return or_(*(Enterprise.region_code.like(f"{p}%") for p in sorted(prefixes)))
+    that the region took over (济南 370100 covers old 莱芜 3712xx codes): the one rule in
+    chaintrack.regions."""
+    return in_region(Enterprise.region_code, region_prefixes(session, region_code))
 
 
 def enterprise_text(q: str) -> ColumnElement[bool]:

@@ -3,6 +3,14 @@
 from chaintrack.models.audit import AuditRecord
 from chaintrack.models.base import Base
 from chaintrack.models.chain import Chain, ChainGroup, ChainLeader
+from chaintrack.models.dispatch import (
+    DispatchRound,
+    DispatchRoundChain,
+    Notification,
+    ReporterScope,
+    ReportReview,
+    ReviewEvent,
+)
 from chaintrack.models.enterprise import Designation, Enterprise, EnterpriseFigures
 from chaintrack.models.lists import ChainList, ListEntry, ListType
 from chaintrack.models.map import MapNode, MapRelation, MapVersion
@@ -25,6 +33,8 @@ __all__ = [
     "ChainLeader",
     "ChainList",
     "Designation",
+    "DispatchRound",
+    "DispatchRoundChain",
     "EditorAssignment",
     "Enterprise",
     "EnterpriseFigures",
@@ -35,6 +45,7 @@ __all__ = [
     "MapRelation",
     "MapVersion",
     "Membership",
+    "Notification",
     "Problem",
     "ProgressReport",
     "Project",
@@ -43,6 +54,9 @@ __all__ = [
     "ProjectTarget",
     "ProjectTypeDefinition",
     "Region",
+    "ReportReview",
+    "ReporterScope",
+    "ReviewEvent",
     "TierDefinition",
     "User",
 ]

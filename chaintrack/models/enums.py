@@ -164,9 +164,23 @@ class UserRole(LabelledEnum):
     ADMIN = "admin", "管理员"
     EDITOR = "editor", "链编辑"
     VIEWER = "viewer", "只读"
+    REPORTER = "reporter", "填报员"
 
 
 class AuditAction(LabelledEnum):
     CREATE = "create", "新增"
     UPDATE = "update", "修改"
     DELETE = "delete", "删除"
+
+
+class ReviewState(LabelledEnum):
+    PENDING = "pending", "待审核"
+    ACCEPTED = "accepted", "已通过"
+    RETURNED = "returned", "已退回"
+
+
+class ReviewAction(LabelledEnum):
+    SUBMIT = "submit", "报送"
+    RESUBMIT = "resubmit", "重新报送"
+    ACCEPT = "accept", "通过"
+    RETURN = "return", "退回"

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Response, status
 
-from chaintrack.auth.permissions import ChainOf, Ref, chain_write
+from chaintrack.auth.permissions import ChainOf, Ref, chain_write, project_write
 from chaintrack.common.concurrency import IfMatch, created, etag_for, set_etag
 from chaintrack.common.deps import SessionDep
 from chaintrack.common.ids import StrictId
@@ -195,7 +195,8 @@ def get_progress_report(
 
 @router.post(
     "/projects/{project_id}/problems",
-    dependencies=[chain_write(ChainOf.project("project_id"), Ref.progress_report("report_id"))],
+    # Reporters raise problems for the projects of their region (issue 16).
+    dependencies=[project_write(ChainOf.project("project_id"), Ref.progress_report("report_id"))],
     response_model=ProblemOut,
     status_code=status.HTTP_201_CREATED,
     summary="Raise a problem (登记存在问题)",

@@ -75,6 +75,7 @@ def install(app: FastAPI, *, idle_minutes: int = DEFAULT_IDLE_MINUTES) -> None:
         pages_admin,
         pages_auth,
         pages_chains,
+        pages_dispatch,
         pages_enterprises,
         pages_home,
         pages_imports,
@@ -94,6 +95,7 @@ def install(app: FastAPI, *, idle_minutes: int = DEFAULT_IDLE_MINUTES) -> None:
         pages_enterprises,
         pages_projects,
         pages_imports,
+        pages_dispatch,
         pages_admin,
     ):
         app.include_router(module.router, dependencies=[Depends(check_csrf)])

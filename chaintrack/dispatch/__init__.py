@@ -1,0 +1,1 @@
+"""The monthly dispatch round: rounds, reporters, review, the chase list and warnings."""

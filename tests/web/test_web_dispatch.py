@@ -1,0 +1,73 @@
+"""The 调度 pages through forms: open a round, a reporter submits, the editor returns,
+the reporter resubmits, the editor accepts; chase and red lists; an outsider gets 403."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from chaintrack.models import DispatchRound, ProgressReport, ReporterScope, ReportReview
+from chaintrack.models.enums import ReviewState, UserRole
+from tests.factories import make_chain, make_project
+
+
+def _reporter(db, make_user, region):
+    user = make_user(UserRole.REPORTER)
+    db.add(ReporterScope(user_id=user.id, region_code=region))
+    db.flush()
+    return user
+
+
+def test_the_round_through_pages(db, make_user, page_for):
+    chain = make_chain(db)
+    laiwu = make_project(db, chain, region_code="371202")
+    other = make_project(db, chain, region_code="370602")
+    editor = page_for(make_user(UserRole.EDITOR, chains=[chain]))
+    reporter = page_for(_reporter(db, make_user, "370100"))
+    outsider = page_for(_reporter(db, make_user, "370600"))
+
+    r = editor.post_form(
+        "/dispatch/rounds",
+        {"period": "2026-10", "deadline": "2026-11-05", "chain_ids": str(chain.id)},
+    )
+    assert r.status_code == 303, r.text
+    rnd = db.scalar(select(DispatchRound))
+    page = reporter.get("/dispatch").text
+    assert laiwu.name in page and other.name not in page
+
+    url = f"/dispatch/projects/{laiwu.id}/report"
+    r = reporter.post_form(url, {"period": "2026-10", "investment_month": "0"})
+    assert r.status_code == 422 and "确认提示" in r.text and "zero investment" in r.text
+    r = reporter.post_form(
+        url, {"period": "2026-10", "investment_month": "0", "confirm_warnings": "1"}
+    )
+    assert r.status_code == 303
+    assert (
+        outsider.post_form(url, {"period": "2026-10", "investment_month": "5"}).status_code == 403
+    )
+
+    report = db.scalar(select(ProgressReport).where(ProgressReport.project_id == laiwu.id))
+    assert "待审核" in editor.get("/dispatch").text
+    r = editor.post_form(
+        f"/dispatch/reports/{report.id}/return", {"etag": '"1"', "reason": "投资额漏报"}
+    )
+    assert r.status_code == 303
+    assert "已退回" in reporter.get("/dispatch").text
+    r = reporter.post_form(url, {"period": "2026-10", "investment_month": "80"})
+    assert r.status_code == 303
+    review = db.scalar(select(ReportReview))
+    db.refresh(review)
+    assert review.state is ReviewState.PENDING
+    # A stale accept (the ETag from before the resubmission) changes nothing.
+    r = editor.post_form(f"/dispatch/reports/{review.report_id}/accept", {"etag": '"1"'})
+    assert r.headers["location"] == "/dispatch?stale=1"
+    etag = f'"{review.version}"'
+    r = editor.post_form(f"/dispatch/reports/{review.report_id}/accept", {"etag": etag})
+    assert r.headers["location"] == "/dispatch"
+    db.refresh(review)
+    assert review.state is ReviewState.ACCEPTED
+
+    page = editor.get(f"/dispatch/rounds/{rnd.id}").text
+    chase = page.split('id="chase"')[1].split("</table>")[0]
+    assert other.name in chase and laiwu.name not in chase
+    warnings = page.split('id="warnings"')[1].split("</table>")[0]
+    assert other.name in warnings  # never reported: months without a report
