@@ -44,7 +44,7 @@ def test_allow_matches_the_route_table(app, client) -> None:
                 url = url[:start] + "1" + url[url.index("}", start) + 1 :]
         resp = client.request("OPTIONS", url)
         assert resp.status_code == 405, (path, resp.text)
-        assert set(resp.headers["allow"].split(", ")) == methods, path
+        assert set(resp.headers.get("allow", "").split(", ")) == methods, (path, resp.headers)
 
 
 def test_405_before_sign_in(anon_client) -> None:

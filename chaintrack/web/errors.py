@@ -87,7 +87,7 @@ def _html_aware(handler: ExceptionHandler) -> ExceptionHandler:
             pass
         page = error_page(request, response.status_code, detail)
         for name, value in response.headers.items():
-            if name.lower() in ("retry-after", "x-request-id"):
+            if name.lower() in ("allow", "retry-after", "x-request-id"):
                 page.headers[name] = value
         return page
 
