@@ -1,6 +1,6 @@
 """dispatch: rounds, reporter scopes and the reporter role, reviews, the inbox (issue 16)
 
-Revision ID: dispatch
+Revision ID: 0005
 Revises: 0004
 Create Date: 2026-12-04 16:04:57.258653
 """
@@ -12,7 +12,7 @@ from alembic import op
 
 from chaintrack.models.base import JSONType, UTCDateTime
 
-revision: str = "dispatch"
+revision: str = "0005"
 down_revision: str | None = "0004"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
