@@ -254,6 +254,13 @@ class Period:
         return cls(int(value[:4]), int(value[5:7]))
 
     @classmethod
+    def of_text(cls, text: str) -> Period:
+        """A ``YYYY-MM`` the program itself derived (no 2000-2200 rule: January 2000's
+        previous month is a month too)."""
+        year, month = text.split("-")
+        return cls(int(year), int(month))
+
+    @classmethod
     def of(cls, day: dt.date) -> Period:
         """The month ``day`` falls in."""
         return cls(day.year, day.month)

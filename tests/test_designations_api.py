@@ -12,8 +12,8 @@ from chaintrack.enterprises.rules import (
     designation_active_on,
     designation_in_state_on,
     designation_state,
-    today,
 )
+from chaintrack.history import office_today
 from chaintrack.models import Designation
 from chaintrack.models.enums import Level, Tier
 from tests.factories import make_designation, make_enterprise
@@ -56,7 +56,7 @@ def test_grant_designation(client, db):
 
 def test_future_recognition_is_pending(client, db):
     ent = make_enterprise(db)
-    later = today() + dt.timedelta(days=30)
+    later = office_today() + dt.timedelta(days=30)
     r = grant(client, ent.id, tier="gazelle", level="provincial", recognised_on=later.isoformat())
     assert r.status_code == 201 and r.json()["state"] == "pending"
     assert client.get(f"{API}/enterprises/{ent.id}").json()["current_tiers"] == []
@@ -156,7 +156,7 @@ def test_single_champion_products_are_per_product(client, db):
 
 def test_history_newest_first_with_states(client, db):
     ent = make_enterprise(db)
-    t = today()
+    t = office_today()
     expired = make_designation(
         db, ent, tier=Tier.GAZELLE, recognised_on=D(2018, 1, 1), valid_until=D(2020, 12, 31)
     )

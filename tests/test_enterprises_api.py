@@ -7,7 +7,7 @@ import datetime as dt
 import pytest
 from sqlalchemy import func, select
 
-from chaintrack.enterprises.rules import today
+from chaintrack.history import office_today
 from chaintrack.identifiers import make_uscc
 from chaintrack.models import Enterprise, EnterpriseFigures
 from chaintrack.models.enums import MembershipRole, SizeClass, Tier
@@ -419,7 +419,7 @@ def test_figures_update_needs_if_match(client, db):
         (2023, {"revenue": "abc"}, "revenue"),
         (2023, {"profit": "1"}, "profit"),
         (1900, {"revenue": "1"}, "year"),
-        (today().year + 1, {"revenue": "1"}, "year"),
+        (office_today().year + 1, {"revenue": "1"}, "year"),
     ],
 )
 def test_figures_bad_input(client, db, year, payload, field):

@@ -15,7 +15,7 @@ from chaintrack.common.pagination import Page, PageDep
 from chaintrack.common.schemas import IsoDate
 from chaintrack.enterprises import service, service_designations
 from chaintrack.enterprises.params import EnterpriseFiltersDep
-from chaintrack.enterprises.rules import DesignationState, designation_state, today
+from chaintrack.enterprises.rules import DesignationState, designation_state
 from chaintrack.enterprises.schemas import (
     DesignationCreate,
     DesignationOut,
@@ -36,6 +36,7 @@ from chaintrack.errors import (
     ValidationProblem,
     problem_responses,
 )
+from chaintrack.history import office_today
 from chaintrack.models import Designation, Enterprise
 from chaintrack.models.enums import Tier
 
@@ -66,7 +67,7 @@ def _enterprise_out(ent: Enterprise, tiers: list[Tier]) -> EnterpriseOut:
 
 def _detail(session: SessionDep, enterprise_id: int, response: Response) -> EnterpriseDetail:
     view = service.enterprise_view(session, enterprise_id)
-    on = today()
+    on = office_today()
     set_etag(response, view.enterprise)
     return EnterpriseDetail.model_validate(
         {
@@ -262,7 +263,7 @@ def grant_designation(
 ) -> DesignationOut:
     row = service_designations.grant_designation(session, enterprise_id, body)
     created(response, service_designations.DESIGNATION_URL.format(id=row.id), row)
-    return _designation_out(row, today())
+    return _designation_out(row, office_today())
 
 
 @router.get(
@@ -281,7 +282,7 @@ def designation_history(
     tier: Annotated[Tier | None, Query()] = None,
     state: Annotated[DesignationState | None, Query(description="filter by state")] = None,
 ) -> Page[DesignationOut]:
-    on = as_of or today()
+    on = as_of or office_today()
     total, rows = service_designations.designation_history(
         session, enterprise_id, page, as_of=on, tier=tier, state=state
     )
@@ -304,7 +305,7 @@ def read_designation(
 ) -> DesignationOut:
     row = service_designations.get_designation(session, designation_id)
     set_etag(response, row)
-    return _designation_out(row, as_of or today())
+    return _designation_out(row, as_of or office_today())
 
 
 @router.patch(
@@ -327,7 +328,7 @@ def correct_designation(
 ) -> DesignationOut:
     row = service_designations.correct_designation(session, designation_id, body, if_match)
     set_etag(response, row)
-    return _designation_out(row, today())
+    return _designation_out(row, office_today())
 
 
 @router.post(
@@ -351,4 +352,4 @@ def revoke_designation(
 ) -> DesignationOut:
     row = service_designations.revoke_designation(session, designation_id, body, if_match)
     set_etag(response, row)
-    return _designation_out(row, today())
+    return _designation_out(row, office_today())

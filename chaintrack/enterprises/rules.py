@@ -14,10 +14,9 @@ from sqlalchemy import ColumnElement, and_
 
 from chaintrack.history import designation_active as designation_active_on
 from chaintrack.history import membership_current as membership_current_on
-from chaintrack.history import office_today as today
 from chaintrack.models import Designation
 
-__all__ = ["designation_active_on", "membership_current_on", "today"]
+__all__ = ["designation_active_on", "membership_current_on"]
 
 
 class DesignationState(StrEnum):

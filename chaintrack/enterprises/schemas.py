@@ -8,7 +8,8 @@ from typing import Annotated
 from pydantic import Field, computed_field, field_validator
 
 from chaintrack.common.schemas import InputModel, Money, OutputModel, RegionCode, not_null
-from chaintrack.enterprises.rules import STATE_LABELS_ZH, DesignationState, today
+from chaintrack.enterprises.rules import STATE_LABELS_ZH, DesignationState
+from chaintrack.history import office_today
 from chaintrack.models.enums import Level, ListingStatus, Ownership, SizeClass, Tier
 
 # The USCC is checked in the service (chaintrack.identifiers.validate_uscc), so the
@@ -39,7 +40,7 @@ FormerNames = Annotated[
 
 
 def _not_in_future(value: dt.date | None) -> dt.date | None:
-    if value is not None and value > today():
+    if value is not None and value > office_today():
         raise ValueError("成立日期不能晚于今天 / founded_on cannot be in the future")
     return value
 

@@ -14,9 +14,10 @@ from sqlalchemy.orm import Session
 
 from chaintrack.common.concurrency import check_if_match
 from chaintrack.common.pagination import PageParams, paginate, sort_clause
-from chaintrack.enterprises.rules import designation_active_on, membership_current_on, today
+from chaintrack.enterprises.rules import designation_active_on, membership_current_on
 from chaintrack.enterprises.schemas import EnterpriseCreate, EnterpriseUpdate, FiguresPut
 from chaintrack.errors import Conflict, ValidationProblem, identifier_problem, not_found
+from chaintrack.history import office_today
 from chaintrack.identifiers import IdentifierError, normalise, validate_uscc
 from chaintrack.models import Designation, Enterprise, EnterpriseFigures, Membership, TierDefinition
 from chaintrack.models.enums import MembershipRole, Ownership, SizeClass, Tier
@@ -156,7 +157,7 @@ def enterprise_view(
     session: Session, enterprise_id: int, on: dt.date | None = None
 ) -> EnterpriseView:
     """One enterprise with its designations in force and its latest figures (3 statements)."""
-    on = on or today()
+    on = on or office_today()
     ent = get_enterprise(session, enterprise_id)
     designations = session.scalars(
         select(Designation)
@@ -228,7 +229,7 @@ def _former_name_matches(session: Session, fragment: str) -> ColumnElement[bool]
 
 def search_statement(session: Session, f: EnterpriseFilters) -> Select[tuple[Enterprise]]:
     """The enterprises GET /enterprises finds (and the enterprise export writes)."""
-    on = f.as_of or today()
+    on = f.as_of or office_today()
     stmt = select(Enterprise)
     if f.q:
         q = normalise(f.q)
@@ -277,7 +278,7 @@ def search_enterprises(
         *sort_clause(sort, SORT_KEYS, default=[Enterprise.id])
     )
     total, rows = paginate(session, stmt, page)
-    tiers = current_tiers(session, [e.id for e in rows], f.as_of or today())
+    tiers = current_tiers(session, [e.id for e in rows], f.as_of or office_today())
     return total, rows, tiers
 
 
@@ -285,7 +286,7 @@ def search_enterprises(
 
 
 def check_year(year: int) -> int:
-    last = today().year
+    last = office_today().year
     if not MIN_FIGURES_YEAR <= year <= last:
         raise ValidationProblem.for_field(
             "year",

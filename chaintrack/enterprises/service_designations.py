@@ -14,11 +14,11 @@ from chaintrack.enterprises.rules import (
     DesignationState,
     designation_end,
     designation_in_state_on,
-    today,
 )
 from chaintrack.enterprises.schemas import DesignationCreate, DesignationRevoke, DesignationUpdate
 from chaintrack.enterprises.service import get_enterprise
 from chaintrack.errors import Conflict, FieldError, ValidationProblem, not_found
+from chaintrack.history import office_today
 from chaintrack.models import Designation, TierDefinition
 from chaintrack.models.enums import Level, Tier
 
@@ -271,6 +271,6 @@ def designation_history(
     if tier is not None:
         stmt = stmt.where(Designation.tier == tier)
     if state is not None:
-        stmt = stmt.where(designation_in_state_on(state, as_of or today()))
+        stmt = stmt.where(designation_in_state_on(state, as_of or office_today()))
     stmt = stmt.order_by(Designation.recognised_on.desc(), Designation.id.desc())
     return paginate(session, stmt, page)

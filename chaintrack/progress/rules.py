@@ -6,21 +6,20 @@ import datetime as dt
 
 from chaintrack.errors import Conflict, FieldError, ValidationProblem
 from chaintrack.history import office_today
+from chaintrack.identifiers import Period
 from chaintrack.models import Project
 from chaintrack.models.enums import ProjectStatus
 from chaintrack.progress.schemas import ProblemInline
 from chaintrack.projects import queries
 
-# The dispatch runs on Beijing time: "this month" and "today" are China's.
-today = office_today
-
 
 def current_period() -> str:
-    return today().strftime("%Y-%m")
+    """The month of the office's today (Beijing time), as YYYY-MM."""
+    return str(Period.of(office_today()))
 
 
 def period_start(period: str) -> dt.date:
-    return dt.date(int(period[:4]), int(period[5:7]), 1)
+    return Period.parse(period).first_day
 
 
 def check_period_not_future(
@@ -88,7 +87,7 @@ def check_deadline(deadline: dt.date | None, period: str, field: str = "deadline
 
 
 def check_not_future_date(day: dt.date, field: str) -> None:
-    now = today()
+    now = office_today()
     if day > now:
         raise ValidationProblem.for_field(
             field,

@@ -25,6 +25,7 @@ from chaintrack.errors import (
     ValidationProblem,
     not_found,
 )
+from chaintrack.history import office_today
 from chaintrack.models import Problem, ProgressReport, Project
 from chaintrack.models.base import utcnow
 from chaintrack.progress.figures import (
@@ -37,7 +38,6 @@ from chaintrack.progress.rules import (
     check_period_not_future,
     check_takes_reports,
     get_project,
-    today,
 )
 from chaintrack.progress.schemas import (
     ProgressReportDetail,
@@ -233,7 +233,7 @@ def month_detail(
         raise not_found("progress report", f"project {project.id} period {period}{when}")
     figures = month_figures(session, project.id, period, as_of)
     problems = problems_of_month(session, project.id, period, as_of)
-    today_ = today()
+    today_ = office_today()
     return ProgressReportDetail(
         **_report_fields(shown, project, figures, as_of),
         revisions=[RevisionOut(**_revision_fields(r, as_of)) for r in revisions],

@@ -6,22 +6,19 @@ import datetime as dt
 from dataclasses import dataclass
 
 from chaintrack.history import end_of_day, office_today
-from chaintrack.identifiers import validate_period
+from chaintrack.identifiers import Period, validate_period
 
 
 def month_end(period: str) -> dt.date:
-    year, month = map(int, period.split("-"))
-    first_next = dt.date(year + month // 12, month % 12 + 1, 1)
-    return first_next - dt.timedelta(days=1)
+    return Period.of_text(period).last_day
 
 
 def previous_period(period: str) -> str:
-    year, month = map(int, period.split("-"))
-    return f"{year - 1:04d}-12" if month == 1 else f"{year:04d}-{month - 1:02d}"
+    return str(Period.of_text(period).previous())
 
 
 def latest_complete_period(today: dt.date) -> str:
-    return previous_period(f"{today.year:04d}-{today.month:02d}")
+    return str(Period.of(today).previous())
 
 
 @dataclass(frozen=True)
@@ -37,7 +34,7 @@ class Window:
 
     @property
     def year_start(self) -> str:
-        return f"{self.period[:4]}-01"
+        return str(Period.of_text(self.period).january)
 
     @property
     def year(self) -> int:
