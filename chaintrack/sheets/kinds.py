@@ -179,6 +179,7 @@ class Percent(Number):
 
     xlsx_format = PERCENT_FORMAT
     shows_bounds = False
+    reads_number_format = True
 
     def parse(self, col: Column, raw: Any, *, date1904: bool, number_format: str | None) -> Any:
         if (
