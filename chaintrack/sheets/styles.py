@@ -8,9 +8,11 @@ number format, so:
 - **.xlsx**: ``xl/styles.xml`` says which cell formats (``cellXfs``, by index) have a
   percent number format (built-in 9 and 10, or a ``numFmt`` code with ``%`` outside
   quotes); when none has, nothing more is read. Otherwise the sheet's XML is streamed
-  (``zipfile`` + expat through ``xml.etree.ElementTree.XMLParser``, 64 KB at a time,
-  no tree kept) for cells whose ``s`` attribute is such a format, in the columns that
-  are percentages only. Merged ranges come from calamine (``merged_cell_ranges``).
+  from the zip, 64 KB at a time, for cells whose ``s`` attribute is such a format, in
+  the columns that are percentages only (``_scan_percent_cells``; a sheet whose
+  percent cells lack their optional ``r`` reference is parsed with expat through
+  ``xml.etree.ElementTree.XMLParser`` instead, no tree kept). Merged ranges come from
+  calamine (``merged_cell_ranges``).
 - **.ods**: ``content.xml`` is streamed the same way: a cell of
   ``office:value-type="percentage"`` is percent-formatted (the type is the cell's own,
   set by its ``number:percentage-style``), and ``table:number-rows-spanned`` /
@@ -230,9 +232,79 @@ def _xlsx_stream(
     columns: Collection[int],
     merges: Sequence[Merge],
 ) -> Iterator[RowMarks]:
-    with zipfile.ZipFile(stream) as archive, archive.open(part_name) as part:
-        cells = _Stream(part, _XlsxCells(percent, frozenset(columns))).run()
-        yield from _with_merges(cells, merges)
+    wanted = frozenset(columns)
+    last = 0  # the last row marked (a mark yielded for it: its merges are handed over)
+    with zipfile.ZipFile(stream) as archive:
+        if "0" not in percent:  # cells without an ``s`` attribute are not percent
+            with archive.open(part_name) as part:
+                try:
+                    for mark in _with_merges(_scan_percent_cells(part, percent, wanted), merges):
+                        last = mark.row
+                        yield mark
+                    return
+                except _Unreferenced:
+                    pass  # a percent cell without its ``r``: parse the XML properly
+        with archive.open(part_name) as part:
+            cells = _Stream(part, _XlsxCells(percent, wanted)).run()
+            later = (mark for mark in cells if mark.row >= last)
+            yield from _with_merges(later, [m for m in merges if m.first_row > last])
+
+
+class _Unreferenced(Exception):
+    """A percent-styled cell has no ``r`` attribute (it is optional)."""
+
+
+_REF = re.compile(rb"\sr\s*=\s*[\"']([A-Za-z]+)(\d+)[\"']")
+
+
+def _scan_percent_cells(
+    part: IO[bytes], percent: dict[str, str], columns: Collection[int]
+) -> Iterator[RowMarks]:
+    """The percent-styled cells of the ``columns``, by row.
+
+    The sheet's XML is searched, 64 KB at a time, for ``s="…"`` attributes naming a
+    percent style (a regular expression running in C), and only for those the start tag
+    around it is looked at: an XML parser calls back into Python for every element of
+    the sheet, which costs more than calamine's whole read of it. A start tag holds no
+    ``<`` or ``>`` and text cannot hold ``<``, so the ``<`` before a match opens its
+    tag; only ``<c>`` tags count."""
+    styles = b"|".join(re.escape(key.encode()) for key in sorted(percent))
+    attribute = re.compile(rb"\ss\s*=\s*[\"'](" + styles + rb")[\"']")
+    codes = {key.encode(): code for key, code in percent.items()}
+    tail = b""
+    marks: RowMarks | None = None
+    while True:
+        chunk = part.read(_CHUNK)
+        buf = tail + chunk
+        cut = len(buf)
+        if chunk:  # keep an unfinished last tag for the next round
+            last = buf.rfind(b"<")
+            if last >= 0 and buf.find(b">", last) < 0:
+                cut = last
+        tail = buf[cut:]
+        for match in attribute.finditer(buf, 0, cut):
+            start = buf.rfind(b"<", 0, match.start())
+            end = buf.find(b">", match.end())
+            tag = buf[start:end]
+            name = tag[1:].split(None, 1)[0] if start >= 0 else b""
+            if name != b"c" and not name.endswith(b":c"):
+                continue
+            found = _REF.search(tag)
+            if found is None:
+                raise _Unreferenced
+            col = _column_index(found[1].decode())
+            if col not in columns:
+                continue
+            row = int(found[2])
+            if marks is None or row != marks.row:
+                if marks is not None:
+                    yield marks
+                marks = RowMarks(row)
+            marks.formats[col] = codes[match[1]]
+        if not chunk:
+            break
+    if marks is not None:
+        yield marks
 
 
 def _with_merges(marks: Iterator[RowMarks], merges: Iterable[Merge]) -> Iterator[RowMarks]:

@@ -51,6 +51,7 @@ from chaintrack.sheets.cells.choices import (
     parse_enum,
 )
 from chaintrack.sheets.cells.codes import (
+    check_number_kept_digits,
     parse_code,
     parse_internal_code,
     parse_national_code,
@@ -87,6 +88,7 @@ __all__ = [
     "nfkc",
     "parse_bool",
     "parse_choice",
+    "check_number_kept_digits",
     "parse_code",
     "parse_date",
     "parse_decimal",
