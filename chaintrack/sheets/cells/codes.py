@@ -42,9 +42,10 @@ def check_number_kept_digits(value: Any) -> None:
     if isinstance(value, float):
         if not math.isfinite(value):
             return
-        digits = Decimal(repr(value)).as_tuple().digits
-        whole = len(str(int(abs(value)))) if abs(value) >= 1 else 0
-        lost = len(digits) > EXCEL_DIGITS or whole > EXCEL_DIGITS
+        if value.is_integer():
+            lost = len(str(int(abs(value)))) > EXCEL_DIGITS
+        else:
+            lost = len(Decimal(repr(value)).as_tuple().digits) > EXCEL_DIGITS
     else:
         lost = len(str(abs(value))) > EXCEL_DIGITS
     if lost:
