@@ -476,13 +476,18 @@ def ods_marks(
 
 
 def row_marks(
-    stream: IO[bytes], kind: str, sheet: Any, columns: Collection[int]
+    stream: IO[bytes], kind: str, sheet: Any, columns: Collection[int], *, header_row: int = 0
 ) -> Callable[[], Iterator[RowMarks]] | None:
     """What gives the row marks of the calamine ``sheet`` of a workbook of ``kind``
-    (``columns``: those whose percent formats matter), or None when nothing is marked."""
+    (``columns``: those whose percent formats matter), or None when nothing is marked.
+    Merges that end by ``header_row`` (a title merged over the columns) do not count."""
     if kind == "ods":
         return ods_marks(stream, sheet.name, columns)
-    merges = calamine_merges(sheet.merged_cell_ranges)
+    merges = [
+        m
+        for m in calamine_merges(sheet.merged_cell_ranges)
+        if m.last_row > header_row and m.last_row > m.first_row
+    ]
     if kind == "xlsx":
         return xlsx_marks(stream, sheet.name, columns, merges)
     percent = xls_percent_cells(stream, sheet.name, columns) if columns else []

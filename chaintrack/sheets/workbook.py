@@ -195,6 +195,6 @@ def _marks(
     """Percent formats (of the ``styled`` fields' columns) and merged ranges of the sheet."""
     columns = {header.columns[name] for name in styled if name in header.columns}
     try:
-        return row_marks(stream, kind, ws, columns)
+        return row_marks(stream, kind, ws, columns, header_row=header.row)
     except (zipfile.BadZipFile, KeyError, ElementTree.ParseError, OSError, ValueError) as exc:
         raise _failed(kind, exc) from exc
