@@ -9,7 +9,7 @@ an incremental decoder (``sheets.csvfile``: memory stays flat).
 
 What an office suite's file says beyond the values (``sheets.styles``): a
 percent-formatted cell in a ``styled`` column carries its format in ``RawRow.formats``
-(.xlsx and .ods; not .xls, whose formats are not read), and a cell merged over several
+(.xlsx, .ods, and .xls through xlrd), and a cell merged over several
 data rows (a project name over three month rows) gives its value to each of those rows
 (its first column; title and header rows are left alone).
 

@@ -23,7 +23,7 @@ for .xlsx and .xls only. ``sheets.styles`` reads what is missing from the file's
 (percent formats of .xlsx and .ods cells in the columns that need them, .ods merged
 ranges) as ``RowMarks``; ``SheetReader`` puts a percent cell's format in
 ``RawRow.formats`` (a percent column reads it × 100) and gives every row of a merged
-range the value of its first cell. .xls percent formats are not read (see ``styles``).
+range the value of its first cell. .xls percent formats are read with xlrd (``styles``).
 """
 
 from __future__ import annotations
