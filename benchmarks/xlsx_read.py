@@ -10,6 +10,13 @@ own writer), then reads it (header scan, every row as a RawRow) once per reader:
 ``load_workbook(read_only=True, data_only=True)`` rows. Each read runs in a child
 process so its peak resident set size (VmHWM) is its own. Reads
 alternate and repeat (``--repeat``); the best time of each is printed with the ratio.
+
+    .venv/bin/python benchmarks/xlsx_read.py --percent        # 100,000 progress rows
+
+measures the cost of reading percent formats (``sheets.styles``): a progress sheet
+whose every 形象进度 cell is percent-formatted (the worst case), read by ``open_sheet``
+without (``formats-off``) and with (``formats-on``, what imports do) the percentage
+column's formats.
 """
 
 from __future__ import annotations
@@ -29,6 +36,23 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import rss_mb
 
 READERS = ("openpyxl", "calamine")
+PERCENT_READERS = ("formats-off", "formats-on")
+
+
+def write_percent_progress(rows: int, path: Path) -> None:
+    """A progress sheet whose percentage column is percent-formatted (openpyxl)."""
+    import openpyxl
+    from openpyxl.cell import WriteOnlyCell
+
+    spec_headers = ["项目编号", "项目名称", "调度月份", "本月完成投资（万元）", "形象进度（%）"]
+    wb = openpyxl.Workbook(write_only=True)
+    ws = wb.create_sheet("月度调度")
+    ws.append([*spec_headers, "形象进度", "下步计划", "存在问题", "问题责任单位"])
+    for i in range(rows):
+        pct = WriteOnlyCell(ws, value=(i % 100) / 100)
+        pct.number_format = "0%"
+        ws.append([f"P-{i:06d}", f"项目{i}", "2024-03", 1234.5 + i, pct, "主体施工", "推进"])
+    wb.save(path)
 
 
 def _openpyxl_reader(spec: Any, path: str) -> Any:
@@ -56,14 +80,20 @@ def _openpyxl_reader(spec: Any, path: str) -> Any:
 
 
 def child(reader: str, path: str) -> None:
+    from chaintrack.sheets.reader import open_sheet
     from chaintrack.sheets.specs import get_spec
 
-    spec = get_spec("enterprises")
+    spec = get_spec("progress" if reader in PERCENT_READERS else "enterprises")
     started = time.perf_counter()
     cpu = time.process_time()
-    sheet = spec.open(path) if reader == "calamine" else _openpyxl_reader(spec, path)
+    if reader == "formats-off":
+        sheet = open_sheet(path, spec.header_map())
+    elif reader in ("calamine", "formats-on"):
+        sheet = spec.open(path)
+    else:
+        sheet = _openpyxl_reader(spec, path)
     with sheet:
-        rows = sum(1 for _ in sheet)
+        rows = sum(1 for raw in sheet if reader != "formats-on" or raw.formats)
     out = {
         "rows": rows,
         "seconds": time.perf_counter() - started,
@@ -78,14 +108,19 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=100_000)
     parser.add_argument("--repeat", type=int, default=2)
     parser.add_argument("--file", help="read (or write, if missing) this .xlsx")
+    parser.add_argument("--percent", action="store_true", help="measure percent formats")
     parser.add_argument("--child", nargs=2, metavar=("READER", "FILE"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         child(*args.child)
         return
     with tempfile.TemporaryDirectory(prefix="chaintrack-xlsx-bench-") as tmp:
-        path = Path(args.file) if args.file else Path(tmp) / "enterprises.xlsx"
-        if not path.exists():
+        name = "progress-percent.xlsx" if args.percent else "enterprises.xlsx"
+        path = Path(args.file) if args.file else Path(tmp) / name
+        readers = PERCENT_READERS if args.percent else READERS
+        if not path.exists() and args.percent:
+            write_percent_progress(args.rows, path)
+        elif not path.exists():
             from imports import enterprise_rows
 
             from chaintrack.sheets.specs import get_spec
@@ -95,7 +130,7 @@ def main() -> None:
         print(f"{path}: {path.stat().st_size / 2**20:.1f} MB", flush=True)
         best: dict[str, dict[str, float]] = {}
         for _ in range(args.repeat):
-            for reader in READERS:
+            for reader in readers:
                 proc = subprocess.run(
                     [sys.executable, __file__, "--child", reader, str(path)],
                     capture_output=True,
@@ -112,6 +147,14 @@ def main() -> None:
                 )
                 if reader not in best or out["seconds"] < best[reader]["seconds"]:
                     best[reader] = out
+    if args.percent:
+        off, on = best["formats-off"], best["formats-on"]
+        print(
+            f"\nbest: without formats {off['seconds']:.2f} s, with {on['seconds']:.2f} s "
+            f"({on['rows']:,} percent cells): {on['seconds'] / off['seconds']:.2f}x; "
+            f"peak RSS {off['peak_mb']:.0f} / {on['peak_mb']:.0f} MB"
+        )
+        return
     slow, fast = best["openpyxl"], best["calamine"]
     print(
         f"\nbest: openpyxl {slow['rows'] / slow['seconds']:,.0f} rows/s, "

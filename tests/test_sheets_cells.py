@@ -349,7 +349,10 @@ def test_uscc_normalised_and_checked():
         cells.parse_uscc("91110000600037341X")
     assert exc.value.code == "uscc"
     with pytest.raises(CellError, match="18位"):
-        cells.parse_uscc(9111000060003734)
+        cells.parse_uscc(911100006000373)  # a number that kept its 15 digits: too short
+    with pytest.raises(CellError, match="以数字形式保存") as exc:
+        cells.parse_uscc(9111000060003734)  # 16 digits: more than a number keeps
+    assert exc.value.code == "lost_digits"
 
 
 def test_codes_with_excel_text_apostrophe_or_tab():

@@ -2,8 +2,9 @@
 
 chaintrack template ENTITY FILE                 blank template (.xlsx, or .csv by extension)
 chaintrack import ENTITY FILE [--chain CODE] [--commit] [--sheet NAME]
-                                                dry run by default: the per-row report and
-                                                every error; exit code 1 when there are errors
+                                                FILE .xlsx, .xls, .ods or .csv; dry run by
+                                                default: the per-row report and every
+                                                error; exit code 1 when there are errors
 chaintrack export ENTITY FILE [--chain CODE]    the template format, ready to edit and import
 
 Commands act as the system: every chain, audit records with no user and request id "cli".
@@ -164,7 +165,11 @@ def add_commands(sub: Any) -> None:
         "import", help="import a spreadsheet (dry run unless --commit; exit 1 on errors)"
     )
     imp.add_argument("entity", choices=ENTITIES)
-    imp.add_argument("file", help=".xlsx or .csv")
+    imp.add_argument(
+        "file",
+        help=".xlsx, .xls, .ods or .csv (as Excel, WPS or LibreOffice save them: percent "
+        "cells, merged rows, dates as text are read)",
+    )
     imp.add_argument("--chain", help="chain code the rows belong to (memberships, projects, ...)")
     imp.add_argument("--commit", action="store_true", help="write (all rows or nothing)")
     imp.add_argument("--sheet", help="worksheet name (default: best header match)")

@@ -57,7 +57,10 @@ Sheet = Annotated[
 ]
 Upload = Annotated[
     UploadFile,
-    File(description="The filled-in template or an edited export: .xlsx or .csv"),
+    File(
+        description="The filled-in template or an edited export: .xlsx, .xls, .ods or .csv "
+        "(percent-formatted cells are read as percentages, merged cells fill their rows)"
+    ),
 ]
 Limits = Annotated[ImportLimits, Depends(import_limits)]
 
@@ -65,8 +68,9 @@ _IMPORT_PROBLEMS = problem_responses(
     BadRequest, NotFound, PayloadTooLarge, ValidationProblem, ImportRejected
 )
 IMPORT_DOC = (
-    "\n\n上传.xlsx或.csv（模板或导出文件，表头中英文均可，标题行、合并单元格、全角字符、"
-    "千分位、文本格式数字、Excel日期序号、“2024年3月”等写法均可识别）。mode=dry_run（默认）"
+    "\n\n上传.xlsx、.xls、.ods或.csv（模板或导出文件，表头中英文均可，标题行、合并单元格、"
+    "全角字符、千分位、货币格式、百分比格式、文本格式数字和日期、Excel日期序号、“2024年3月”"
+    "等写法均可识别；以数字保存而丢失末位的代码会被指出）。mode=dry_run（默认）"
     "只预检：逐行报告新增、更新、不变，及每个错误的行号、列名和说明，不写入任何数据；"
     "mode=commit 正式导入：整个文件在一个事务中写入，任何一行有错则全部不写入（422，附全部错误），"
     "重复导入同一文件不产生任何变化。\n\n"

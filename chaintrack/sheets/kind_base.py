@@ -76,6 +76,12 @@ class Kind:
     width = 14
     #: the instructions sheet shows min_value / max_value
     shows_bounds = False
+    #: a cell's number format changes its meaning (a percent format: value × 100), so
+    #: the reader reads the formats of this column's cells (``sheets.styles``)
+    reads_number_format = False
+    #: a code (credit code, project code, phone or ID number): a number cell that lost
+    #: digits (more than a double keeps) is refused, one that kept them all is the code
+    code = False
 
     def blank(self) -> Any:
         """What a blank cell reads as."""

@@ -94,6 +94,7 @@ class Code(Kind):
     text_formatted = True
     xlsx_format = TEXT_FORMAT
     memo = True
+    code = True
 
     def parse(self, col: Column, raw: Any, *, date1904: bool, number_format: str | None) -> Any:
         return cells.parse_code(raw, max_length=col.max_length or 32)
@@ -179,6 +180,7 @@ class Percent(Number):
 
     xlsx_format = PERCENT_FORMAT
     shows_bounds = False
+    reads_number_format = True
 
     def parse(self, col: Column, raw: Any, *, date1904: bool, number_format: str | None) -> Any:
         if (
@@ -322,6 +324,7 @@ class Identifier(Kind):
 
     text_formatted = True
     xlsx_format = TEXT_FORMAT
+    code = True
 
     def __init__(
         self, parser: Callable[[Any], Any], text: str, *, width: int = 14, memo: bool = False
@@ -365,5 +368,8 @@ KINDS: dict[ColumnKind, Kind] = {
     ),
 }
 
-#: Kinds whose template column is formatted as text.
-TEXT_FORMATTED = frozenset(kind for kind, rules in KINDS.items() if rules.text_formatted)
+#: Kinds whose template column is formatted as text (every code kind is: an all-digit
+#: code typed into a number cell loses its digits past the 15th).
+TEXT_FORMATTED = frozenset(
+    kind for kind, rules in KINDS.items() if rules.text_formatted or rules.code
+)

@@ -7,6 +7,12 @@ context manager). Workbooks are read by python-calamine (``sheets.workbook``: th
 sheet decoded in Rust, rows handed over one at a time), CSV with the ``csv`` module over
 an incremental decoder (``sheets.csvfile``: memory stays flat).
 
+What an office suite's file says beyond the values (``sheets.styles``): a
+percent-formatted cell in a ``styled`` column carries its format in ``RawRow.formats``
+(.xlsx, .ods, and .xls through xlrd), and a cell merged over several
+data rows (a project name over three month rows) gives its value to each of those rows
+(its first column; title and header rows are left alone).
+
 Every problem with the file as a whole (too big, too many rows, not a spreadsheet, no
 header row, a required column missing, an undecodable CSV) is a ``SheetError`` with a
 Chinese + English message, raised by ``open_sheet`` or, for the row cap and encoding
@@ -34,6 +40,7 @@ from chaintrack.sheets.files import (
     sniff_kind,
 )
 from chaintrack.sheets.headers import HEADER_SCAN_ROWS, HeaderIndex, HeaderMatch
+from chaintrack.sheets.styles import Merge, RowMarks
 from chaintrack.sheets.workbook import open_workbook
 
 __all__ = [
@@ -84,6 +91,7 @@ class SheetReader:
         sheet_name: str | None = None,
         encoding: str | None = None,
         date1904: bool = False,
+        marks: Callable[[], Iterator[RowMarks]] | None = None,
     ) -> None:
         self.format = format
         self.header = header
@@ -92,6 +100,7 @@ class SheetReader:
         self.date1904 = date1904
         self.max_rows = max_rows
         self._rows = rows
+        self._marks = marks
         self._closers = closers
         self.rows_read = 0
 
@@ -116,23 +125,12 @@ class SheetReader:
         )
 
     def __iter__(self) -> Iterator[RawRow]:
-        columns = list(self.header.columns.items())
         skip = self.header.row
         try:
-            for number, cells in enumerate(self._rows(), start=1):
-                if number <= skip:
-                    continue
-                width = len(cells)
-                values = {name: cells[i] if i < width else None for name, i in columns}
-                if all(is_blank(v) for v in values.values()):
-                    continue
-                self.rows_read += 1
-                if self.rows_read > self.max_rows:
-                    raise self._too_many(number)
-                for name, value in values.items():
-                    if value == "":
-                        values[name] = None
-                yield RawRow(number, values)
+            if self._marks is not None:
+                yield from self._marked_rows(self._marks)
+            else:
+                yield from self._plain_rows()
         except SheetError:
             raise
         except UnicodeDecodeError as exc:
@@ -152,6 +150,72 @@ class SheetReader:
                 "文件已损坏，无法读取全部内容，请在Excel中打开后另存为.xlsx / "
                 f"the file is damaged and cannot be read to the end ({type(exc).__name__})",
             ) from exc
+
+    def _plain_rows(self) -> Iterator[RawRow]:
+        columns = list(self.header.columns.items())
+        skip = self.header.row
+        for number, cells in enumerate(self._rows(), start=1):
+            if number <= skip:
+                continue
+            width = len(cells)
+            values = {name: cells[i] if i < width else None for name, i in columns}
+            if all(is_blank(v) for v in values.values()):
+                continue
+            self.rows_read += 1
+            if self.rows_read > self.max_rows:
+                raise self._too_many(number)
+            for name, value in values.items():
+                if value == "":
+                    values[name] = None
+            yield RawRow(number, values)
+
+    def _marked_rows(self, source: Callable[[], Iterator[RowMarks]]) -> Iterator[RawRow]:
+        """The rows, with the percent formats and merged ranges of ``sheets.styles``."""
+        columns = list(self.header.columns.items())
+        by_column = {i: name for name, i in columns}
+        skip = self.header.row
+        fills: dict[int, tuple[int, Any]] = {}  # column → (last row of the merge, value)
+        marks: Iterator[RowMarks] | None = None
+        try:  # closes the marks' zip member when the rows stop early
+            marks = source()
+            upcoming = next(marks, None)
+            shading: RowMarks | None = None
+            for number, cells in enumerate(self._rows(), start=1):
+                starting: list[Merge] = []
+                while upcoming is not None and upcoming.row <= number:
+                    starting.extend(upcoming.merges)
+                    shading = upcoming
+                    upcoming = next(marks, None)
+                if number <= skip:
+                    continue
+                width = len(cells)
+                values = {name: cells[i] if i < width else None for name, i in columns}
+                if all(is_blank(v) for v in values.values()):
+                    continue
+                self.rows_read += 1
+                if self.rows_read > self.max_rows:
+                    raise self._too_many(number)
+                for name, value in values.items():
+                    if value == "":
+                        values[name] = None
+                for merge in starting:
+                    first = values.get(by_column.get(merge.first_col, ""))
+                    if merge.last_row > number and not is_blank(first):
+                        fills[merge.first_col] = (merge.last_row, first)
+                for col, (last, value) in list(fills.items()):
+                    if last < number:
+                        del fills[col]
+                    elif values[by_column[col]] is None:
+                        values[by_column[col]] = value
+                formats = None
+                if shading is not None and shading.formats and number <= shading.through:
+                    found = shading.formats
+                    formats = {name: found[i] for name, i in columns if i in found} or None
+                yield RawRow(number, values, formats)
+        finally:
+            close = getattr(marks, "close", None)
+            if close is not None:
+                close()
 
     def close(self) -> None:
         self._rows = _no_rows  # frees a workbook sheet's cells
@@ -179,6 +243,7 @@ def open_sheet(
     max_rows: int = DEFAULT_MAX_ROWS,
     sheet: str | None = None,
     header_scan_rows: int = HEADER_SCAN_ROWS,
+    styled: Collection[str] = (),
 ) -> SheetReader:
     """Open a spreadsheet for streaming.
 
@@ -188,7 +253,9 @@ def open_sheet(
     the most known columns (title rows above it, merged or not, are skipped); with
     several visible sheets the one whose header matches best is read. ``required``
     columns must be present. The kind of file (.xlsx, .xls, .ods, CSV) is told by its
-    content, not ``filename`` (kept for messages and future use).
+    content, not ``filename`` (kept for messages and future use). ``styled``: the
+    fields (percentage columns) whose cells' percent formats are read into
+    ``RawRow.formats``.
     """
     del filename
     index = HeaderIndex(columns)
@@ -198,7 +265,7 @@ def open_sheet(
         kind = sniff_kind(stream)
         if kind in WORKBOOK_KINDS:
             opened, close_book = open_workbook(
-                stream, kind, index, sheet=sheet, scan_rows=header_scan_rows
+                stream, kind, index, sheet=sheet, scan_rows=header_scan_rows, styled=styled
             )
             closers.append(close_book)
             index.check(opened.header, required)
@@ -210,6 +277,7 @@ def open_sheet(
                 closers=closers,
                 sheet_name=opened.name,
                 date1904=opened.date1904,
+                marks=opened.marks,
             )
         rows, header, encoding = open_csv(stream, index, scan_rows=header_scan_rows)
         index.check(header, required)

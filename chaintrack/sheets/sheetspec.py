@@ -124,6 +124,7 @@ class SheetSpec:
             max_bytes=max_bytes,
             max_rows=max_rows,
             sheet=sheet,
+            styled=[c.field for c in self.import_columns if c.rules.reads_number_format],
         )
 
     def parse_rows(self, reader: SheetReader) -> Iterator[ParsedRow]:

@@ -17,19 +17,20 @@ so Python never holds more than a row. What it gives, and how the rest of
 - an error cell (``#N/A``, ``#DIV/0!``) is ``""`` like a blank one: calamine's Python
   binding does not say which error it was (python-calamine issue 105).
 
-Number formats: calamine does not say a cell's number format, and a percent-formatted
-cell (``45%`` typed in the sheet) holds 0.45. ``RawRow.formats`` is the seam where a
-reader that knows a cell's format puts it (field → format code); ``Column.parse`` hands
-it to the column's kind, and a percent column multiplies a percent-formatted number by
-100. Nothing fills it yet: a reader of the .xlsx styles (each cell's ``s`` attribute and
-its ``numFmt``) would, in ``SheetReader.__iter__``.
+Number formats and merged cells: calamine does not say a cell's number format, and a
+percent-formatted cell (``45%`` typed in the sheet) holds 0.45; it gives merged ranges
+for .xlsx and .xls only. ``sheets.styles`` reads what is missing from the file's XML
+(percent formats of .xlsx and .ods cells in the columns that need them, .ods merged
+ranges) as ``RowMarks``; ``SheetReader`` puts a percent cell's format in
+``RawRow.formats`` (a percent column reads it × 100) and gives every row of a merged
+range the value of its first cell. .xls percent formats are read with xlrd (``styles``).
 """
 
 from __future__ import annotations
 
 import itertools
 import zipfile
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, BinaryIO
 from xml.etree import ElementTree
@@ -38,6 +39,7 @@ import python_calamine
 
 from chaintrack.sheets.files import SheetError
 from chaintrack.sheets.headers import HeaderIndex, HeaderMatch
+from chaintrack.sheets.styles import RowMarks, row_marks
 
 _NAMES = {"xlsx": ".xlsx", "xls": ".xls", "ods": ".ods"}
 
@@ -50,6 +52,8 @@ class OpenedSheet:
     header: HeaderMatch
     rows: Callable[[], Iterator[Sequence[Any]]]
     date1904: bool
+    #: percent formats and merged ranges by row (``sheets.styles``), when there are any
+    marks: Callable[[], Iterator[RowMarks]] | None = None
 
 
 def _failed(kind: str, exc: BaseException) -> SheetError:
@@ -107,10 +111,17 @@ def sheet_rows(ws: python_calamine.CalamineSheet) -> Iterator[Sequence[Any]]:
 
 
 def open_workbook(
-    stream: BinaryIO, kind: str, index: HeaderIndex, *, sheet: str | None, scan_rows: int
+    stream: BinaryIO,
+    kind: str,
+    index: HeaderIndex,
+    *,
+    sheet: str | None,
+    scan_rows: int,
+    styled: Collection[str] = (),
 ) -> tuple[OpenedSheet, Callable[[], Any]]:
     """Open the workbook and choose its sheet: the named one, else the visible worksheet
-    whose header row names the most columns. Returns the sheet and what closes the book."""
+    whose header row names the most columns. Returns the sheet and what closes the book.
+    ``styled``: the fields whose percent number format matters (``sheets.styles``)."""
     try:
         book = python_calamine.CalamineWorkbook.from_filelike(stream)
     except BaseException as exc:
@@ -118,7 +129,8 @@ def open_workbook(
             raise
         raise _failed(kind, exc) from exc
     try:
-        return _choose(book, stream, kind, index, sheet=sheet, scan_rows=scan_rows), book.close
+        opened = _choose(book, stream, kind, index, sheet=sheet, scan_rows=scan_rows, styled=styled)
+        return opened, book.close
     except BaseException:
         book.close()
         raise
@@ -132,6 +144,7 @@ def _choose(
     *,
     sheet: str | None,
     scan_rows: int,
+    styled: Collection[str],
 ) -> OpenedSheet:
     worksheets = [
         m for m in book.sheets_metadata if m.typ == python_calamine.SheetTypeEnum.WorkSheet
@@ -168,4 +181,20 @@ def _choose(
         date1904 = kind == "xlsx" and xlsx_date1904(stream)
     except (zipfile.BadZipFile, KeyError, ElementTree.ParseError, OSError) as exc:
         raise _failed(kind, exc) from exc
-    return OpenedSheet(ws.name, header, lambda: sheet_rows(ws), date1904)
+    marks = _marks(stream, kind, ws, header, styled)
+    return OpenedSheet(ws.name, header, lambda: sheet_rows(ws), date1904, marks)
+
+
+def _marks(
+    stream: BinaryIO,
+    kind: str,
+    ws: python_calamine.CalamineSheet,
+    header: HeaderMatch,
+    styled: Collection[str],
+) -> Callable[[], Iterator[RowMarks]] | None:
+    """Percent formats (of the ``styled`` fields' columns) and merged ranges of the sheet."""
+    columns = {header.columns[name] for name in styled if name in header.columns}
+    try:
+        return row_marks(stream, kind, ws, columns, header_row=header.row)
+    except (zipfile.BadZipFile, KeyError, ElementTree.ParseError, OSError, ValueError) as exc:
+        raise _failed(kind, exc) from exc

@@ -20,6 +20,9 @@ Quirks handled (all seen in real office spreadsheets):
   ``2024-03-05`` / ``2024/3/5`` / ``2024.3.5`` / ``2024年3月5日`` / ``20240305``;
 - periods (reporting months) as dates, serials or ``2024年3月`` / ``2024/3`` / ``2024-03``
   / ``2024.3`` / ``202403``;
+- codes stored as numbers (an all-digit code typed into a General cell): one that kept
+  every digit is the code, one with more digits than a double keeps is refused with a
+  message saying so (``check_number_kept_digits``);
 - Excel error values typed or stored as text (``#N/A``, ``#DIV/0!``, ...) are refused
   with a clear message (an error *cell* reaches us blank: see ``sheets.workbook``).
 
@@ -51,6 +54,7 @@ from chaintrack.sheets.cells.choices import (
     parse_enum,
 )
 from chaintrack.sheets.cells.codes import (
+    check_number_kept_digits,
     parse_code,
     parse_internal_code,
     parse_national_code,
@@ -77,6 +81,7 @@ __all__ = [
     "CellError",
     "as_text",
     "check_excel_error",
+    "check_number_kept_digits",
     "date_to_excel_serial",
     "decimal_from_float",
     "enum_labels",
