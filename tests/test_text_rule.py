@@ -164,3 +164,16 @@ def test_passwords_are_not_text(client, db) -> None:
     assert_text_refused(
         client.post(f"{API}/users", json={**body, "display_name": "\ufeff"}), "display_name"
     )
+
+
+@pytest.mark.parametrize("raw", ["名称\x07", "a\x1bb"])
+def test_import_cells_follow_the_same_text_rule(raw: str) -> None:
+    """A cell is held to the API's rule (chaintrack.common.text): control characters are
+    refused, invisible-only cells read as blank, line breaks stay in multi-line cells."""
+    from chaintrack.sheets.cells.base import CellError
+    from chaintrack.sheets.cells.text import parse_text
+
+    with pytest.raises(CellError, match="控制字符"):
+        parse_text(raw)
+    assert parse_text("\u200b\ufeff") is None
+    assert parse_text("第一行\n第二行", multiline=True) == "第一行\n第二行"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from chaintrack.common.text import text_problem
 from chaintrack.sheets.cells.base import CLEAN_TEXT, CellError, as_text, check_excel_error, is_blank
 
 _WS_RUN = re.compile(r"\s+")
@@ -42,6 +43,11 @@ def parse_text(value: Any, *, multiline: bool = False, max_length: int | None = 
     if len(text) > 1 and text[0] == "'" and text[1] in _FORMULA_START:
         text = text[1:]
     check_excel_error(text)
+    # The API's rule for every text field (chaintrack.common.text), so that whatever an
+    # import stores an export writes back and an import reads again.
+    problem = text_problem(text, multiline=multiline)
+    if problem is not None:
+        raise CellError(problem, "text")
     if max_length is not None and len(text) > max_length:
         raise CellError(
             f"不能超过{max_length}个字，实际{len(text)}个字 / "
