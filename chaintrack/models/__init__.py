@@ -1,5 +1,14 @@
 """All ORM models, importable from one place (Alembic and tests import this)."""
 
+from chaintrack.models.assessment import (
+    AnnualTask,
+    AssessmentScheme,
+    AssessmentTarget,
+    Indicator,
+    IndicatorFigure,
+    ScoreAdjustment,
+    TaskNote,
+)
 from chaintrack.models.audit import AuditRecord
 from chaintrack.models.base import Base
 from chaintrack.models.chain import Chain, ChainGroup, ChainLeader
@@ -18,6 +27,9 @@ from chaintrack.models.reference import ProjectTypeDefinition, Region, TierDefin
 from chaintrack.models.user import EditorAssignment, LoginThrottleEntry, User
 
 __all__ = [
+    "AnnualTask",
+    "AssessmentScheme",
+    "AssessmentTarget",
     "AuditRecord",
     "Base",
     "Chain",
@@ -28,6 +40,8 @@ __all__ = [
     "EditorAssignment",
     "Enterprise",
     "EnterpriseFigures",
+    "Indicator",
+    "IndicatorFigure",
     "ListEntry",
     "ListType",
     "LoginThrottleEntry",
@@ -43,6 +57,8 @@ __all__ = [
     "ProjectTarget",
     "ProjectTypeDefinition",
     "Region",
+    "ScoreAdjustment",
+    "TaskNote",
     "TierDefinition",
     "User",
 ]
