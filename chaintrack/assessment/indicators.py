@@ -141,6 +141,7 @@ def investment_completed(session: Session, w: Window, params: dict[str, Any]) ->
             func.sum(ProgressReport.investment_month).label("amount"),
             func.count(ProgressReport.id).label("records"),
         )
+        .select_from(ProgressReport)
         .join(Project, Project.id == ProgressReport.project_id)
         .where(
             revision_on_record(w.cutoff),
@@ -164,6 +165,7 @@ def _status_reached(
             func.count(func.distinct(Project.id)).label("amount"),
             func.count(func.distinct(Project.id)).label("records"),
         )
+        .select_from(ProjectStatusChange)
         .join(Project, Project.id == ProjectStatusChange.project_id)
         .where(
             ProjectStatusChange.to_status == to,
@@ -205,6 +207,7 @@ def new_members(session: Session, w: Window, params: dict[str, Any]) -> list[Par
             func.count(Membership.id).label("amount"),
             func.count(Membership.id).label("records"),
         )
+        .select_from(Membership)
         .join(Enterprise, Enterprise.id == Membership.enterprise_id)
         .where(Membership.started_on >= w.start, Membership.started_on <= w.day)
         .group_by(Membership.chain_id, city)
@@ -231,6 +234,7 @@ def new_designations(session: Session, w: Window, params: dict[str, Any]) -> lis
             func.count(func.distinct(Designation.id)).label("amount"),
             func.count(func.distinct(Designation.id)).label("records"),
         )
+        .select_from(Designation)
         .join(Membership, Membership.enterprise_id == Designation.enterprise_id)
         .where(
             *conditions, membership_current(cast(ColumnElement[dt.date], Designation.recognised_on))
@@ -244,6 +248,7 @@ def new_designations(session: Session, w: Window, params: dict[str, Any]) -> lis
             func.count(Designation.id).label("amount"),
             func.count(Designation.id).label("records"),
         )
+        .select_from(Designation)
         .join(Enterprise, Enterprise.id == Designation.enterprise_id)
         .where(*conditions)
         .group_by(city)
@@ -270,6 +275,7 @@ def problems_closed_on_time(session: Session, w: Window, params: dict[str, Any])
             func.count(Problem.id).label("amount"),
             func.count(Problem.id).label("records"),
         )
+        .select_from(Problem)
         .join(Project, Project.id == Problem.project_id)
         .where(
             Problem.status == ProblemStatus.RESOLVED,
@@ -297,6 +303,7 @@ def reporting_rate(session: Session, w: Window, params: dict[str, Any]) -> list[
             (func.count(func.distinct(Project.id)) * w.months).label("base"),
             func.count(ProgressReport.id).label("records"),
         )
+        .select_from(status)
         .join(Project, Project.id == status.c.project_id)
         .outerjoin(
             ProgressReport,
