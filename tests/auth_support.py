@@ -717,3 +717,27 @@ def _update_scheme(w: World) -> Req:
 @builder("POST", "/assessment/schemes/{scheme_id}/publish")
 def _publish_scheme(w: World) -> Req:
     return Req("POST", f"{API}/assessment/schemes/{_scheme(w).id}/publish", None, IF1)
+
+
+@page_builder("/assessment/schemes/new")
+def _page_new_scheme(w: World) -> PageReq:
+    data = {"year": str(2000 + next(_seq) % 100), "name": "页面方案", "weight_INV": "100"}
+    return PageReq("/assessment/schemes/new", data | {"rule_INV": "linear", "param_INV": "1.2"})
+
+
+@page_builder("/assessment/targets")
+def _page_set_target(w: World) -> PageReq:
+    data = {"year": str(office_today().year), "subject": f"chain:{w.chain.id}", "value": "10"}
+    return PageReq("/assessment/targets", data | {"indicator_code": "INV"})
+
+
+@page_builder("/chains/{chain_id}/tasks/new")
+def _page_new_task(w: World) -> PageReq:
+    data = {"year": str(office_today().year), "title": "页面任务", "owner_unit": "工信局"}
+    return PageReq(f"/chains/{w.chain.id}/tasks/new", data | {"deadline": "2099-12-31"})
+
+
+@page_builder("/chains/{chain_id}/tasks/{task_id}/notes")
+def _page_task_note(w: World) -> PageReq:
+    data = {"noted_on": office_today().isoformat(), "text": "页面进展", "status": "done"}
+    return PageReq(f"/chains/{w.chain.id}/tasks/{_task(w).id}/notes", data)

@@ -73,6 +73,7 @@ def install(app: FastAPI, *, idle_minutes: int = DEFAULT_IDLE_MINUTES) -> None:
     """Add the pages to an app built by create_app (docs_url and redoc_url None)."""
     from chaintrack.web import (
         pages_admin,
+        pages_assessment,
         pages_auth,
         pages_chains,
         pages_enterprises,
@@ -95,6 +96,7 @@ def install(app: FastAPI, *, idle_minutes: int = DEFAULT_IDLE_MINUTES) -> None:
         pages_projects,
         pages_imports,
         pages_admin,
+        pages_assessment,
     ):
         app.include_router(module.router, dependencies=[Depends(check_csrf)])
     errors.install(app)

@@ -34,6 +34,7 @@ NAV = (
     ("enterprises", "/enterprises", "企业"),
     ("projects", "/projects", "项目"),
     ("imports", "/imports", "导入"),
+    ("assessment", "/assessment", "考核"),
     ("admin", "/admin", "管理"),
 )
 
