@@ -358,3 +358,45 @@ def test_a_task_list_as_of_any_day(db, client):
         ),
         404,
     )
+
+
+def add_assessment_rows(db, chain):
+    """One row in each assessment table (tests/test_constraints.py checks every enum)."""
+    from chaintrack.models import (
+        AnnualTask,
+        AssessmentScheme,
+        IndicatorFigure,
+        ScoreAdjustment,
+        TaskNote,
+    )
+
+    task = AnnualTask(
+        chain_id=chain.id,
+        year=2024,
+        title="任务",
+        owner_unit="工信局",
+        deadline=dt.date(2024, 12, 31),
+        listed_on=dt.date(2024, 1, 1),
+        evidence_files=[],
+    )
+    db.add(task)
+    db.flush()
+    subject = {"subject_kind": "chain", "chain_id": chain.id}
+    db.add_all(
+        [
+            TaskNote(task_id=task.id, chain_id=chain.id, noted_on=dt.date(2024, 2, 1), text="进展"),
+            AssessmentTarget(year=2024, indicator_code="INV", value=Decimal(1), **subject),
+            IndicatorFigure(
+                year=2024, indicator_code="REVENUE", value=Decimal(1), source="统计", **subject
+            ),
+            AssessmentScheme(year=2024, number=1, name="方案", items=[]),
+            ScoreAdjustment(
+                year=2024,
+                points=Decimal(1),
+                reason="加分",
+                decided_on=dt.date(2024, 3, 1),
+                **subject,
+            ),
+        ]
+    )
+    db.flush()
