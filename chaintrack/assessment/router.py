@@ -22,7 +22,7 @@ from chaintrack.errors import (
     ValidationProblem,
     problem_responses,
 )
-from chaintrack.models.assessment import SubjectKind
+from chaintrack.models.assessment import Indicator, IndicatorFigure, ScoreAdjustment, SubjectKind
 
 router = APIRouter(tags=["assessment"])
 API = service.API
@@ -58,6 +58,18 @@ def create_task(
 ) -> s.TaskOut:
     task = tasks.create_task(session, chain_id, data)
     created(response, f"{API}/chains/{chain_id}/tasks/{task.id}", task)
+    return _task_out(session, chain_id, task.id, task.year)
+
+
+@router.get(
+    "/chains/{chain_id}/tasks/{task_id}",
+    response_model=s.TaskOut,
+    summary="One task with its notes (as of today)",
+    responses=problem_responses(NotFound),
+)
+def get_task(chain_id: int, task_id: int, session: SessionDep, response: Response) -> s.TaskOut:
+    task = tasks.get_task(session, chain_id, task_id)
+    set_etag(response, task)
     return _task_out(session, chain_id, task.id, task.year)
 
 
@@ -102,9 +114,12 @@ def add_note(
     data: s.NoteCreate,
     session: SessionDep,
     principal: CurrentPrincipal,
+    response: Response,
 ) -> s.NoteOut:
     task = tasks.get_task(session, chain_id, task_id)
-    return s.NoteOut.model_validate(tasks.add_note(session, task, data, principal.id))
+    note = tasks.add_note(session, task, data, principal.id)
+    created(response, f"{API}/chains/{chain_id}/tasks/{task_id}", None)  # notes: in the task
+    return s.NoteOut.model_validate(note)
 
 
 # --- catalogue ------------------------------------------------------------------------------
@@ -125,6 +140,7 @@ def list_indicators(session: SessionDep) -> list[s.IndicatorOut]:
             unit=i.unit,
             description=i.description,
             computed=service.is_computed(i.kind),
+            version=i.version,
         )
         for i in service.list_indicators(session)
     ]
@@ -142,7 +158,11 @@ def create_indicator(
     data: s.IndicatorCreate, session: SessionDep, response: Response
 ) -> s.IndicatorOut:
     i = service.create_indicator(session, data)
-    created(response, f"{API}/assessment/indicators", i)
+    created(response, f"{API}/assessment/indicators/{i.code}", i)
+    return _indicator_out(i)
+
+
+def _indicator_out(i: Indicator) -> s.IndicatorOut:
     return s.IndicatorOut(
         code=i.code,
         name_zh=i.name_zh,
@@ -151,7 +171,20 @@ def create_indicator(
         unit=i.unit,
         description=i.description,
         computed=service.is_computed(i.kind),
+        version=i.version,
     )
+
+
+@router.get(
+    "/assessment/indicators/{code}",
+    response_model=s.IndicatorOut,
+    summary="One indicator of the catalogue",
+    responses=problem_responses(NotFound),
+)
+def get_indicator(code: str, session: SessionDep, response: Response) -> s.IndicatorOut:
+    i = service.indicator_by_code(session, code)
+    set_etag(response, i)
+    return _indicator_out(i)
 
 
 # --- targets, figures, adjustments -----------------------------------------------------------
@@ -159,30 +192,31 @@ def create_indicator(
 
 @router.get(
     "/assessment/targets",
-    response_model=list[s.TargetOut],
+    response_model=list[s.AssessmentTargetOut],
     summary="Targets of a year",
 )
 def list_targets(
     session: SessionDep, year: YearQ, subject_kind: SubjectKind | None = None
-) -> list[s.TargetOut]:
+) -> list[s.AssessmentTargetOut]:
     return [
-        s.TargetOut.model_validate(t) for t in service.list_targets(session, year, subject_kind)
+        s.AssessmentTargetOut.model_validate(t)
+        for t in service.list_targets(session, year, subject_kind)
     ]
 
 
 @router.put(
     "/assessment/targets",
     dependencies=[admin_only()],
-    response_model=s.TargetOut,
+    response_model=s.AssessmentTargetOut,
     summary="Set a chain's or a city's target for an indicator (year or quarter)",
     description="Creates the target or replaces its value. A chain that did not exist "
     "in the year, or a region that is not a city, is refused (422).",
     responses=problem_responses(ValidationProblem),
 )
-def set_target(data: s.TargetSet, session: SessionDep, response: Response) -> s.TargetOut:
+def set_target(data: s.TargetSet, session: SessionDep, response: Response) -> s.AssessmentTargetOut:
     target = service.set_target(session, data)
     set_etag(response, target)
-    return s.TargetOut.model_validate(target)
+    return s.AssessmentTargetOut.model_validate(target)
 
 
 @router.post(
@@ -199,6 +233,18 @@ def create_figure(data: s.FigureCreate, session: SessionDep, response: Response)
     return s.FigureOut.model_validate(figure)
 
 
+@router.get(
+    "/assessment/figures/{figure_id}",
+    response_model=s.FigureOut,
+    summary="One hand-entered figure",
+    responses=problem_responses(NotFound),
+)
+def get_figure(figure_id: int, session: SessionDep, response: Response) -> s.FigureOut:
+    figure = service.get_row(session, IndicatorFigure, figure_id, "figure")
+    set_etag(response, figure)
+    return s.FigureOut.model_validate(figure)
+
+
 @router.post(
     "/assessment/adjustments",
     dependencies=[admin_only()],
@@ -212,6 +258,18 @@ def create_adjustment(
 ) -> s.AdjustmentOut:
     item = service.create_adjustment(session, data)
     created(response, f"{API}/assessment/adjustments/{item.id}", item)
+    return s.AdjustmentOut.model_validate(item)
+
+
+@router.get(
+    "/assessment/adjustments/{adjustment_id}",
+    response_model=s.AdjustmentOut,
+    summary="One bonus or deduction",
+    responses=problem_responses(NotFound),
+)
+def get_adjustment(adjustment_id: int, session: SessionDep, response: Response) -> s.AdjustmentOut:
+    item = service.get_row(session, ScoreAdjustment, adjustment_id, "adjustment")
+    set_etag(response, item)
     return s.AdjustmentOut.model_validate(item)
 
 

@@ -112,6 +112,7 @@ class IndicatorOut(OutputModel):
     unit: str
     description: str | None
     computed: bool = Field(description="figure computed from recorded data (else entered)")
+    version: int
 
 
 class SubjectIn(InputModel):
@@ -129,7 +130,7 @@ class TargetSet(SubjectIn):
     value: Amount = Field(ge=0)
 
 
-class TargetOut(OutputModel):
+class AssessmentTargetOut(OutputModel):
     id: int
     year: int
     quarter: int | None
@@ -159,6 +160,7 @@ class FigureOut(OutputModel):
     region_code: str | None
     value: Decimal
     source: str
+    version: int
 
 
 class AdjustmentCreate(SubjectIn):
@@ -179,6 +181,7 @@ class AdjustmentOut(OutputModel):
     points: Decimal
     reason: str
     decided_on: dt.date
+    version: int
 
 
 # --- schemes ----------------------------------------------------------------------------

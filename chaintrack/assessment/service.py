@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -28,6 +28,7 @@ from chaintrack.models.assessment import (
 from chaintrack.models.base import utcnow
 
 API = "/api/v1"
+Row = TypeVar("Row", IndicatorFigure, ScoreAdjustment)
 
 
 def is_computed(kind: IndicatorKind) -> bool:
@@ -58,6 +59,20 @@ def create_indicator(session: Session, data: s.IndicatorCreate) -> Indicator:
     session.add(indicator)
     session.flush()
     return indicator
+
+
+def indicator_by_code(session: Session, code: str) -> Indicator:
+    indicator = session.get(Indicator, code)
+    if indicator is None:
+        raise not_found("indicator", code)
+    return indicator
+
+
+def get_row(session: Session, model: type[Row], row_id: int, entity: str) -> Row:
+    row = session.get(model, row_id)
+    if row is None:
+        raise not_found(entity, row_id)
+    return row
 
 
 def get_indicator(session: Session, code: str, field: str = "indicator_code") -> Indicator:
