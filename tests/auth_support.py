@@ -686,3 +686,142 @@ def _page_dispatch_submit(w: World) -> PageReq:
     p = make_project(w.db, w.chain)
     data = {"period": "2025-01", "investment_month": "12", "confirm_warnings": "1"}
     return PageReq(f"/dispatch/projects/{p.id}/report", data)
+
+
+# --- assessment (考核) --------------------------------------------------------------------
+
+
+def _task(w: World) -> Any:
+    from chaintrack.models import AnnualTask
+
+    return _add(
+        w.db,
+        AnnualTask(
+            chain_id=w.chain.id,
+            year=office_today().year,
+            title="任务",
+            owner_unit="工信局",
+            deadline=office_today(),
+            listed_on=office_today(),
+            evidence_files=[],
+        ),
+    )
+
+
+def _scheme(w: World) -> Any:
+    from chaintrack.models import AssessmentScheme
+
+    n = next(_seq)
+    items = [{"indicator_code": "INV", "weight": "100", "rule": "linear"}]
+    return _add(w.db, AssessmentScheme(year=2100 + n % 90, number=n, name="方案", items=items))
+
+
+_TASK = {
+    "year": office_today().year,
+    "title": "任务",
+    "owner_unit": "工信局",
+    "deadline": "2099-12-31",
+}
+_ITEMS = [{"indicator_code": "INV", "weight": "100", "rule": "linear"}]
+
+
+@builder("POST", "/chains/{chain_id}/tasks")
+def _create_task(w: World) -> Req:
+    return Req("POST", f"{API}/chains/{w.chain.id}/tasks", _TASK)
+
+
+@builder("PATCH", "/chains/{chain_id}/tasks/{task_id}")
+def _update_task(w: World) -> Req:
+    t = _task(w)
+    return Req("PATCH", f"{API}/chains/{w.chain.id}/tasks/{t.id}", {"owner_person": "李四"}, IF1)
+
+
+@builder("POST", "/chains/{chain_id}/tasks/{task_id}/notes")
+def _task_note(w: World) -> Req:
+    t = _task(w)
+    body = {"noted_on": office_today().isoformat(), "text": "推进", "status": "in_progress"}
+    return Req("POST", f"{API}/chains/{w.chain.id}/tasks/{t.id}/notes", body)
+
+
+@builder("POST", "/assessment/indicators")
+def _create_indicator(w: World) -> Req:
+    body = {"code": f"X{next(_seq)}", "name_zh": "出口额", "kind": "manual", "unit": "万元"}
+    return Req("POST", f"{API}/assessment/indicators", body)
+
+
+@builder("PUT", "/assessment/targets")
+def _set_target(w: World) -> Req:
+    body = {
+        "year": office_today().year,
+        "indicator_code": "INV",
+        "subject_kind": "chain",
+        "chain_id": w.chain.id,
+        "value": "100",
+    }
+    return Req("PUT", f"{API}/assessment/targets", body)
+
+
+@builder("POST", "/assessment/figures")
+def _create_figure(w: World) -> Req:
+    body = {
+        "year": office_today().year,
+        "indicator_code": "REVENUE",
+        "subject_kind": "city",
+        "region_code": "370100",
+        "value": "100",
+        "source": "统计局",
+    }
+    return Req("POST", f"{API}/assessment/figures", body)
+
+
+@builder("POST", "/assessment/adjustments")
+def _create_adjustment(w: World) -> Req:
+    body = {
+        "year": office_today().year,
+        "subject_kind": "chain",
+        "chain_id": w.chain.id,
+        "points": "-1",
+        "reason": "迟报",
+        "decided_on": office_today().isoformat(),
+    }
+    return Req("POST", f"{API}/assessment/adjustments", body)
+
+
+@builder("POST", "/assessment/schemes")
+def _create_scheme(w: World) -> Req:
+    body = {"year": 2000 + next(_seq) % 100, "name": "方案", "items": _ITEMS}
+    return Req("POST", f"{API}/assessment/schemes", body)
+
+
+@builder("PATCH", "/assessment/schemes/{scheme_id}")
+def _update_scheme(w: World) -> Req:
+    return Req("PATCH", f"{API}/assessment/schemes/{_scheme(w).id}", {"name": "新名"}, IF1)
+
+
+@builder("POST", "/assessment/schemes/{scheme_id}/publish")
+def _publish_scheme(w: World) -> Req:
+    return Req("POST", f"{API}/assessment/schemes/{_scheme(w).id}/publish", None, IF1)
+
+
+@page_builder("/assessment/schemes/new")
+def _page_new_scheme(w: World) -> PageReq:
+    data = {"year": str(2000 + next(_seq) % 100), "name": "页面方案", "weight_INV": "100"}
+    return PageReq("/assessment/schemes/new", data | {"rule_INV": "linear", "param_INV": "1.2"})
+
+
+@page_builder("/assessment/targets")
+def _page_set_target(w: World) -> PageReq:
+    data = {"year": str(office_today().year), "subject": f"chain:{w.chain.id}", "value": "10"}
+    return PageReq("/assessment/targets", data | {"indicator_code": "INV"})
+
+
+@page_builder("/chains/{chain_id}/tasks/new")
+def _page_new_task(w: World) -> PageReq:
+    data = {"year": str(office_today().year), "title": "页面任务", "owner_unit": "工信局"}
+    return PageReq(f"/chains/{w.chain.id}/tasks/new", data | {"deadline": "2099-12-31"})
+
+
+@page_builder("/chains/{chain_id}/tasks/{task_id}/notes")
+def _page_task_note(w: World) -> PageReq:
+    data = {"noted_on": office_today().isoformat(), "text": "页面进展", "status": "done"}
+    return PageReq(f"/chains/{w.chain.id}/tasks/{_task(w).id}/notes", data)

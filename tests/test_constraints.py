@@ -28,6 +28,7 @@ from tests.factories import (
     make_node,
     make_project,
 )
+from tests.test_assessment import add_assessment_rows
 
 
 def _enum_columns():
@@ -76,6 +77,7 @@ def one_row_per_table(db):
     db.flush()
     db.add(ReviewEvent(review_id=review.id, report_id=report.id, revision=1, action="submit"))
     db.flush()
+    add_assessment_rows(db, chain)
     return {"chain": chain, "nodes": (a, b)}
 
 

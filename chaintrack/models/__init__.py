@@ -1,5 +1,14 @@
 """All ORM models, importable from one place (Alembic and tests import this)."""
 
+from chaintrack.models.assessment import (
+    AnnualTask,
+    AssessmentScheme,
+    AssessmentTarget,
+    Indicator,
+    IndicatorFigure,
+    ScoreAdjustment,
+    TaskNote,
+)
 from chaintrack.models.audit import AuditRecord
 from chaintrack.models.base import Base
 from chaintrack.models.chain import Chain, ChainGroup, ChainLeader
@@ -26,6 +35,9 @@ from chaintrack.models.reference import ProjectTypeDefinition, Region, TierDefin
 from chaintrack.models.user import EditorAssignment, LoginThrottleEntry, User
 
 __all__ = [
+    "AnnualTask",
+    "AssessmentScheme",
+    "AssessmentTarget",
     "AuditRecord",
     "Base",
     "Chain",
@@ -38,6 +50,8 @@ __all__ = [
     "EditorAssignment",
     "Enterprise",
     "EnterpriseFigures",
+    "Indicator",
+    "IndicatorFigure",
     "ListEntry",
     "ListType",
     "LoginThrottleEntry",
@@ -57,6 +71,8 @@ __all__ = [
     "ReportReview",
     "ReporterScope",
     "ReviewEvent",
+    "ScoreAdjustment",
+    "TaskNote",
     "TierDefinition",
     "User",
 ]

@@ -73,6 +73,7 @@ def install(app: FastAPI, *, idle_minutes: int = DEFAULT_IDLE_MINUTES) -> None:
     """Add the pages to an app built by create_app (docs_url and redoc_url None)."""
     from chaintrack.web import (
         pages_admin,
+        pages_assessment,
         pages_auth,
         pages_chains,
         pages_dispatch,
@@ -97,6 +98,7 @@ def install(app: FastAPI, *, idle_minutes: int = DEFAULT_IDLE_MINUTES) -> None:
         pages_imports,
         pages_dispatch,
         pages_admin,
+        pages_assessment,
     ):
         app.include_router(module.router, dependencies=[Depends(check_csrf)])
     errors.install(app)

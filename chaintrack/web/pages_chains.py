@@ -74,6 +74,7 @@ TABS = (
     ("enterprises", "企业"),
     ("projects", "项目"),
     ("report", "报告"),
+    ("tasks", "年度任务"),
 )
 
 

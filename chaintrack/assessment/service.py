@@ -1,0 +1,301 @@
+"""Rules of the catalogue, targets, hand-entered figures, adjustments and schemes."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Any, TypeVar
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from chaintrack.assessment import schemas as s
+from chaintrack.assessment.indicators import COMPUTATIONS
+from chaintrack.errors import Conflict, ValidationProblem, not_found
+from chaintrack.history import OFFICE_TZ, end_of_day
+from chaintrack.models import Chain, Region
+from chaintrack.models.assessment import (
+    AssessmentScheme,
+    AssessmentTarget,
+    Indicator,
+    IndicatorFigure,
+    IndicatorKind,
+    SchemeStatus,
+    ScoreAdjustment,
+    ScoringRule,
+    SubjectKind,
+)
+from chaintrack.models.base import utcnow
+
+API = "/api/v1"
+Row = TypeVar("Row", IndicatorFigure, ScoreAdjustment)
+
+
+def is_computed(kind: IndicatorKind) -> bool:
+    return kind is not IndicatorKind.MANUAL
+
+
+# --- catalogue -------------------------------------------------------------------------------
+
+
+def list_indicators(session: Session) -> list[Indicator]:
+    return list(session.scalars(select(Indicator).order_by(Indicator.code)))
+
+
+def create_indicator(session: Session, data: s.IndicatorCreate) -> Indicator:
+    if session.get(Indicator, data.code) is not None:
+        raise Conflict(f"指标代码 {data.code} 已存在 / indicator {data.code} exists")
+    allowed = {"project_type"} if data.kind.value.startswith("projects") else set()
+    if data.kind is IndicatorKind.NEW_DESIGNATIONS:
+        allowed = {"tier"}
+    if data.kind is IndicatorKind.INVESTMENT_COMPLETED:
+        allowed = {"project_type"}
+    extra = set(data.params) - allowed
+    if extra:
+        raise ValidationProblem.for_field(
+            "params", f"此类指标不接受参数 {sorted(extra)} / not accepted for this kind"
+        )
+    indicator = Indicator(**data.model_dump())
+    session.add(indicator)
+    session.flush()
+    return indicator
+
+
+def indicator_by_code(session: Session, code: str) -> Indicator:
+    indicator = session.get(Indicator, code)
+    if indicator is None:
+        raise not_found("indicator", code)
+    return indicator
+
+
+def get_row(session: Session, model: type[Row], row_id: int, entity: str) -> Row:
+    row = session.get(model, row_id)
+    if row is None:
+        raise not_found(entity, row_id)
+    return row
+
+
+def get_indicator(session: Session, code: str, field: str = "indicator_code") -> Indicator:
+    indicator = session.get(Indicator, code)
+    if indicator is None:
+        raise ValidationProblem.for_field(field, f"指标 {code} 不存在 / no such indicator")
+    return indicator
+
+
+# --- subjects ---------------------------------------------------------------------------------
+
+
+def chain_existed(chain: Chain, year: int) -> bool:
+    """A chain exists in a year from the year it was registered on."""
+    return chain.created_at.astimezone(OFFICE_TZ).year <= year
+
+
+def _subject(session: Session, data: s.SubjectIn, year: int) -> dict[str, Any]:
+    if data.subject_kind is SubjectKind.CHAIN:
+        if data.chain_id is None or data.region_code is not None:
+            raise ValidationProblem.for_field("chain_id", "产业链考核须填产业链，不填地区")
+        chain = session.get(Chain, data.chain_id)
+        if chain is None:
+            raise ValidationProblem.for_field("chain_id", f"产业链 {data.chain_id} 不存在")
+        if not chain_existed(chain, year):
+            raise ValidationProblem.for_field(
+                "chain_id",
+                f"产业链 {chain.name_zh} 在 {year} 年尚未设立 / the chain did not exist in {year}",
+            )
+        return {"subject_kind": data.subject_kind, "chain_id": chain.id, "region_code": None}
+    code = data.region_code
+    if code is None or data.chain_id is not None:
+        raise ValidationProblem.for_field("region_code", "城市考核须填地区代码，不填产业链")
+    if not (code.endswith("00") and not code.endswith("0000")):
+        raise ValidationProblem.for_field("region_code", "须为地市级代码（如 370600）")
+    region = session.get(Region, code)
+    if region is None or (
+        region.abolished_on is not None and region.abolished_on <= dt.date(year, 1, 1)
+    ):
+        raise ValidationProblem.for_field("region_code", f"{year} 年无此地市 {code}")
+    return {"subject_kind": data.subject_kind, "chain_id": None, "region_code": code}
+
+
+def set_target(session: Session, data: s.TargetSet) -> AssessmentTarget:
+    """Create or replace the target of a subject for an indicator and period."""
+    get_indicator(session, data.indicator_code)
+    subject = _subject(session, data, data.year)
+    quarter = AssessmentTarget.quarter
+    existing = session.scalars(
+        select(AssessmentTarget).where(
+            AssessmentTarget.year == data.year,
+            quarter.is_(None) if data.quarter is None else quarter == data.quarter,
+            AssessmentTarget.indicator_code == data.indicator_code,
+            AssessmentTarget.subject_kind == subject["subject_kind"],
+            AssessmentTarget.chain_id.is_(None)
+            if subject["chain_id"] is None
+            else AssessmentTarget.chain_id == subject["chain_id"],
+            AssessmentTarget.region_code.is_(None)
+            if subject["region_code"] is None
+            else AssessmentTarget.region_code == subject["region_code"],
+        )
+    ).first()
+    if existing is not None:
+        existing.value = data.value
+        session.flush()
+        return existing
+    target = AssessmentTarget(
+        year=data.year,
+        quarter=data.quarter,
+        indicator_code=data.indicator_code,
+        value=data.value,
+        **subject,
+    )
+    session.add(target)
+    session.flush()
+    return target
+
+
+def list_targets(
+    session: Session, year: int, subject_kind: SubjectKind | None = None
+) -> list[AssessmentTarget]:
+    stmt = select(AssessmentTarget).where(AssessmentTarget.year == year)
+    if subject_kind is not None:
+        stmt = stmt.where(AssessmentTarget.subject_kind == subject_kind)
+    order = (AssessmentTarget.subject_kind, AssessmentTarget.chain_id, AssessmentTarget.region_code)
+    return list(session.scalars(stmt.order_by(*order, AssessmentTarget.indicator_code)))
+
+
+def create_figure(session: Session, data: s.FigureCreate) -> IndicatorFigure:
+    indicator = get_indicator(session, data.indicator_code)
+    if is_computed(indicator.kind):
+        raise ValidationProblem.for_field(
+            "indicator_code", "该指标由系统按已录数据计算，不能手工填报 / computed indicator"
+        )
+    subject = _subject(session, data, data.year)
+    values = data.model_dump(exclude={"subject_kind", "chain_id", "region_code"})
+    figure = IndicatorFigure(**values, **subject)
+    session.add(figure)
+    session.flush()
+    return figure
+
+
+def create_adjustment(session: Session, data: s.AdjustmentCreate) -> ScoreAdjustment:
+    if data.points == 0:
+        raise ValidationProblem.for_field("points", "加减分不能为 0")
+    subject = _subject(session, data, data.year)
+    values = data.model_dump(exclude={"subject_kind", "chain_id", "region_code"})
+    item = ScoreAdjustment(**values, **subject)
+    session.add(item)
+    session.flush()
+    return item
+
+
+# --- schemes ----------------------------------------------------------------------------------
+
+
+def _check_items(
+    session: Session, total: Decimal, items: list[s.SchemeItem]
+) -> list[dict[str, Any]]:
+    codes = {i.code for i in session.scalars(select(Indicator))}
+    seen: set[str] = set()
+    out = []
+    for n, item in enumerate(items):
+        field = f"items.{n}"
+        if item.indicator_code not in codes:
+            raise ValidationProblem.for_field(f"{field}.indicator_code", "指标不存在")
+        if item.indicator_code in seen:
+            raise ValidationProblem.for_field(f"{field}.indicator_code", "指标重复")
+        seen.add(item.indicator_code)
+        if item.rule is ScoringRule.THRESHOLDS and not item.steps:
+            raise ValidationProblem.for_field(f"{field}.steps", "分档计分须给出档次")
+        if item.rule is ScoringRule.PER_ITEM and item.points is None:
+            raise ValidationProblem.for_field(f"{field}.points", "按件计分须给出每件分值")
+        if item.max_points is not None and item.max_points > item.weight:
+            raise ValidationProblem.for_field(f"{field}.max_points", "封顶分不能超过权重")
+        out.append(item.model_dump(mode="json", exclude_none=True))
+    weights = sum((i.weight for i in items), Decimal(0))
+    if weights != total:
+        raise ValidationProblem.for_field(
+            "items",
+            f"权重合计 {weights.normalize():f}，应为 {total.normalize():f} / "
+            f"weights add up to {weights.normalize():f}, not {total.normalize():f}",
+        )
+    return out
+
+
+def create_scheme(session: Session, data: s.SchemeCreate) -> AssessmentScheme:
+    items = _check_items(session, data.total_weight, data.items)
+    last = session.scalar(
+        select(func.max(AssessmentScheme.number)).where(AssessmentScheme.year == data.year)
+    )
+    scheme = AssessmentScheme(
+        year=data.year,
+        number=(last or 0) + 1,
+        name=data.name,
+        total_weight=data.total_weight,
+        items=items,
+        status=SchemeStatus.DRAFT,
+    )
+    session.add(scheme)
+    session.flush()
+    return scheme
+
+
+def get_scheme(session: Session, scheme_id: int) -> AssessmentScheme:
+    scheme = session.get(AssessmentScheme, scheme_id)
+    if scheme is None:
+        raise not_found("scheme", scheme_id)
+    return scheme
+
+
+def _frozen(scheme: AssessmentScheme) -> Conflict:
+    return Conflict(
+        f"考核方案 {scheme.year} 第{scheme.number}版已发布，不能修改，请另建新版本 / "
+        "a published scheme is frozen; create a new version",
+        scheme_id=scheme.id,
+    )
+
+
+def update_scheme(
+    session: Session, scheme: AssessmentScheme, data: s.SchemeUpdate
+) -> AssessmentScheme:
+    if scheme.status is SchemeStatus.PUBLISHED:
+        raise _frozen(scheme)
+    total = data.total_weight if data.total_weight is not None else scheme.total_weight
+    if data.items is not None:
+        scheme.items = _check_items(session, total, data.items)
+    elif data.total_weight is not None:
+        _check_items(session, total, [s.SchemeItem.model_validate(i) for i in scheme.items])
+    if data.name is not None:
+        scheme.name = data.name
+    scheme.total_weight = total
+    session.flush()
+    return scheme
+
+
+def publish_scheme(session: Session, scheme: AssessmentScheme) -> AssessmentScheme:
+    if scheme.status is SchemeStatus.PUBLISHED:
+        raise _frozen(scheme)
+    scheme.status = SchemeStatus.PUBLISHED
+    scheme.published_at = utcnow()
+    session.flush()
+    return scheme
+
+
+def list_schemes(session: Session, year: int) -> list[AssessmentScheme]:
+    stmt = select(AssessmentScheme).where(AssessmentScheme.year == year)
+    return list(session.scalars(stmt.order_by(AssessmentScheme.number)))
+
+
+def scheme_in_force(session: Session, year: int, day: dt.date) -> AssessmentScheme | None:
+    """The latest version of the year published by the end of ``day``."""
+    stmt = (
+        select(AssessmentScheme)
+        .where(
+            AssessmentScheme.year == year,
+            AssessmentScheme.status == SchemeStatus.PUBLISHED,
+            AssessmentScheme.published_at < end_of_day(day),
+        )
+        .order_by(AssessmentScheme.number.desc())
+        .limit(1)
+    )
+    return session.scalars(stmt).first()
+
+
+__all__ = ["API", "COMPUTATIONS"]
