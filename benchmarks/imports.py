@@ -38,7 +38,7 @@ from common import DEFAULT_PG, fresh_database, prepare, rss_mb
 from sqlalchemy.engine import make_url
 
 from chaintrack.audit.capture import decimal_text
-from chaintrack.db import SQLITE_FILE_PRAGMAS
+from chaintrack.db import IMPORT_CACHE_KIB, sqlite_pragmas
 from chaintrack.identifiers import make_uscc
 from chaintrack.sheets.specs import get_spec
 from chaintrack.sheets.writer import write_csv, write_xlsx
@@ -141,7 +141,7 @@ def floor_seconds(url: str, n: int, *, audited: bool = False) -> float:
         import sqlite3
 
         conn: Any = sqlite3.connect(parsed.database or "", isolation_level=None)
-        for pragma in SQLITE_FILE_PRAGMAS:  # the service's own connection settings
+        for pragma in sqlite_pragmas(IMPORT_CACHE_KIB):  # the service's own connection settings
             conn.execute(f"PRAGMA {pragma}")
         ph = "?"
     else:

@@ -42,7 +42,7 @@ from common import (
 from chaintrack.api import create_app
 from chaintrack.auth.bench import admin_token
 from chaintrack.config import Settings
-from chaintrack.db import SQLITE_FILE_PRAGMAS
+from chaintrack.db import sqlite_pragmas
 from chaintrack.seeding.synthetic import generate, latest_complete_month
 
 
@@ -51,7 +51,7 @@ def raw_connection(url: str) -> tuple[Any, str]:
     if parsed.get_backend_name() == "sqlite":
         # isolation_level=None: run() opens and ends its read transaction itself.
         conn = sqlite3.connect(parsed.database or "", isolation_level=None)
-        for pragma in SQLITE_FILE_PRAGMAS:  # the service's own connection settings
+        for pragma in sqlite_pragmas():  # the service's own connection settings
             conn.execute(f"PRAGMA {pragma}")
         return conn, "named"
     import psycopg

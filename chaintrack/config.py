@@ -21,6 +21,8 @@ class Settings(BaseSettings):
         description="SQLAlchemy URL; postgresql+psycopg://user@host/db selects PostgreSQL.",
     )
     sqlite_busy_timeout_ms: int = 30_000
+    # Page cache of each serving SQLite connection (KiB); up to 15 per worker (chaintrack.db).
+    sqlite_cache_kib: int = Field(default=4096, ge=256, le=1_048_576)
     page_size_default: int = 50
     page_size_max: int = 200
     echo_sql: bool = False

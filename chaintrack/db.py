@@ -35,14 +35,15 @@ IMPORT_CACHE_KIB = 65536
 #: Every connection to a database file. WAL lets readers run beside the writer;
 #: NORMAL durability is WAL's usual pairing (a commit survives a crash of the process,
 #: the last ones may be lost with the machine's power).
-SQLITE_FILE_PRAGMAS = (
-    "journal_mode=WAL",
-    "synchronous=NORMAL",
-    f"cache_size=-{SERVING_CACHE_KIB}",
-)
+SQLITE_FILE_PRAGMAS = ("journal_mode=WAL", "synchronous=NORMAL")
 
 
-def _install_sqlite_pragmas(engine: Engine, busy_timeout_ms: int) -> None:
+def sqlite_pragmas(cache_kib: int = SERVING_CACHE_KIB) -> tuple[str, ...]:
+    """A file connection's pragmas (for tools that open their own, like the benchmarks)."""
+    return (*SQLITE_FILE_PRAGMAS, f"cache_size=-{int(cache_kib)}")
+
+
+def _install_sqlite_pragmas(engine: Engine, busy_timeout_ms: int, cache_kib: int) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn: Any, _record: Any) -> None:
         # Let SQLAlchemy, not the driver, decide when transactions begin.
@@ -51,7 +52,7 @@ def _install_sqlite_pragmas(engine: Engine, busy_timeout_ms: int) -> None:
         cur.execute("PRAGMA foreign_keys=ON")
         cur.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
         if engine.url.database not in (None, "", ":memory:"):
-            for pragma in SQLITE_FILE_PRAGMAS:
+            for pragma in sqlite_pragmas(cache_kib):
                 cur.execute(f"PRAGMA {pragma}")
         cur.close()
 
@@ -61,7 +62,13 @@ def _install_sqlite_pragmas(engine: Engine, busy_timeout_ms: int) -> None:
         conn.exec_driver_sql("BEGIN" if read else "BEGIN IMMEDIATE")
 
 
-def make_engine(url: str, *, busy_timeout_ms: int = 30_000, echo: bool = False) -> Engine:
+def make_engine(
+    url: str,
+    *,
+    busy_timeout_ms: int = 30_000,
+    echo: bool = False,
+    sqlite_cache_kib: int = SERVING_CACHE_KIB,
+) -> Engine:
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
@@ -71,7 +78,7 @@ def make_engine(url: str, *, busy_timeout_ms: int = 30_000, echo: bool = False) 
             echo=echo,
             connect_args={"check_same_thread": False, "timeout": busy_timeout_ms / 1000},
         )
-        _install_sqlite_pragmas(engine, busy_timeout_ms)
+        _install_sqlite_pragmas(engine, busy_timeout_ms, sqlite_cache_kib)
         return engine
     return create_engine(url, echo=echo, pool_pre_ping=True, pool_size=10, max_overflow=10)
 
@@ -80,6 +87,7 @@ def engine_from_settings(settings: Settings) -> Engine:
     return make_engine(
         settings.database_url,
         busy_timeout_ms=settings.sqlite_busy_timeout_ms,
+        sqlite_cache_kib=settings.sqlite_cache_kib,
         echo=settings.echo_sql,
     )
 
@@ -129,16 +137,18 @@ def readonly(bind: Engine) -> Engine:
 @contextmanager
 def import_cache(session: Session) -> Iterator[None]:
     """The large page cache (IMPORT_CACHE_KIB) on ``session``'s connection while an import
-    writes, the serving size again afterwards (SQLite; nothing on PostgreSQL)."""
+    writes, its serving size again afterwards, which frees the pages above it (SQLite;
+    nothing on PostgreSQL)."""
     connection = session.connection()
     if connection.dialect.name != "sqlite":
         yield
         return
+    serving = connection.exec_driver_sql("PRAGMA cache_size").scalar_one()
     connection.exec_driver_sql(f"PRAGMA cache_size=-{IMPORT_CACHE_KIB}")
     try:
         yield
     finally:
-        connection.exec_driver_sql(f"PRAGMA cache_size=-{SERVING_CACHE_KIB}")
+        connection.exec_driver_sql(f"PRAGMA cache_size={int(serving)}")
 
 
 def session_scope(factory: sessionmaker[Session]) -> Iterator[Session]:
