@@ -49,6 +49,7 @@ from chaintrack.models import (
     Problem,
     ProgressReport,
     Project,
+    SupervisionNotice,
 )
 from chaintrack.models.enums import UserRole
 
@@ -60,6 +61,7 @@ class Access(StrEnum):
     REGISTER = "register"  # admin or any editor: the shared enterprise register
     CHAIN = "chain"  # admin or an editor of the target's chain
     ADMIN = "admin"  # administrators only
+    RAISER = "raiser"  # admin or the user who raised the target problem (its rating)
 
 
 # entity -> the statement giving the chain id(s) of one row
@@ -78,10 +80,11 @@ _CHAIN_OF: dict[str, Callable[[int], Select[Any]]] = {
         .join(ProgressReport, ProgressReport.project_id == Project.id)
         .where(ProgressReport.id == v)
     ),
-    "problem": lambda v: (
-        select(Project.chain_id)
-        .join(Problem, Problem.project_id == Project.id)
-        .where(Problem.id == v)
+    "problem": lambda v: select(Problem.chain_id).where(Problem.id == v),
+    "supervision_notice": lambda v: (
+        select(Problem.chain_id)
+        .join(SupervisionNotice, SupervisionNotice.problem_id == Problem.id)
+        .where(SupervisionNotice.id == v)
     ),
     # An enterprise belongs to the chains it is (or was) registered on.
     "enterprise": lambda v: (
@@ -159,6 +162,10 @@ class ChainOf:
     @classmethod
     def problem(cls, param: str) -> Target:
         return cls.path("problem", param)
+
+    @classmethod
+    def supervision_notice(cls, param: str) -> Target:
+        return cls.path("supervision_notice", param)
 
 
 class Ref:
@@ -300,6 +307,26 @@ def check_chain_rule(
                 )
 
 
+def check_raiser_rule(
+    rule: Rule, principal: Principal, session: Session, path: dict[str, int | None]
+) -> None:
+    """The target problem must have been raised by the signed-in user (403 otherwise)."""
+    assert rule.target is not None and rule.target.entity == "problem"
+    value = path.get(rule.target.field)
+    raiser = (
+        session.execute(select(Problem.raised_by).where(Problem.id == value)).one_or_none()
+        if value is not None and 1 <= value <= MAX_ID
+        else None
+    )
+    if raiser is None:
+        raise not_found("problem", value)
+    if raiser[0] != principal.id:
+        raise forbidden(
+            "仅问题提出人（或管理员代为）可评价 / only the one who raised it (or an "
+            "administrator acting for them) may rate it"
+        )
+
+
 def _role_check(rule: Rule, principal: Principal) -> bool:
     """True when decided (allowed) by the role alone; raises when refused."""
     if rule.access is Access.AUTHENTICATED:
@@ -319,6 +346,12 @@ def require(rule: Rule) -> DependsParam:
     async def check_permission(
         request: Request, principal: CurrentPrincipal, session: SessionDep
     ) -> None:
+        if rule.access is Access.RAISER and not principal.is_admin:
+            raiser_path = {
+                t.field: _path_value(request, t.field) for t in (rule.target,) if t is not None
+            }
+            await run_in_threadpool(check_raiser_rule, rule, principal, session, raiser_path)
+            return
         if _role_check(rule, principal):
             return
         path = {
@@ -347,6 +380,11 @@ def register_write() -> DependsParam:
     return require(Rule(Access.REGISTER))
 
 
+def raiser_only(target: Target) -> DependsParam:
+    """The one who raised the problem (``target``), or an administrator acting for them."""
+    return require(Rule(Access.RAISER, target))
+
+
 def signed_in() -> DependsParam:
     """Any signed-in user (e.g. changing one's own password)."""
     return require(Rule(Access.AUTHENTICATED))
@@ -369,6 +407,11 @@ def _permission_text(rule: Rule | None) -> str:
         return "任何登录用户 / any signed-in user."
     if rule.access is Access.ADMIN:
         return "仅管理员 / administrators only."
+    if rule.access is Access.RAISER:
+        return (
+            "问题提出人，或管理员代为 / the user who raised the problem, or an administrator "
+            "acting for them (recorded as such); others get 403."
+        )
     if rule.access is Access.REGISTER:
         return (
             "管理员和链编辑（企业库为共享登记）/ administrators and editors (the enterprise "

@@ -7,6 +7,7 @@ from chaintrack.models.enterprise import Designation, Enterprise, EnterpriseFigu
 from chaintrack.models.lists import ChainList, ListEntry, ListType
 from chaintrack.models.map import MapNode, MapRelation, MapVersion
 from chaintrack.models.membership import Membership
+from chaintrack.models.problems import ProblemCategory, ProblemStep, SupervisionNotice
 from chaintrack.models.progress import Problem, ProgressReport
 from chaintrack.models.project import (
     Project,
@@ -36,6 +37,8 @@ __all__ = [
     "MapVersion",
     "Membership",
     "Problem",
+    "ProblemCategory",
+    "ProblemStep",
     "ProgressReport",
     "Project",
     "ProjectAnnualPlan",
@@ -43,6 +46,7 @@ __all__ = [
     "ProjectTarget",
     "ProjectTypeDefinition",
     "Region",
+    "SupervisionNotice",
     "TierDefinition",
     "User",
 ]
