@@ -28,6 +28,8 @@ EXPECTED = {
     Access.ADMIN: dict(zip(ROLES, (401, 403, 403, 403, OK), strict=True)),
     Access.REGISTER: dict(zip(ROLES, (401, 403, OK, OK, OK), strict=True)),
     Access.AUTHENTICATED: dict(zip(ROLES, (401, OK, OK, OK, OK), strict=True)),
+    # the rating: only the raiser (a user made by the builder) or an administrator
+    Access.RAISER: dict(zip(ROLES, (401, 403, 403, 403, OK), strict=True)),
 }
 
 

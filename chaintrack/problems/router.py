@@ -31,15 +31,15 @@ from chaintrack.models.enums import ProblemLevel, ProblemState, ProblemSubject, 
 from chaintrack.problems import service
 from chaintrack.problems.schemas import (
     CategoryOut,
-    FiguresOut,
     NoticeOut,
-    ProblemDetail,
     ProblemEscalate,
+    ProblemFiguresOut,
     ProblemHandle,
     ProblemListItem,
     ProblemRaise,
     ProblemRate,
     ProblemReturn,
+    ProblemTimeline,
     ReplyIn,
     StepNote,
     SuperviseIn,
@@ -134,13 +134,13 @@ def list_problems(
 
 @router.get(
     "/problems/{problem_id}/timeline",
-    response_model=ProblemDetail,
+    response_model=ProblemTimeline,
     summary="A problem with its steps, notices and what I may do (问题办理过程)",
     responses=problem_responses(NotFound),
 )
 def timeline(
     problem_id: ProblemId, session: SessionDep, principal: CurrentPrincipal, response: Response
-) -> ProblemDetail:
+) -> ProblemTimeline:
     problem = service.get_problem(session, problem_id)
     set_etag(response, problem)
     return service.problem_detail(
@@ -150,15 +150,15 @@ def timeline(
 
 @router.get(
     "/problem-figures",
-    response_model=FiguresOut,
+    response_model=ProblemFiguresOut,
     summary="The loop's figures per chain and for the province (问题闭环统计)",
     description=(
         "Raised, open, overdue, closed (on time, this month), rated and satisfied, overdue "
         "督办 — as of a day (today by default). A fixed number of statements at any size."
     ),
 )
-def figures(session: SessionDep, as_of: dt.date | None = None) -> FiguresOut:
-    return FiguresOut.model_validate(service.figures(session, as_of or office_today()))
+def figures(session: SessionDep, as_of: dt.date | None = None) -> ProblemFiguresOut:
+    return ProblemFiguresOut.model_validate(service.figures(session, as_of or office_today()))
 
 
 # --- the steps: If-Match on the problem; 409 with the allowed actions otherwise --------
@@ -174,8 +174,8 @@ EDITORS = [chain_write(ChainOf.problem("problem_id"))]
     responses=STEP_ERRORS,
 )
 def accept(
-    problem_id: ProblemId, body: StepNote, if_match: IfMatch, session: SessionDep,
-    principal: CurrentPrincipal, response: Response,
+    problem_id: ProblemId, body: StepNote, session: SessionDep,
+    principal: CurrentPrincipal, response: Response, if_match: IfMatch = None,
 ) -> ProblemOut:  # fmt: skip
     actor = actor_of(principal, session)
     return _out(response, service.accept(session, problem_id, body, if_match, actor))
@@ -189,8 +189,8 @@ def accept(
     responses=STEP_ERRORS,
 )
 def return_problem(
-    problem_id: ProblemId, body: ProblemReturn, if_match: IfMatch, session: SessionDep,
-    principal: CurrentPrincipal, response: Response,
+    problem_id: ProblemId, body: ProblemReturn, session: SessionDep,
+    principal: CurrentPrincipal, response: Response, if_match: IfMatch = None,
 ) -> ProblemOut:  # fmt: skip
     actor = actor_of(principal, session)
     return _out(response, service.return_problem(session, problem_id, body, if_match, actor))
@@ -208,8 +208,8 @@ def return_problem(
     responses=STEP_ERRORS,
 )
 def escalate(
-    problem_id: ProblemId, body: ProblemEscalate, if_match: IfMatch, session: SessionDep,
-    principal: CurrentPrincipal, response: Response,
+    problem_id: ProblemId, body: ProblemEscalate, session: SessionDep,
+    principal: CurrentPrincipal, response: Response, if_match: IfMatch = None,
 ) -> ProblemOut:  # fmt: skip
     actor = actor_of(principal, session)
     return _out(response, service.escalate(session, problem_id, body, if_match, actor))
@@ -223,8 +223,8 @@ def escalate(
     responses=STEP_ERRORS,
 )
 def handle(
-    problem_id: ProblemId, body: ProblemHandle, if_match: IfMatch, session: SessionDep,
-    principal: CurrentPrincipal, response: Response,
+    problem_id: ProblemId, body: ProblemHandle, session: SessionDep,
+    principal: CurrentPrincipal, response: Response, if_match: IfMatch = None,
 ) -> ProblemOut:  # fmt: skip
     actor = actor_of(principal, session)
     return _out(response, service.handle(session, problem_id, body, if_match, actor))
@@ -238,8 +238,8 @@ def handle(
     responses=STEP_ERRORS,
 )
 def rate(
-    problem_id: ProblemId, body: ProblemRate, if_match: IfMatch, session: SessionDep,
-    principal: CurrentPrincipal, response: Response,
+    problem_id: ProblemId, body: ProblemRate, session: SessionDep,
+    principal: CurrentPrincipal, response: Response, if_match: IfMatch = None,
 ) -> ProblemOut:  # fmt: skip
     actor = actor_of(principal, session)
     return _out(response, service.rate(session, problem_id, body, if_match, actor))
@@ -254,8 +254,8 @@ def rate(
     responses=STEP_ERRORS,
 )
 def supervise(
-    problem_id: ProblemId, body: SuperviseIn, if_match: IfMatch, session: SessionDep,
-    principal: CurrentPrincipal, response: Response,
+    problem_id: ProblemId, body: SuperviseIn, session: SessionDep,
+    principal: CurrentPrincipal, response: Response, if_match: IfMatch = None,
 ) -> NoticeOut:  # fmt: skip
     actor = actor_of(principal, session)
     notice = service.supervise(session, problem_id, body, if_match, actor)
@@ -271,8 +271,8 @@ def supervise(
     responses=STEP_ERRORS,
 )
 def reply(
-    notice_id: NoticeId, body: ReplyIn, if_match: IfMatch, session: SessionDep,
-    principal: CurrentPrincipal, response: Response,
+    notice_id: NoticeId, body: ReplyIn, session: SessionDep,
+    principal: CurrentPrincipal, response: Response, if_match: IfMatch = None,
 ) -> NoticeOut:  # fmt: skip
     actor = actor_of(principal, session)
     notice = service.reply(session, notice_id, body, if_match, actor)

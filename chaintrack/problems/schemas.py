@@ -124,7 +124,7 @@ class ProblemListItem(ProblemOut):
     subject_name: str = Field(description="The project's, enterprise's or chain's name")
 
 
-class ProblemDetail(ProblemListItem):
+class ProblemTimeline(ProblemListItem):
     steps: list[StepOut]
     notices: list[NoticeOut]
     allowed_actions: list[ProblemAction] = Field(description="What the signed-in user may do now")
@@ -151,7 +151,7 @@ class LoopFigures(OutputModel):
     overdue_notices: int = Field(description="督办 not replied and past their due date")
 
 
-class FiguresOut(OutputModel):
+class ProblemFiguresOut(OutputModel):
     as_of: dt.date
     chains: list[LoopFigures]
     province: LoopFigures

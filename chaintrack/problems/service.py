@@ -43,13 +43,13 @@ from chaintrack.problems import rules
 from chaintrack.problems.schemas import (
     CategoryOut,
     NoticeOut,
-    ProblemDetail,
     ProblemEscalate,
     ProblemHandle,
     ProblemListItem,
     ProblemRaise,
     ProblemRate,
     ProblemReturn,
+    ProblemTimeline,
     ReplyIn,
     StepNote,
     StepOut,
@@ -484,7 +484,7 @@ def notice_out(notice: SupervisionNotice, today: dt.date, issuer: str | None = N
     )
 
 
-def problem_detail(session: Session, problem_id: int, actor: Actor) -> ProblemDetail:
+def problem_detail(session: Session, problem_id: int, actor: Actor) -> ProblemTimeline:
     """The problem, its timeline and notices, and what ``actor`` may do now."""
     today = office_today()
     row = session.execute(_list_stmt().where(Problem.id == problem_id)).one_or_none()
@@ -499,7 +499,7 @@ def problem_detail(session: Session, problem_id: int, actor: Actor) -> ProblemDe
         is_raiser=actor.user_id is not None and actor.user_id == problem.raised_by,
         is_admin=actor.is_admin,
     )
-    return ProblemDetail(
+    return ProblemTimeline(
         **item.model_dump(),
         steps=_steps(session, problem_id),
         notices=_notices(session, problem_id, today),
@@ -566,8 +566,8 @@ def loop_figures(session: Session, as_of: dt.date | None = None) -> dict[str, An
         .group_by(Problem.chain_id)
     )
     per_chain = {row[0]: [int(v) for v in row[1:]] for row in session.execute(stmt)}
-    notices = dict(
-        session.execute(
+    notices: dict[int, int] = dict(
+        session.execute(  # type: ignore[arg-type]
             select(Problem.chain_id, func.count())
             .join(SupervisionNotice, SupervisionNotice.problem_id == Problem.id)
             .where(
@@ -608,7 +608,9 @@ def figures_row(chain_id: int | None, name: str, values: list[int], notices: int
 def figures(session: Session, as_of: dt.date | None = None) -> dict[str, Any]:
     """The figures with chain names (one more statement): for the endpoint and the pages."""
     raw = loop_figures(session, as_of)
-    names = dict(session.execute(select(Chain.id, Chain.name_zh).order_by(Chain.id)).all())
+    names: dict[int, str] = dict(
+        session.execute(select(Chain.id, Chain.name_zh).order_by(Chain.id)).tuples().all()
+    )
     chains = []
     total = [0] * len(FIGURE_KEYS)
     total_notices = 0
