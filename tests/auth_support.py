@@ -680,3 +680,52 @@ def _page_edit_entry(w: World) -> PageReq:
 @page_builder("/list-entries/{entry_id}/delete")
 def _page_delete_entry(w: World) -> PageReq:
     return PageReq(f"/list-entries/{_entry(w).id}/delete", {"etag": '"1"'})
+
+
+# --- problem loop pages (issue 17) --------------------------------------------------------
+
+
+@page_builder("/problems/new")
+def _page_raise_problem(w: World) -> PageReq:
+    return PageReq("/problems/new", {"chain_id": str(w.chain.id), "description": "页面问题"})
+
+
+@page_builder("/problems/{problem_id}/accept")
+def _page_accept_problem(w: World) -> PageReq:
+    return PageReq(f"/problems/{_loop_problem(w).id}/accept", {"etag": '"1"'})
+
+
+@page_builder("/problems/{problem_id}/return")
+def _page_return_problem(w: World) -> PageReq:
+    data = {"etag": '"1"', "reason": "非问题"}
+    return PageReq(f"/problems/{_loop_problem(w).id}/return", data)
+
+
+@page_builder("/problems/{problem_id}/escalate")
+def _page_escalate_problem(w: World) -> PageReq:
+    return PageReq(f"/problems/{_loop_problem(w).id}/escalate", {"etag": '"1"'})
+
+
+@page_builder("/problems/{problem_id}/handle")
+def _page_handle_problem(w: World) -> PageReq:
+    problem = _loop_problem(w, "in_progress")
+    return PageReq(f"/problems/{problem.id}/handle", {"etag": '"1"', "resolution": "已办"})
+
+
+@page_builder("/problems/{problem_id}/rate")
+def _page_rate_problem(w: World) -> PageReq:
+    raiser = w.make_user(UserRole.EDITOR, chains=[w.chain])
+    problem = _loop_problem(w, "handled", raised_by=raiser.id)
+    return PageReq(f"/problems/{problem.id}/rate", {"etag": '"1"', "satisfaction": "fairly"})
+
+
+@page_builder("/problems/{problem_id}/supervise")
+def _page_supervise_problem(w: World) -> PageReq:
+    due = (office_today() + dt.timedelta(days=3)).isoformat()
+    data = {"etag": '"1"', "level": "province", "due_on": due, "note": "督办"}
+    return PageReq(f"/problems/{_loop_problem(w).id}/supervise", data)
+
+
+@page_builder("/supervision-notices/{notice_id}/reply")
+def _page_reply_notice(w: World) -> PageReq:
+    return PageReq(f"/supervision-notices/{_notice(w).id}/reply", {"etag": '"1"', "reply": "已办"})
