@@ -155,7 +155,8 @@ def upgrade() -> None:
             " AND (subject = 'enterprise') = (enterprise_id IS NOT NULL)",
         )
         batch_op.create_check_constraint(
-            op.f("ck_problems_rated_has_satisfaction"), "(state = 'rated') = (satisfaction IS NOT NULL)"
+            op.f("ck_problems_rated_has_satisfaction"),
+            "(state = 'rated') = (satisfaction IS NOT NULL)",
         )
 
     op.create_table(
