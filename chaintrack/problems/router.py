@@ -259,6 +259,18 @@ def supervise(
 ) -> NoticeOut:  # fmt: skip
     actor = actor_of(principal, session)
     notice = service.supervise(session, problem_id, body, if_match, actor)
+    created(response, f"{API_PREFIX}/supervision-notices/{notice.id}", notice)
+    return service.notice_out(notice, office_today())
+
+
+@router.get(
+    "/supervision-notices/{notice_id}",
+    response_model=NoticeOut,
+    summary="One supervision notice (督办)",
+    responses=problem_responses(NotFound),
+)
+def get_notice(notice_id: NoticeId, session: SessionDep, response: Response) -> NoticeOut:
+    notice = service.get_notice(session, notice_id)
     set_etag(response, notice)
     return service.notice_out(notice, office_today())
 
