@@ -28,6 +28,7 @@ from chaintrack.imports.router_exports import router as exports_router
 from chaintrack.lists.router import router as lists_router
 from chaintrack.maps.router import router as maps_router
 from chaintrack.memberships.router import router as memberships_router
+from chaintrack.problems.router import router as problems_router
 from chaintrack.progress.router import router as progress_router
 from chaintrack.projects.router import router as projects_router
 from chaintrack.reference.router import router as reference_router
@@ -111,6 +112,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         enterprises_router,
         memberships_router,
         projects_router,
+        problems_router,
         progress_router,
         dispatch_router,
         imports_router,

@@ -448,6 +448,84 @@ def _resolve(w: World) -> Req:
     return Req("POST", f"{API}/problems/{_problem(w).id}/resolve", body, IF1)
 
 
+# --- the problem loop (issue 17) ------------------------------------------------------
+
+
+def _loop_problem(w: World, state: str = "pending", raised_by: int | None = None) -> Problem:
+    from chaintrack.models.enums import ProblemState, ProblemStatus
+
+    closed = state in ("handled", "rated", "returned")
+    return _add(
+        w.db,
+        Problem(
+            subject="chain",
+            chain_id=w.chain.id,
+            period=f"{office_today():%Y-%m}",
+            description="链上问题",
+            state=ProblemState(state),
+            status=ProblemStatus.RESOLVED if closed else ProblemStatus.OPEN,
+            resolved_on=office_today() if closed else None,
+            raised_by=raised_by,
+        ),
+    )
+
+
+@builder("POST", "/problems")
+def _raise_problem(w: World) -> Req:
+    return Req("POST", f"{API}/problems", {"chain_id": w.chain.id, "description": "用地紧张"})
+
+
+@builder("POST", "/problems/{problem_id}/accept")
+def _accept_problem(w: World) -> Req:
+    return Req("POST", f"{API}/problems/{_loop_problem(w).id}/accept", {}, IF1)
+
+
+@builder("POST", "/problems/{problem_id}/return")
+def _return_problem(w: World) -> Req:
+    body = {"reason": "不属于问题"}
+    return Req("POST", f"{API}/problems/{_loop_problem(w).id}/return", body, IF1)
+
+
+@builder("POST", "/problems/{problem_id}/escalate")
+def _escalate_problem(w: World) -> Req:
+    return Req("POST", f"{API}/problems/{_loop_problem(w).id}/escalate", {}, IF1)
+
+
+@builder("POST", "/problems/{problem_id}/handle")
+def _handle_problem(w: World) -> Req:
+    problem = _loop_problem(w, "in_progress")
+    return Req("POST", f"{API}/problems/{problem.id}/handle", {"resolution": "已协调"}, IF1)
+
+
+@builder("POST", "/problems/{problem_id}/rate")
+def _rate_problem(w: World) -> Req:
+    raiser = w.make_user(UserRole.EDITOR, chains=[w.chain])
+    problem = _loop_problem(w, "handled", raised_by=raiser.id)
+    return Req("POST", f"{API}/problems/{problem.id}/rate", {"satisfaction": "satisfied"}, IF1)
+
+
+@builder("POST", "/problems/{problem_id}/supervise")
+def _supervise_problem(w: World) -> Req:
+    due = (office_today() + dt.timedelta(days=5)).isoformat()
+    body = {"level": "city", "due_on": due, "note": "请加快办理"}
+    return Req("POST", f"{API}/problems/{_loop_problem(w).id}/supervise", body, IF1)
+
+
+def _notice(w: World) -> Any:
+    from chaintrack.models import SupervisionNotice
+
+    problem = _loop_problem(w)
+    notice = SupervisionNotice(
+        problem_id=problem.id, level="city", note="督办", due_on=office_today()
+    )
+    return _add(w.db, notice)
+
+
+@builder("POST", "/supervision-notices/{notice_id}/reply")
+def _reply_notice(w: World) -> Req:
+    return Req("POST", f"{API}/supervision-notices/{_notice(w).id}/reply", {"reply": "已办"}, IF1)
+
+
 def new_world(db: Session, make_user: Callable[..., User]) -> World:
     return World(db=db, chain=make_chain(db), other=make_chain(db), make_user=make_user)
 
@@ -825,3 +903,52 @@ def _page_new_task(w: World) -> PageReq:
 def _page_task_note(w: World) -> PageReq:
     data = {"noted_on": office_today().isoformat(), "text": "页面进展", "status": "done"}
     return PageReq(f"/chains/{w.chain.id}/tasks/{_task(w).id}/notes", data)
+
+
+# --- problem loop pages (issue 17) --------------------------------------------------------
+
+
+@page_builder("/problems/new")
+def _page_raise_problem(w: World) -> PageReq:
+    return PageReq("/problems/new", {"chain_id": str(w.chain.id), "description": "页面问题"})
+
+
+@page_builder("/problems/{problem_id}/accept")
+def _page_accept_problem(w: World) -> PageReq:
+    return PageReq(f"/problems/{_loop_problem(w).id}/accept", {"etag": '"1"'})
+
+
+@page_builder("/problems/{problem_id}/return")
+def _page_return_problem(w: World) -> PageReq:
+    data = {"etag": '"1"', "reason": "非问题"}
+    return PageReq(f"/problems/{_loop_problem(w).id}/return", data)
+
+
+@page_builder("/problems/{problem_id}/escalate")
+def _page_escalate_problem(w: World) -> PageReq:
+    return PageReq(f"/problems/{_loop_problem(w).id}/escalate", {"etag": '"1"'})
+
+
+@page_builder("/problems/{problem_id}/handle")
+def _page_handle_problem(w: World) -> PageReq:
+    problem = _loop_problem(w, "in_progress")
+    return PageReq(f"/problems/{problem.id}/handle", {"etag": '"1"', "resolution": "已办"})
+
+
+@page_builder("/problems/{problem_id}/rate")
+def _page_rate_problem(w: World) -> PageReq:
+    raiser = w.make_user(UserRole.EDITOR, chains=[w.chain])
+    problem = _loop_problem(w, "handled", raised_by=raiser.id)
+    return PageReq(f"/problems/{problem.id}/rate", {"etag": '"1"', "satisfaction": "fairly"})
+
+
+@page_builder("/problems/{problem_id}/supervise")
+def _page_supervise_problem(w: World) -> PageReq:
+    due = (office_today() + dt.timedelta(days=3)).isoformat()
+    data = {"etag": '"1"', "level": "province", "due_on": due, "note": "督办"}
+    return PageReq(f"/problems/{_loop_problem(w).id}/supervise", data)
+
+
+@page_builder("/supervision-notices/{notice_id}/reply")
+def _page_reply_notice(w: World) -> PageReq:
+    return PageReq(f"/supervision-notices/{_notice(w).id}/reply", {"etag": '"1"', "reply": "已办"})

@@ -39,6 +39,8 @@ EXPECTED = {
     Access.REGISTER: dict(zip(ROLES, (401, 403, OK, OK, OK, 403, 403), strict=True)),
     Access.AUTHENTICATED: dict(zip(ROLES, (401, OK, OK, OK, OK, OK, OK), strict=True)),
     Access.PROJECT: dict(zip(ROLES, (401, 403, 403, OK, OK, OK, 403), strict=True)),
+    # the rating: only the raiser (a user made by the builder) or an administrator
+    Access.RAISER: dict(zip(ROLES, (401, 403, 403, 403, OK, 403, 403), strict=True)),
 }
 
 

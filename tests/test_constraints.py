@@ -8,7 +8,7 @@ import datetime as dt
 
 import pytest
 from sqlalchemy import Enum as SAEnum
-from sqlalchemy import inspect, text
+from sqlalchemy import inspect, select, text
 from sqlalchemy.exc import IntegrityError
 
 from chaintrack.models import (
@@ -17,7 +17,9 @@ from chaintrack.models import (
     ChainLeader,
     MapRelation,
     Problem,
+    ProblemStep,
     ProjectStatusChange,
+    SupervisionNotice,
     User,
 )
 from tests.factories import (
@@ -78,6 +80,19 @@ def one_row_per_table(db):
     db.add(ReviewEvent(review_id=review.id, report_id=report.id, revision=1, action="submit"))
     db.flush()
     add_assessment_rows(db, chain)
+    # the problem loop's records (issue 17)
+    problem = db.scalars(select(Problem).where(Problem.project_id == project.id)).one()
+    db.add_all(
+        [
+            ProblemStep(
+                problem_id=problem.id, action="raise", to_state="pending", to_level="county"
+            ),
+            SupervisionNotice(
+                problem_id=problem.id, level="city", note="督办", due_on=dt.date(2024, 2, 1)
+            ),
+        ]
+    )
+    db.flush()
     return {"chain": chain, "nodes": (a, b)}
 
 

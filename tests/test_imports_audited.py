@@ -24,7 +24,7 @@ from tests.factories import make_chain, make_enterprise, make_project
 from tests.test_imports_api import API, csv_text, upload, uscc
 
 #: Timestamps set at write time: present on both sides, values not compared.
-STAMPS = frozenset({"recorded_at", "submitted_at"})
+STAMPS = frozenset({"recorded_at", "submitted_at", "raised_at"})
 
 
 def history(client: Any, entity: str, entity_id: int) -> list[dict[str, Any]]:

@@ -34,6 +34,7 @@ def test_reference_data_is_loaded_and_idempotent(db):
         "project_types": 0,
         "list_types": 0,
         "chains": 0,
+        "problem_categories": 0,
     }
     assert _row_counts(db) == before
 

@@ -54,6 +54,7 @@ from chaintrack.models import (
     Problem,
     ProgressReport,
     Project,
+    SupervisionNotice,
 )
 from chaintrack.models.enums import UserRole
 
@@ -64,6 +65,7 @@ class Access(StrEnum):
     CHAIN = "chain"  # admin or an editor of the target's chain
     ADMIN = "admin"  # administrators only
     PROJECT = "project"  # CHAIN, or a reporter whose scope covers the target project
+    RAISER = "raiser"  # admin or the user who raised the target problem (its rating)
 
 
 # entity -> the statement giving the chain id(s) of one row
@@ -82,10 +84,11 @@ _CHAIN_OF: dict[str, Callable[[int], Select[Any]]] = {
         .join(ProgressReport, ProgressReport.project_id == Project.id)
         .where(ProgressReport.id == v)
     ),
-    "problem": lambda v: (
-        select(Project.chain_id)
-        .join(Problem, Problem.project_id == Project.id)
-        .where(Problem.id == v)
+    "problem": lambda v: select(Problem.chain_id).where(Problem.id == v),
+    "supervision_notice": lambda v: (
+        select(Problem.chain_id)
+        .join(SupervisionNotice, SupervisionNotice.problem_id == Problem.id)
+        .where(SupervisionNotice.id == v)
     ),
     "dispatch_round": lambda v: select(DispatchRoundChain.chain_id).where(
         DispatchRoundChain.round_id == v
@@ -166,6 +169,10 @@ class ChainOf:
     @classmethod
     def problem(cls, param: str) -> Target:
         return cls.path("problem", param)
+
+    @classmethod
+    def supervision_notice(cls, param: str) -> Target:
+        return cls.path("supervision_notice", param)
 
 
 class Ref:
@@ -304,6 +311,26 @@ def check_chain_rule(
                 )
 
 
+def check_raiser_rule(
+    rule: Rule, principal: Principal, session: Session, path: dict[str, int | None]
+) -> None:
+    """The target problem must have been raised by the signed-in user (403 otherwise)."""
+    assert rule.target is not None and rule.target.entity == "problem"
+    value = path.get(rule.target.field)
+    raiser = (
+        session.execute(select(Problem.raised_by).where(Problem.id == value)).one_or_none()
+        if value is not None and 1 <= value <= MAX_ID
+        else None
+    )
+    if raiser is None:
+        raise not_found("problem", value)
+    if raiser[0] != principal.id:
+        raise forbidden(
+            "仅问题提出人（或管理员代为）可评价 / only the one who raised it (or an "
+            "administrator acting for them) may rate it"
+        )
+
+
 def _role_check(rule: Rule, principal: Principal) -> bool:
     """True when decided (allowed) by the role alone; raises when refused."""
     if rule.access is Access.AUTHENTICATED:
@@ -328,6 +355,12 @@ def require(rule: Rule) -> DependsParam:
     async def check_permission(
         request: Request, principal: CurrentPrincipal, session: SessionDep
     ) -> None:
+        if rule.access is Access.RAISER and not principal.is_admin:
+            raiser_path = {
+                t.field: _path_value(request, t.field) for t in (rule.target,) if t is not None
+            }
+            await run_in_threadpool(check_raiser_rule, rule, principal, session, raiser_path)
+            return
         if _role_check(rule, principal):
             return
         path = {
@@ -381,6 +414,11 @@ def register_write() -> DependsParam:
     return require(Rule(Access.REGISTER))
 
 
+def raiser_only(target: Target) -> DependsParam:
+    """The one who raised the problem (``target``), or an administrator acting for them."""
+    return require(Rule(Access.RAISER, target))
+
+
 def signed_in() -> DependsParam:
     """Any signed-in user (e.g. changing one's own password)."""
     return require(Rule(Access.AUTHENTICATED))
@@ -403,6 +441,11 @@ def _permission_text(rule: Rule | None) -> str:
         return "任何登录用户 / any signed-in user."
     if rule.access is Access.ADMIN:
         return "仅管理员 / administrators only."
+    if rule.access is Access.RAISER:
+        return (
+            "问题提出人，或管理员代为 / the user who raised the problem, or an administrator "
+            "acting for them (recorded as such); others get 403."
+        )
     if rule.access is Access.REGISTER:
         return (
             "管理员和链编辑（企业库为共享登记）/ administrators and editors (the enterprise "

@@ -247,7 +247,7 @@ def _first_problems(
         stmt = stmt.where(Problem.period <= f.period_to)
     first: dict[tuple[int, str], Problem] = {}
     for problem in session.scalars(stmt.order_by(Problem.id)):
-        first.setdefault((problem.project_id, problem.period), problem)
+        first.setdefault((problem.project_id or 0, problem.period), problem)
     return first
 
 

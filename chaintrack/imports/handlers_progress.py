@@ -25,7 +25,7 @@ from chaintrack.imports.schemas import Action
 from chaintrack.imports.scope import Scope
 from chaintrack.models import Problem, ProgressReport, Project
 from chaintrack.models.base import utcnow
-from chaintrack.models.enums import ProblemStatus
+from chaintrack.models.enums import ProblemLevel, ProblemState, ProblemStatus, ProblemSubject
 from chaintrack.progress.rules import (
     check_deadline,
     check_period_not_future,
@@ -89,7 +89,7 @@ class ProgressHandler(Handler):
                 )
                 .order_by(Problem.id)
             ):
-                problems.setdefault((problem.project_id, problem.period), []).append(problem)
+                problems.setdefault((problem.project_id or 0, problem.period), []).append(problem)
         out = []
         for r in rows:
             project = projects.get(r.values["internal_code"])
@@ -254,6 +254,7 @@ class ProgressHandler(Handler):
             if problem_write is not None:
                 existing_problem, values = problem_write
                 base = {"project_id": project.id, "period": period}
+                values = {**values, **_problem_loop_columns(project.chain_id, user, now)}
                 pending_problems.append(
                     (
                         report_row or base,
@@ -283,3 +284,19 @@ class ProgressHandler(Handler):
                 }
             )
         insert_rows(session, Problem, new_problems)
+
+
+def _problem_loop_columns(chain_id: int, user: int | None, now: dt.datetime) -> dict[str, Any]:
+    """An imported problem enters the loop as one raised on its project: 待受理 at 县."""
+    return {
+        "subject": ProblemSubject.PROJECT,
+        "chain_id": chain_id,
+        "enterprise_id": None,
+        "category": "other",
+        "raised_by": user,
+        "raised_at": now,
+        "level": ProblemLevel.COUNTY,
+        "state": ProblemState.PENDING,
+        "satisfaction": None,
+        "return_reason": None,
+    }

@@ -24,6 +24,7 @@ from chaintrack.models.enterprise import Designation, Enterprise, EnterpriseFigu
 from chaintrack.models.lists import ChainList, ListEntry, ListType
 from chaintrack.models.map import MapNode, MapRelation, MapVersion
 from chaintrack.models.membership import Membership
+from chaintrack.models.problems import ProblemCategory, ProblemStep, SupervisionNotice
 from chaintrack.models.progress import Problem, ProgressReport
 from chaintrack.models.project import (
     Project,
@@ -61,6 +62,8 @@ __all__ = [
     "Membership",
     "Notification",
     "Problem",
+    "ProblemCategory",
+    "ProblemStep",
     "ProgressReport",
     "Project",
     "ProjectAnnualPlan",
@@ -72,6 +75,7 @@ __all__ = [
     "ReporterScope",
     "ReviewEvent",
     "ScoreAdjustment",
+    "SupervisionNotice",
     "TaskNote",
     "TierDefinition",
     "User",

@@ -160,6 +160,51 @@ class ProblemStatus(LabelledEnum):
     RESOLVED = "resolved", "已解决"
 
 
+# --- the problem loop (问题/诉求 闭环): see chaintrack/problems/rules.py ------------------
+
+
+class ProblemSubject(LabelledEnum):
+    PROJECT = "project", "项目"
+    ENTERPRISE = "enterprise", "企业"
+    CHAIN = "chain", "产业链"
+
+
+class ProblemState(LabelledEnum):
+    PENDING = "pending", "待受理"
+    IN_PROGRESS = "in_progress", "办理中"
+    HANDLED = "handled", "已办结"
+    RATED = "rated", "已评价"
+    RETURNED = "returned", "已退回"
+
+
+class ProblemLevel(LabelledEnum):
+    """The level holding a problem, bottom to top (上报 moves one up)."""
+
+    COUNTY = "county", "县级"
+    CITY = "city", "市级"
+    PROVINCE = "province", "省专班"
+    LEADER = "leader", "链长"
+
+
+class Satisfaction(LabelledEnum):
+    SATISFIED = "satisfied", "满意"
+    FAIRLY = "fairly", "基本满意"
+    UNSATISFIED = "unsatisfied", "不满意"
+
+
+class ProblemAction(LabelledEnum):
+    RAISE = "raise", "提出"
+    MIGRATE = "migrate", "迁入"
+    ACCEPT = "accept", "受理"
+    RETURN = "return", "退回"
+    ESCALATE = "escalate", "上报"
+    ASSIGN = "assign", "调整责任/期限"
+    HANDLE = "handle", "办结"
+    RATE = "rate", "评价"
+    SUPERVISE = "supervise", "督办"
+    REPLY = "reply", "督办回复"
+
+
 class UserRole(LabelledEnum):
     ADMIN = "admin", "管理员"
     EDITOR = "editor", "链编辑"

@@ -15,7 +15,13 @@ from typing import Annotated
 from pydantic import AfterValidator, Field, StringConstraints
 
 from chaintrack.common.schemas import InputModel, Money, OutputModel, PercentValue, Period, not_null
-from chaintrack.models.enums import ProblemStatus
+from chaintrack.models.enums import (
+    ProblemLevel,
+    ProblemState,
+    ProblemStatus,
+    ProblemSubject,
+    Satisfaction,
+)
 
 Description = Annotated[
     str,
@@ -61,6 +67,9 @@ class ProblemInline(InputModel):
 
 class ProblemCreate(ProblemInline):
     period: Period = Field(description="提出问题的月份 / the month it was raised (YYYY-MM)")
+    category: Annotated[str, StringConstraints(min_length=1, max_length=32)] = Field(
+        default="other", description="问题类别 (GET /problem-categories)", examples=["land"]
+    )
     report_id: int | None = Field(
         default=None,
         ge=1,
@@ -92,7 +101,11 @@ class ProblemResolve(InputModel):
 
 class ProblemOut(OutputModel):
     id: int
-    project_id: int
+    subject: ProblemSubject = Field(description="Raised on a project, an enterprise or a chain")
+    chain_id: int
+    project_id: int | None
+    enterprise_id: int | None
+    category: str = Field(description="Category code (problem_categories)", examples=["land"])
     report_id: int | None = Field(description="The report it was raised with, if any")
     period: str = Field(examples=["2025-03"])
     description: str
@@ -101,9 +114,17 @@ class ProblemOut(OutputModel):
     deadline: dt.date | None
     status: ProblemStatus
     status_label: str = Field(examples=["未解决"])
+    state: ProblemState = Field(description="Where it is in the loop (待受理 … 已评价)")
+    state_label: str = Field(examples=["待受理"])
+    level: ProblemLevel = Field(description="The level holding it now (县 → 市 → 省专班 → 链长)")
+    level_label: str = Field(examples=["县级"])
+    raised_by: int | None
+    raised_at: dt.datetime
     overdue: bool = Field(description="Open and its deadline has passed (逾期未解决)")
     resolution: str | None
     resolved_on: dt.date | None
+    satisfaction: Satisfaction | None = Field(description="The raiser's rating, once rated")
+    return_reason: str | None
     version: int = Field(description="Also sent as the ETag")
     created_at: dt.datetime
     updated_at: dt.datetime

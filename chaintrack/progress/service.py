@@ -28,6 +28,8 @@ from chaintrack.errors import (
 from chaintrack.history import office_today
 from chaintrack.models import Problem, ProgressReport, Project
 from chaintrack.models.base import utcnow
+from chaintrack.problems.steps import acting_user
+from chaintrack.progress import service_problems
 from chaintrack.progress.figures import (
     MonthFigures,
     month_figures,
@@ -190,18 +192,26 @@ def submit_report(
             project_id=project_id,
             period=period,
         ) from exc
+    raised = []
+    actor_id = acting_user(session)
     for p in data.problems:
-        session.add(
+        raised.append(
             Problem(
                 project_id=project.id,
+                chain_id=project.chain_id,
                 report_id=report.id,
                 period=period,
                 description=p.description,
                 responsible_unit=p.responsible_unit,
                 responsible_person=p.responsible_person,
                 deadline=p.deadline,
+                raised_by=actor_id,
             )
         )
+    if raised:  # problems raised with the report: on record with their first step
+        session.add_all(raised)
+        session.flush()
+        service_problems.record_raised(session, raised, actor_id)
     session.flush()
     detail = month_detail(session, project, period, None)
     return SubmitResult(detail=detail, report=report, created=current is None)

@@ -15,8 +15,9 @@ from chaintrack.common.pagination import Page, PageParams, paginate, sort_clause
 from chaintrack.errors import Conflict, FieldError, ValidationProblem, not_found
 from chaintrack.history import office_today
 from chaintrack.identifiers import Period
-from chaintrack.models import Problem, ProgressReport, Project
-from chaintrack.models.enums import ProblemStatus
+from chaintrack.models import Problem, ProblemCategory, ProgressReport, Project
+from chaintrack.models.enums import ProblemAction, ProblemState, ProblemStatus
+from chaintrack.problems.steps import acting_user, record_step
 from chaintrack.progress.rules import (
     check_deadline,
     check_not_future_date,
@@ -60,7 +61,19 @@ def _problem_fields(problem: Problem, today: dt.date) -> dict[str, Any]:
     )
     return {
         "id": problem.id,
+        "subject": problem.subject,
+        "chain_id": problem.chain_id,
         "project_id": problem.project_id,
+        "enterprise_id": problem.enterprise_id,
+        "category": problem.category,
+        "state": problem.state,
+        "state_label": problem.state.label_zh,
+        "level": problem.level,
+        "level_label": problem.level.label_zh,
+        "raised_by": problem.raised_by,
+        "raised_at": problem.raised_at,
+        "satisfaction": problem.satisfaction,
+        "return_reason": problem.return_reason,
         "report_id": problem.report_id,
         "period": problem.period,
         "description": problem.description,
@@ -99,8 +112,14 @@ def get_problem(session: Session, problem_id: int) -> Problem:
     return problem
 
 
-def create_problem(session: Session, project_id: int, data: ProblemCreate) -> Problem:
+def create_problem(
+    session: Session, project_id: int, data: ProblemCreate, actor_id: int | None = None
+) -> Problem:
     project = get_project(session, project_id)
+    if session.get(ProblemCategory, data.category) is None:
+        raise ValidationProblem.for_field(
+            "category", f"没有类别“{data.category}” / unknown category", code="unknown_reference"
+        )
     check_period_not_future(data.period)
     check_deadline(data.deadline, data.period)
     if data.report_id is not None:
@@ -119,18 +138,33 @@ def create_problem(session: Session, project_id: int, data: ProblemCreate) -> Pr
                 f"report {report.id} is for {report.period}, not {data.period}",
                 code="period_mismatch",
             )
+    actor_id = actor_id if actor_id is not None else acting_user(session)
     problem = Problem(
         project_id=project.id,
+        chain_id=project.chain_id,
         report_id=data.report_id,
         period=data.period,
+        category=data.category,
         description=data.description,
         responsible_unit=data.responsible_unit,
         responsible_person=data.responsible_person,
         deadline=data.deadline,
+        raised_by=actor_id,
+        state=ProblemState.PENDING,
     )
     session.add(problem)
     session.flush()
+    record_raised(session, [problem], actor_id)
+    session.flush()
     return problem
+
+
+def record_raised(session: Session, problems: list[Problem], actor_id: int | None) -> None:
+    """The first step of problems just flushed (raised on a project, e.g. with a report)."""
+    for problem in problems:
+        record_step(
+            session, problem, ProblemAction.RAISE, actor_id, from_state=None, from_level=None
+        )
 
 
 def check_problem_open(problem: Problem) -> None:
@@ -153,7 +187,11 @@ def check_problem_open(problem: Problem) -> None:
 
 
 def update_problem(
-    session: Session, problem_id: int, data: ProblemUpdate, if_match: str | None
+    session: Session,
+    problem_id: int,
+    data: ProblemUpdate,
+    if_match: str | None,
+    actor_id: int | None = None,
 ) -> Problem:
     problem = get_problem(session, problem_id)
     check_if_match(if_match, problem)
@@ -164,12 +202,22 @@ def update_problem(
     for name, value in changes.items():
         setattr(problem, name, value)
     session.flush()
+    record_step(
+        session, problem, ProblemAction.ASSIGN, actor_id or acting_user(session),
+        from_state=problem.state, from_level=problem.level, note="、".join(sorted(changes)),
+    )  # fmt: skip
+    session.flush()
     return problem
 
 
 def resolve_problem(
-    session: Session, problem_id: int, data: ProblemResolve, if_match: str | None
+    session: Session,
+    problem_id: int,
+    data: ProblemResolve,
+    if_match: str | None,
+    actor_id: int | None = None,
 ) -> Problem:
+    """销号 as before: 已办结 from 待受理 or 办理中 (recorded as the 办结 step)."""
     problem = get_problem(session, problem_id)
     check_if_match(if_match, problem)
     check_problem_open(problem)
@@ -181,9 +229,16 @@ def resolve_problem(
             f"resolved before the month it was raised ({problem.period})",
             code="resolved_before_raised",
         )
+    state, level = problem.state, problem.level
     problem.status = ProblemStatus.RESOLVED
+    problem.state = ProblemState.HANDLED
     problem.resolution = data.resolution
     problem.resolved_on = data.resolved_on
+    session.flush()
+    record_step(
+        session, problem, ProblemAction.HANDLE, actor_id or acting_user(session),
+        from_state=state, from_level=level, note=data.resolution,
+    )  # fmt: skip
     session.flush()
     return problem
 

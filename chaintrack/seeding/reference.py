@@ -1,4 +1,5 @@
-"""Reference data: regions, tiers, project types, list types, chain groups and chains.
+"""Reference data: regions, tiers, project types, list types, chain groups and chains,
+the problem categories.
 
 Loading is an upsert by natural key that only touches rows whose content
 differs, so loading twice leaves the same rows (and the same versions).
@@ -20,6 +21,7 @@ from chaintrack.models import (
     Chain,
     ChainGroup,
     ListType,
+    ProblemCategory,
     ProjectTypeDefinition,
     Region,
     TierDefinition,
@@ -133,6 +135,14 @@ def load_chains(session: Session, directory: Path = REFERENCE_DIR) -> int:
     return changed
 
 
+def load_problem_categories(session: Session, directory: Path = REFERENCE_DIR) -> int:
+    changed = 0
+    for position, item in enumerate(_read_json("problem_categories.json", directory)):
+        code = item.pop("code")
+        changed += _upsert(session, ProblemCategory, {"code": code}, {**item, "position": position})
+    return changed
+
+
 def load_reference(session: Session, directory: Path = REFERENCE_DIR) -> dict[str, int]:
     """Load every reference file; returns the number of rows changed per file."""
     counts = {
@@ -141,6 +151,7 @@ def load_reference(session: Session, directory: Path = REFERENCE_DIR) -> dict[st
         "project_types": load_project_types(session, directory),
         "list_types": load_list_types(session, directory),
         "chains": load_chains(session, directory),
+        "problem_categories": load_problem_categories(session, directory),
     }
     session.flush()
     return counts

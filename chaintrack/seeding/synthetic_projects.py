@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from chaintrack.models.enums import ProblemStatus, ProjectStatus, ProjectType
+from chaintrack.models.enums import ProblemState, ProblemStatus, ProjectStatus, ProjectType
 
 S = ProjectStatus
 CENT = Decimal("0.01")
@@ -46,6 +46,7 @@ class ProjectRows:
     cities: list[str]
     next_ids: dict[str, int]
     tables: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    chain_of: dict[int, int] = field(default_factory=dict)  # project -> chain (problems)
 
     def _id(self, table: str) -> int:
         value = self.next_ids[table]
@@ -58,6 +59,7 @@ class ProjectRows:
     def add_project(self, chain_id: int, nodes: list[int], owners: list[int]) -> None:
         rng = self.rng
         pid = self._id("projects")
+        self.chain_of[pid] = chain_id
         total = Decimal(rng.randrange(500_00, 50_000_00)) / 100 * 10
         start_period = self.periods[max(0, rng.randrange(-12, 3))]
         year, month = map(int, start_period.split("-"))
@@ -168,6 +170,8 @@ class ProjectRows:
             {
                 "id": self._id("problems"),
                 "project_id": pid,
+                "chain_id": self.chain_of[pid],
+                "state": ProblemState.HANDLED if resolved else ProblemState.IN_PROGRESS,
                 "period": period,
                 "description": "合成问题",
                 "responsible_unit": "合成责任单位",

@@ -80,6 +80,7 @@ def install(app: FastAPI, *, idle_minutes: int = DEFAULT_IDLE_MINUTES) -> None:
         pages_enterprises,
         pages_home,
         pages_imports,
+        pages_problems,
         pages_projects,
     )
 
@@ -95,6 +96,7 @@ def install(app: FastAPI, *, idle_minutes: int = DEFAULT_IDLE_MINUTES) -> None:
         pages_chains,
         pages_enterprises,
         pages_projects,
+        pages_problems,
         pages_imports,
         pages_dispatch,
         pages_admin,

@@ -34,6 +34,7 @@ NAV = (
     ("enterprises", "/enterprises", "企业"),
     ("projects", "/projects", "项目"),
     ("dispatch", "/dispatch", "调度"),
+    ("problems", "/problems", "问题"),
     ("imports", "/imports", "导入"),
     ("assessment", "/assessment", "考核"),
     ("admin", "/admin", "管理"),

@@ -342,3 +342,67 @@ def test_a_post_without_the_csrf_token_is_refused(site: Site, page: Any) -> None
     pg.goto(f"{site.base}/chains/{site.chain_id}/map")
     assert pg.locator("form[action$='/nodes'] input[name=csrf_token]").count() == 1
     assert shutil.which(str(CHROMIUM))
+
+
+# --- the problem loop (issue 17) ------------------------------------------------------------
+
+
+def _take_step(pg: Any, action: str, fields: dict[str, str] | None = None) -> None:
+    pg.click(f"#step-{action} summary")
+    for selector, value in (fields or {}).items():
+        if selector.startswith("select:"):
+            pg.select_option(f"#step-{action} {selector[7:]}", value)
+        else:
+            pg.fill(f"#step-{action} {selector}", value)
+    pg.click(f"#step-{action} button[type=submit]")
+    pg.wait_for_url(re.compile(r"/problems/\d+\?saved=1$"))
+
+
+def test_a_problem_from_raised_to_satisfied(site: Site, page: Any) -> None:
+    pg = page
+    sign_in(pg, site, "clerk", f"/chains/{site.chain_id}/projects")
+    pg.click("#raise-problem-link")
+    pg.wait_for_url(re.compile(r"/problems/new\?chain_id=\d+$"))
+    pg.select_option("#f-category", "energy")
+    pg.click("#raise-problem button[type=submit]")  # no description: refused in place
+    assert "必填" in pg.inner_text("#e-description")
+    pg.fill("#f-description", "能耗指标不足，二期无法投产")
+    pg.click("#raise-problem button[type=submit]")
+    pg.wait_for_url(re.compile(r"/problems/\d+\?saved=1$"))
+    url = pg.url.split("?")[0]
+    assert pg.inner_text("#problem-state") == "待受理"
+
+    _take_step(pg, "accept", {"input[name=note]": "县级受理"})
+    assert pg.inner_text("#problem-state") == "办理中"
+    _take_step(pg, "escalate", {"input[name=responsible_unit]": "市发展改革委"})
+    assert pg.inner_text("#problem-level") == "市级"
+    assert pg.inner_text("#problem-state") == "待受理"
+    _take_step(pg, "accept")
+    _take_step(pg, "handle", {"textarea[name=resolution]": "调剂能耗指标"})
+    assert pg.inner_text("#problem-state").startswith("已办结")
+    _take_step(pg, "rate", {"select:select[name=satisfaction]": "unsatisfied"})
+    assert pg.inner_text("#problem-state") == "办理中"  # 不满意 reopens it
+    _take_step(pg, "handle", {"textarea[name=resolution]": "追加指标已下达"})
+    _take_step(pg, "rate", {"select:select[name=satisfaction]": "satisfied"})
+    assert pg.inner_text("#problem-state") == "已评价（满意）"
+    assert pg.locator("#actions").count() == 0
+    steps = pg.locator("#timeline li")
+    assert steps.count() == 8
+    assert "市级" in steps.nth(2).inner_text()
+    shot(pg, "10-problem")
+    pg.goto(f"{site.base}/problems?chain_id={site.chain_id}")
+    assert "能耗指标不足" in pg.inner_text("#problem-list")
+
+    # the viewer: the page without a button, a forged step refused
+    pg.context.clear_cookies()
+    sign_in(pg, site, "leader", url.removeprefix(site.base))
+    forms = pg.locator("form[method=post]")
+    assert [forms.nth(i).get_attribute("action") for i in range(forms.count())] == ["/logout"]
+    token = pg.get_attribute("form[action='/logout'] input[name=csrf_token]", "value")
+    problem_id = url.rsplit("/", 1)[1]
+    forged = pg.request.post(
+        f"{site.base}/problems/{problem_id}/escalate",
+        form={"csrf_token": token, "etag": '"1"'},
+        max_redirects=0,
+    )
+    assert forged.status == 403 and "没有权限" in forged.text()

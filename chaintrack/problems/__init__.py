@@ -1,0 +1,1 @@
+"""Problems and enterprise requests (问题 / 诉求) as a closed loop."""
