@@ -28,11 +28,15 @@ from chaintrack.sheets.files import (
     DEFAULT_MAX_BYTES,
     DEFAULT_MAX_ROWS,
     WORKBOOK_KINDS,
+    Budget,
+    Guard,
+    ReadLimits,
     SheetError,
     Source,
     binary_stream,
     sniff_kind,
 )
+from chaintrack.sheets.guard import cell_chars_error, columns_error, rows_error
 from chaintrack.sheets.headers import HEADER_SCAN_ROWS, HeaderIndex, HeaderMatch
 from chaintrack.sheets.workbook import open_workbook
 
@@ -40,6 +44,9 @@ __all__ = [
     "DEFAULT_MAX_BYTES",
     "DEFAULT_MAX_ROWS",
     "HEADER_SCAN_ROWS",
+    "Budget",
+    "Guard",
+    "ReadLimits",
     "RawRow",
     "SheetError",
     "SheetReader",
@@ -84,6 +91,7 @@ class SheetReader:
         sheet_name: str | None = None,
         encoding: str | None = None,
         date1904: bool = False,
+        guard: Guard | None = None,
     ) -> None:
         self.format = format
         self.header = header
@@ -94,6 +102,7 @@ class SheetReader:
         self._rows = rows
         self._closers = closers
         self.rows_read = 0
+        self.guard = guard or Guard(ReadLimits(max_rows=max_rows))
 
     @property
     def header_row(self) -> int:
@@ -118,11 +127,19 @@ class SheetReader:
     def __iter__(self) -> Iterator[RawRow]:
         columns = list(self.header.columns.items())
         skip = self.header.row
+        limits, budget = self.guard.limits, self.guard.budget
+        max_chars = limits.max_cell_chars
         try:
             for number, cells in enumerate(self._rows(), start=1):
+                if not number & 1023:
+                    budget.check()  # between chunks of rows: deadline, client gone
+                if number > limits.max_sheet_rows:  # blank rows count too
+                    raise rows_error(limits, number)
+                width = len(cells)
+                if width > limits.max_columns:
+                    raise columns_error(limits, width)
                 if number <= skip:
                     continue
-                width = len(cells)
                 values = {name: cells[i] if i < width else None for name, i in columns}
                 if all(is_blank(v) for v in values.values()):
                     continue
@@ -132,6 +149,8 @@ class SheetReader:
                 for name, value in values.items():
                     if value == "":
                         values[name] = None
+                    elif type(value) is str and len(value) > max_chars:
+                        raise cell_chars_error(limits, number)
                 yield RawRow(number, values)
         except SheetError:
             raise
@@ -143,6 +162,8 @@ class SheetReader:
                 "as CSV UTF-8 or .xlsx",
             ) from exc
         except csv.Error as exc:
+            if "field larger than field limit" in str(exc):
+                raise cell_chars_error(limits) from exc
             raise SheetError(
                 "csv", f"CSV文件格式错误：{exc} / the CSV file is malformed: {exc}"
             ) from exc
@@ -179,6 +200,8 @@ def open_sheet(
     max_rows: int = DEFAULT_MAX_ROWS,
     sheet: str | None = None,
     header_scan_rows: int = HEADER_SCAN_ROWS,
+    limits: ReadLimits | None = None,
+    budget: Budget | None = None,
 ) -> SheetReader:
     """Open a spreadsheet for streaming.
 
@@ -189,8 +212,17 @@ def open_sheet(
     several visible sheets the one whose header matches best is read. ``required``
     columns must be present. The kind of file (.xlsx, .xls, .ods, CSV) is told by its
     content, not ``filename`` (kept for messages and future use).
+
+    ``limits`` (all of them; ``max_bytes`` and ``max_rows`` above when not given) and
+    ``budget`` (deadline, cancelled flag) bound what reading the file may cost: each is
+    checked while reading, before the work is done (``sheets.guard``), and passing one
+    is a SheetError whose code is one of ``LIMIT_CODES``.
     """
     del filename
+    if limits is None:
+        limits = ReadLimits(max_bytes=max_bytes, max_rows=max_rows)
+    max_bytes, max_rows = limits.max_bytes, limits.max_rows
+    guard = Guard(limits, budget or Budget())
     index = HeaderIndex(columns)
     closers: list[Callable[[], Any]] = []
     try:
@@ -198,7 +230,7 @@ def open_sheet(
         kind = sniff_kind(stream)
         if kind in WORKBOOK_KINDS:
             opened, close_book = open_workbook(
-                stream, kind, index, sheet=sheet, scan_rows=header_scan_rows
+                stream, kind, index, sheet=sheet, scan_rows=header_scan_rows, guard=guard
             )
             closers.append(close_book)
             index.check(opened.header, required)
@@ -210,8 +242,9 @@ def open_sheet(
                 closers=closers,
                 sheet_name=opened.name,
                 date1904=opened.date1904,
+                guard=guard,
             )
-        rows, header, encoding = open_csv(stream, index, scan_rows=header_scan_rows)
+        rows, header, encoding = open_csv(stream, index, scan_rows=header_scan_rows, guard=guard)
         index.check(header, required)
         return SheetReader(
             format="csv",
@@ -220,6 +253,7 @@ def open_sheet(
             max_rows=max_rows,
             closers=closers,
             encoding=encoding,
+            guard=guard,
         )
     except SheetError:
         _close_all(closers)
