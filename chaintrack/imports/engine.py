@@ -89,6 +89,9 @@ class ImportOptions:
     max_reported_rows: int = MAX_REPORTED_ROWS
     #: deadline and cancelled flag of the upload (a fresh one from the limits if None)
     budget: Budget | None = None
+    #: False: a commit that checks everything (ImportRejected on row errors) but writes
+    #: nothing: the first pass of a commit read without the write lock
+    apply: bool = True
 
 
 class _Run:
@@ -102,7 +105,7 @@ class _Run:
         self.error_count = 0
         self.rows: list[RowOutcome] = []
         self.rows_truncated = False
-        self.writing = options.commit
+        self.writing = options.commit and options.apply
 
     def chunk(self, parsed: list[ParsedRow]) -> None:
         handler = self.handler

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import threading
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, File, Query, Request, Response, UploadFile
@@ -19,7 +20,12 @@ from chaintrack.auth.permissions import (
     forbidden,
     register_write,
 )
-from chaintrack.common.deps import SessionDep
+from chaintrack.common.deps import (
+    SessionDep,
+    run_cancellable,
+    write_session,
+    writes_in_own_session,
+)
 from chaintrack.errors import (
     BadRequest,
     NotFound,
@@ -158,7 +164,7 @@ def get_list_type_template(
 # ----------------------------------------------------------------------------- imports
 
 
-def _import(
+async def _import(
     request: Request,
     session: SessionDep,
     entity: ImportEntity,
@@ -169,18 +175,26 @@ def _import(
     chain_id: int | None = None,
     sheet: str | None = None,
 ) -> ImportReport:
+    """Read and check the upload in the request's read session (no write lock), write a
+    good commit in a write session of its own; stop when the client hangs up."""
     _check_size(request, limits)
-    return service.import_file(
-        session,
-        entity,
-        file.file,
-        commit=mode is ImportMode.COMMIT,
-        limits=limits,
-        principal=principal,
-        chain_id=chain_id,
-        filename=file.filename,
-        sheet=sheet,
-    )
+
+    def work(cancelled: threading.Event) -> ImportReport:
+        return service.import_file(
+            session,
+            entity,
+            file.file,
+            commit=mode is ImportMode.COMMIT,
+            limits=limits,
+            principal=principal,
+            chain_id=chain_id,
+            filename=file.filename,
+            sheet=sheet,
+            writer=lambda: write_session(request, principal.id),
+            cancelled=cancelled,
+        )
+
+    return await run_cancellable(request, work)
 
 
 @router.post(
@@ -192,7 +206,8 @@ def _import(
     "\n\nUpsert by USCC; the year's figures are created or replaced." + IMPORT_DOC,
     responses=_IMPORT_PROBLEMS,
 )
-def import_enterprises(
+@writes_in_own_session
+async def import_enterprises(
     request: Request,
     session: SessionDep,
     principal: CurrentPrincipal,
@@ -201,7 +216,7 @@ def import_enterprises(
     mode: Mode = ImportMode.DRY_RUN,
     sheet: Sheet = None,
 ) -> ImportReport:
-    return _import(
+    return await _import(
         request, session, ImportEntity.ENTERPRISES, file, mode, limits, principal, sheet=sheet
     )
 
@@ -215,7 +230,8 @@ def import_enterprises(
     "\n\nUpsert by enterprise + tier + level + recognition date." + IMPORT_DOC,
     responses=_IMPORT_PROBLEMS,
 )
-def import_designations(
+@writes_in_own_session
+async def import_designations(
     request: Request,
     session: SessionDep,
     principal: CurrentPrincipal,
@@ -224,7 +240,7 @@ def import_designations(
     mode: Mode = ImportMode.DRY_RUN,
     sheet: Sheet = None,
 ) -> ImportReport:
-    return _import(
+    return await _import(
         request, session, ImportEntity.DESIGNATIONS, file, mode, limits, principal, sheet=sheet
     )
 
@@ -239,7 +255,8 @@ def import_designations(
     "registered. An editor may import only into chains they edit (403)." + IMPORT_DOC,
     responses=_IMPORT_PROBLEMS,
 )
-def import_memberships(
+@writes_in_own_session
+async def import_memberships(
     request: Request,
     session: SessionDep,
     principal: CurrentPrincipal,
@@ -249,7 +266,7 @@ def import_memberships(
     chain_id: ChainQuery = None,
     sheet: Sheet = None,
 ) -> ImportReport:
-    return _import(
+    return await _import(
         request,
         session,
         ImportEntity.MEMBERSHIPS,
@@ -273,7 +290,8 @@ def import_memberships(
     "(a different one is an error). An editor may import only into chains they edit." + IMPORT_DOC,
     responses=_IMPORT_PROBLEMS,
 )
-def import_projects(
+@writes_in_own_session
+async def import_projects(
     request: Request,
     session: SessionDep,
     principal: CurrentPrincipal,
@@ -283,7 +301,7 @@ def import_projects(
     chain_id: ChainQuery = None,
     sheet: Sheet = None,
 ) -> ImportReport:
-    return _import(
+    return await _import(
         request,
         session,
         ImportEntity.PROJECTS,
@@ -308,7 +326,8 @@ def import_projects(
     "project must be on a chain the editor edits (403)." + IMPORT_DOC,
     responses=_IMPORT_PROBLEMS,
 )
-def import_progress(
+@writes_in_own_session
+async def import_progress(
     request: Request,
     session: SessionDep,
     principal: CurrentPrincipal,
@@ -318,7 +337,7 @@ def import_progress(
     chain_id: ChainQuery = None,
     sheet: Sheet = None,
 ) -> ImportReport:
-    return _import(
+    return await _import(
         request,
         session,
         ImportEntity.PROGRESS,
@@ -341,22 +360,30 @@ def import_progress(
     "title; attributes are checked against the list type's fields." + IMPORT_DOC,
     responses=_IMPORT_PROBLEMS,
 )
-def import_list_entries(
+@writes_in_own_session
+async def import_list_entries(
     list_id: Id,
     request: Request,
     session: SessionDep,
+    principal: CurrentPrincipal,
     file: Upload,
     limits: Limits,
     mode: Mode = ImportMode.DRY_RUN,
     sheet: Sheet = None,
 ) -> ImportReport:
     _check_size(request, limits)
-    return service.import_list_entries(
-        session,
-        list_id,
-        file.file,
-        commit=mode is ImportMode.COMMIT,
-        limits=limits,
-        filename=file.filename,
-        sheet=sheet,
-    )
+
+    def work(cancelled: threading.Event) -> ImportReport:
+        return service.import_list_entries(
+            session,
+            list_id,
+            file.file,
+            commit=mode is ImportMode.COMMIT,
+            limits=limits,
+            filename=file.filename,
+            sheet=sheet,
+            writer=lambda: write_session(request, principal.id),
+            cancelled=cancelled,
+        )
+
+    return await run_cancellable(request, work)

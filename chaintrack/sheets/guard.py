@@ -265,7 +265,7 @@ class _StringsScan:
     def feed(self, piece: bytes) -> None:
         if self.first:
             self.first = False
-            head = piece[: 4096]
+            head = piece[:4096]
             for declared in _UNIQUE_COUNT.findall(head):
                 if int(declared) > self.limits.max_shared_strings:
                     raise _strings_error(self.limits, int(declared), None)
