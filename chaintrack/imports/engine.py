@@ -92,6 +92,8 @@ class ImportOptions:
     #: False: a commit that checks everything (ImportRejected on row errors) but writes
     #: nothing: the first pass of a commit read without the write lock
     apply: bool = True
+    #: the file passed the checks of a first pass already (its zip is not scanned again)
+    file_checked: bool = False
 
 
 class _Run:
@@ -218,6 +220,7 @@ def run_import(
             sheet=options.sheet,
             limits=limits.read_limits(),
             budget=budget,
+            checked=options.file_checked,
         )
     except SheetError as exc:
         raise sheet_problem(exc) from None

@@ -126,7 +126,7 @@ def two_passes(
         return first
     read.close()  # the read transaction (snapshot) ends before the write one begins
     with writer() as session:
-        return run_import(session, handler_in(session), source, options)
+        return run_import(session, handler_in(session), source, replace(options, file_checked=True))
 
 
 def list_with_type(session: Session, list_id: int) -> tuple[ChainList, ListType]:
@@ -162,7 +162,7 @@ def import_list_entries(
         budget=limits.budget(cancelled),
     )
     if writer is None:
-        return run_import(session, handler_in(session), source, options)
+        return run_import(session, handler_in(session), source, replace(options, file_checked=True))
     return two_passes(session, writer, handler_in, source, options)
 
 

@@ -106,6 +106,9 @@ class Guard:
 
     limits: ReadLimits = field(default_factory=ReadLimits)
     budget: Budget = field(default_factory=Budget)
+    #: the same file passed the checks before (an import's second pass): the zip is not
+    #: scanned again (the checks while streaming rows still run)
+    checked: bool = False
 
 
 #: The codes of the limits: the first answer 413 (the file is too big), the others 422
@@ -126,7 +129,7 @@ LIMIT_422 = frozenset(
 
 
 def over_limit(code: str, zh: str, en: str, *, row: int | None = None) -> SheetError:
-    """A limit passed: ``code`` is one of the LIMIT_CODES (413 or 422)."""
+    """A limit passed: ``code`` is in LIMIT_413 or LIMIT_422."""
     return SheetError(code, f"{zh} / {en}", row=row)
 
 

@@ -36,15 +36,19 @@ from chaintrack.sheets.files import Guard, MiB, ReadLimits, SheetError, over_lim
 PIECE = 64 * 1024
 _LOCAL_HEADER = struct.Struct("<4s5H3L2H")
 
-# A tag name with an optional namespace prefix (``<x:row``, as some writers put it).
-_P = rb"<(?:[A-Za-z_][\w.-]*:)?"
-_ROW_REF = re.compile(_P + rb'row r="(\d{1,12})"')
-_ROW_ANY = re.compile(_P + rb"row(?=[\s/>])")
-_CELL_REF = re.compile(_P + rb'c r="([A-Za-z]{1,8})(\d{1,12})"')
-_CELL_OTHER = re.compile(_P + rb'c(?=[\s/>])(?! r="[A-Za-z]{1,8}\d{1,12}")([^>]*)>')
-_ROW_OTHER = re.compile(_P + rb'row(?=[\s/>])(?! r="\d{1,12}")([^>]*)>')
+# Rows and cells as Excel and most writers put them (found by their literal start, the
+# fast path), then any start tag whose local name is ``row`` or ``c`` (any namespace
+# prefix, any attribute order): those not of the fast form are read one by one.
+_ROW_REF = re.compile(rb'<row r="(\d{1,12})"')
+_CELL_COL = re.compile(rb'<c r="([A-Z]{1,8})\d')
+_CELL_ROW = re.compile(rb'<c r="[A-Z]{1,8}(\d{1,12})"')
+_PREFIXED = re.compile(rb":(?:row|c)[\s/>]")
+_ANY_TAG = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?(row|c)(?=[\s/>])([^>]*)>")
 _R_ATTR = re.compile(rb"""\sr\s*=\s*["']([A-Za-z]{0,8})(\d{0,12})["']""")
-_SI = re.compile(_P + rb"si(?=[\s/>])")
+_FAST_ROW = re.compile(rb'r="\d{1,12}"')
+_FAST_CELL = re.compile(rb'r="[A-Z]{1,8}\d{1,12}"')
+#: Starts of a shared string (``<si>``, or with a namespace prefix ``<x:si>``).
+_SI_STARTS = (b"<si>", b"<si ", b"<si/", b":si>", b":si ", b":si/")
 _UNIQUE_COUNT = re.compile(rb"""\b(?:uniqueCount|count)\s*=\s*["'](\d{1,15})["']""")
 
 #: Bytes of XML one cell's text may take: each character at worst a 10-byte character
@@ -215,31 +219,47 @@ class _SheetScan:
         rows = _ROW_REF.findall(piece)
         if rows:
             self.max_row = max(self.max_row, max(map(int, rows)))
-        cells = _CELL_REF.findall(piece)
+        cells = _CELL_ROW.findall(piece)
         if cells:
-            letters, numbers = zip(*cells, strict=True)
-            self.max_row = max(self.max_row, max(map(int, numbers)))
-            self.max_col = max(self.max_col, max(map(column_number, set(letters))))
-        for attrs in _ROW_OTHER.findall(piece):
+            self.max_row = max(self.max_row, max(map(int, set(cells))))
+            letters = set(_CELL_COL.findall(piece))
+            if letters:
+                self.max_col = max(self.max_col, max(map(column_number, letters)))
+        # Tags starting "<c" or "<row" that are not of the fast form (or a prefixed one):
+        # read one by one.
+        fast = len(rows) + len(cells)
+        if piece.count(b"<c") + piece.count(b"<row") != fast or _PREFIXED.search(piece):
+            self._slow(piece)
+        self.check()
+
+    def _slow(self, piece: bytes) -> None:
+        """Every row and cell tag of the piece read one by one (other forms than Excel's:
+        a namespace prefix, attributes in another order, no reference)."""
+        for name, attrs in _ANY_TAG.findall(piece):
             ref = _R_ATTR.search(b" " + attrs)
-            if ref and ref.group(2):
-                self.max_row = max(self.max_row, int(ref.group(2)))
-            else:
-                self.rows_without_ref += 1
-        for attrs in _CELL_OTHER.findall(piece):
-            ref = _R_ATTR.search(b" " + attrs)
-            if ref and ref.group(1) and ref.group(2):
+            if name == b"row":
+                if ref and ref.group(2) and not ref.group(1):
+                    self.max_row = max(self.max_row, int(ref.group(2)))
+                elif not _FAST_ROW.match(attrs.lstrip()):
+                    self.rows_without_ref += 1
+            elif ref and ref.group(1) and ref.group(2):
                 self.max_row = max(self.max_row, int(ref.group(2)))
                 self.max_col = max(self.max_col, column_number(ref.group(1)))
             else:
                 self.cells_without_ref += 1
-        self.check()
 
     def _text(self, piece: bytes) -> None:
-        parts = piece.split(b"<")
-        first = self.run + len(parts[0])
-        longest = max(first, max(map(len, parts[1:]), default=0))
-        self.run = first if len(parts) == 1 else len(parts[-1])
+        """No text run (the bytes between two tags) longer than a cell may be. Pieces are
+        cut after a ``<``, so a run longer than a piece spans whole pieces with none."""
+        first = piece.find(b"<")
+        if first < 0:
+            self.run += len(piece)
+            longest = self.run
+        else:
+            longest = self.run + first
+            if self.max_text < PIECE:  # a small limit (tests): every run of the piece
+                longest = max(longest, max(map(len, piece[first:].split(b"<"))))
+            self.run = len(piece) - piece.rfind(b"<") - 1
         if longest > self.max_text:
             raise cell_chars_error(self.limits)
 
@@ -270,7 +290,7 @@ class _StringsScan:
                 if int(declared) > self.limits.max_shared_strings:
                     raise _strings_error(self.limits, int(declared), None)
         self.text._text(piece)
-        self.count += len(_SI.findall(piece))
+        self.count += sum(map(piece.count, _SI_STARTS))
         if self.count > self.limits.max_shared_strings:
             raise _strings_error(self.limits, self.count, None)
 

@@ -202,6 +202,7 @@ def open_sheet(
     header_scan_rows: int = HEADER_SCAN_ROWS,
     limits: ReadLimits | None = None,
     budget: Budget | None = None,
+    checked: bool = False,
 ) -> SheetReader:
     """Open a spreadsheet for streaming.
 
@@ -216,13 +217,15 @@ def open_sheet(
     ``limits`` (all of them; ``max_bytes`` and ``max_rows`` above when not given) and
     ``budget`` (deadline, cancelled flag) bound what reading the file may cost: each is
     checked while reading, before the work is done (``sheets.guard``), and passing one
-    is a SheetError whose code is one of ``LIMIT_CODES``.
+    is a SheetError whose code is one of ``LIMIT_413`` / ``LIMIT_422``. ``checked``: the
+    same file passed ``open_sheet`` before with these limits (its zip is not scanned
+    again).
     """
     del filename
     if limits is None:
         limits = ReadLimits(max_bytes=max_bytes, max_rows=max_rows)
     max_bytes, max_rows = limits.max_bytes, limits.max_rows
-    guard = Guard(limits, budget or Budget())
+    guard = Guard(limits, budget or Budget(), checked=checked)
     index = HeaderIndex(columns)
     closers: list[Callable[[], Any]] = []
     try:

@@ -110,7 +110,7 @@ def sheet_rows(ws: python_calamine.CalamineSheet) -> Iterator[Sequence[Any]]:
 def check_before_reading(stream: BinaryIO, kind: str, guard: Guard) -> None:
     """The limits that must hold before calamine decodes anything (``sheets.guard``):
     a zip workbook's parts, sizes, rows, columns, cells and shared strings."""
-    if kind in ("xlsx", "ods"):
+    if kind in ("xlsx", "ods") and not guard.checked:
         check_zip(stream, kind, guard)
     guard.budget.check()
 
