@@ -55,6 +55,9 @@ class Settings(BaseSettings):
     login_max_failures_per_user: int = Field(default=5, ge=1)
     login_max_failures_per_address: int = Field(default=20, ge=1)
     login_lock_seconds: int = Field(default=60, ge=1)
+    # Import limits (CHAINTRACK_IMPORT_*: file size, rows including blank ones, columns,
+    # cells, characters per cell, unpacked size, shared strings, time budget) are the
+    # import package's own settings: chaintrack.imports.limits.ImportSettings.
     # `chaintrack serve --demo`: the demo administrator's password (else generated).
     demo_admin_password: str | None = None
 

@@ -7,6 +7,7 @@ also describes itself for OpenAPI (``responses=problem_responses(NotFound, ...)`
 from __future__ import annotations
 
 import logging
+import sqlite3
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -14,7 +15,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.routing import iter_route_contexts
 from pydantic import BaseModel, Field
-from sqlalchemy.exc import DataError, IntegrityError, StatementError
+from sqlalchemy.exc import DataError, IntegrityError, OperationalError, StatementError
 from sqlalchemy.orm.exc import StaleDataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import compile_path, get_route_path
@@ -115,6 +116,32 @@ class PreconditionRequired(Problem):
 
 class PayloadTooLarge(Problem):
     status, slug, title = 413, "payload-too-large", "Request too large"
+
+
+class ServiceUnavailable(Problem):
+    status, slug, title = 503, "busy", "Busy: try again shortly"
+
+
+#: Seconds a client is asked to wait when the database is busy (Retry-After).
+BUSY_RETRY_AFTER_S = 5
+
+
+def database_busy() -> ServiceUnavailable:
+    return ServiceUnavailable(
+        "数据库正忙（其他人正在写入），请稍后重试 / the database is busy with another "
+        "write; try again in a few seconds",
+        headers={"Retry-After": str(BUSY_RETRY_AFTER_S)},
+    )
+
+
+def is_database_busy(exc: BaseException) -> bool:
+    """SQLite's "database is locked" (the busy timeout passed waiting for the write
+    lock), raw from the driver or wrapped by SQLAlchemy."""
+    orig = exc.orig if isinstance(exc, OperationalError) else exc
+    if not isinstance(orig, sqlite3.OperationalError):
+        return False
+    text = str(orig).lower()
+    return "database is locked" in text or "database table is locked" in text or "busy" in text
 
 
 class ValidationProblem(Problem):
@@ -256,6 +283,23 @@ def install_handlers(app: FastAPI) -> None:
     @app.exception_handler(OverflowError)
     async def _overflow(request: Request, exc: OverflowError) -> JSONResponse:
         return _response(ValidationProblem("A number is too large.", code="overflow"), request)
+
+    @app.exception_handler(OperationalError)
+    async def _operational(request: Request, exc: OperationalError) -> JSONResponse:
+        if is_database_busy(exc):
+            log.warning("database busy on %s %s: %s", request.method, request.url.path, exc.orig)
+            return _response(database_busy(), request)
+        log.exception("operational error on %s %s", request.method, request.url.path)
+        return _response(Problem("An unexpected error occurred; it has been logged."), request)
+
+    @app.exception_handler(sqlite3.OperationalError)
+    async def _sqlite_operational(request: Request, exc: sqlite3.OperationalError) -> JSONResponse:
+        # Raw from the driver (the bulk inserts of an import use its cursor directly).
+        if is_database_busy(exc):
+            log.warning("database busy on %s %s: %s", request.method, request.url.path, exc)
+            return _response(database_busy(), request)
+        log.exception("driver error on %s %s", request.method, request.url.path)
+        return _response(Problem("An unexpected error occurred; it has been logged."), request)
 
     @app.exception_handler(StatementError)
     async def _statement(request: Request, exc: StatementError) -> JSONResponse:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import AsyncIterator, Callable, Iterator
-from typing import Annotated, TypeVar
+from contextlib import contextmanager
+from typing import Annotated, Any, TypeVar
 
 import anyio
 from fastapi import Depends, Request
@@ -13,6 +15,20 @@ from starlette.concurrency import run_in_threadpool
 from chaintrack.audit import capture
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+#: Write endpoints whose request session only reads (the account, the permission rule,
+#: reading and checking an upload) and that write in a session of their own
+#: (:func:`write_session`), taken only for the write: on SQLite a request session of a
+#: write request takes the database's write lock at its first statement.
+OWN_WRITE_SESSION: set[Callable[..., Any]] = set()
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def writes_in_own_session(endpoint: F) -> F:
+    """Mark an endpoint whose request session is a read session (see OWN_WRITE_SESSION)."""
+    OWN_WRITE_SESSION.add(endpoint)
+    return endpoint
 
 
 async def _end(session: Session, finish: Callable[[], None]) -> None:
@@ -39,7 +55,7 @@ async def get_session(request: Request) -> AsyncIterator[Session]:
     session takes its connection on first use, in the thread that uses it.
     """
     state = request.app.state
-    read = request.method in SAFE_METHODS
+    read = request.method in SAFE_METHODS or request.scope.get("endpoint") in OWN_WRITE_SESSION
     factory = state.read_sessionmaker if read else state.sessionmaker
     session = factory()
     try:
@@ -89,3 +105,54 @@ def get_read_session(request: Request) -> Iterator[Session]:
 
 
 ReadSessionDep = Annotated[Session, Depends(get_read_session, scope="function")]
+
+
+@contextmanager
+def write_session(request: Request, user_id: int | None) -> Iterator[Session]:
+    """A write session of its own for an OWN_WRITE_SESSION endpoint, audited like the
+    request session of a write request: committed when the block ends, rolled back if it
+    raises. On SQLite it takes the write lock at its first statement (``BEGIN
+    IMMEDIATE``), so open it only when everything is ready to be written. Runs in the
+    worker thread that does the work."""
+    session = request.app.state.sessionmaker()
+    try:
+        capture.enable(
+            session, user_id=user_id, request_id=getattr(request.state, "request_id", None)
+        )
+        try:
+            yield session
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
+    finally:
+        session.close()
+
+
+async def run_cancellable(request: Request, work: Callable[[threading.Event], T]) -> T:
+    """Run ``work(cancelled)`` in a worker thread; ``cancelled`` is set when the client
+    hangs up (polled twice a second), so long work (an upload) can stop between chunks
+    instead of going on for nobody."""
+    cancelled = threading.Event()
+
+    async def watch() -> None:
+        while not cancelled.is_set():
+            if await request.is_disconnected():
+                cancelled.set()
+                return
+            await anyio.sleep(0.5)
+
+    done: list[T] = []
+    failed: list[Exception] = []
+    async with anyio.create_task_group() as tasks:
+        tasks.start_soon(watch)
+        try:
+            done.append(await run_in_threadpool(work, cancelled))
+        except Exception as exc:  # raised below, outside the task group (not in a group)
+            failed.append(exc)
+        finally:
+            cancelled.set()  # the watcher's loop ends; the work is over anyway
+            tasks.cancel_scope.cancel()
+    if failed:
+        raise failed[0]
+    return done[0]

@@ -16,6 +16,7 @@ through ORM objects, which the listeners see by themselves.
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterable, Mapping, Sequence
 from operator import itemgetter
 from typing import Any
@@ -24,6 +25,7 @@ from sqlalchemy import JSON, Table, func, select, text
 from sqlalchemy.orm import Session
 
 from chaintrack.audit import capture, changes
+from chaintrack.errors import Conflict
 from chaintrack.models import AuditRecord
 from chaintrack.models.base import utcnow
 
@@ -88,17 +90,47 @@ def raw_insert(
     prep = dialect.identifier_preparer
     target = f"{prep.format_table(table)} ({', '.join(prep.quote(c) for c in names)})"
     dbapi: Any = conn.connection.driver_connection
-    if dialect.name == "postgresql":
-        with dbapi.cursor() as cur, cur.copy(f"COPY {target} FROM STDIN") as copy:
-            for row in rows:
-                copy.write_row(values(row))
-        return
-    marks = ", ".join("?" * len(names))
-    cur = dbapi.cursor()
     try:
-        cur.executemany(f"INSERT INTO {target} VALUES ({marks})", map(values, rows))
-    finally:
-        cur.close()
+        if dialect.name == "postgresql":
+            with dbapi.cursor() as cur, cur.copy(f"COPY {target} FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(values(row))
+            return
+        marks = ", ".join("?" * len(names))
+        cur = dbapi.cursor()
+        try:
+            cur.executemany(f"INSERT INTO {target} VALUES ({marks})", map(values, rows))
+        finally:
+            cur.close()
+    except Exception as exc:
+        conflict = duplicate_key(exc, str(table.name))
+        if conflict is None:
+            raise
+        raise conflict from exc
+
+
+def duplicate_key(exc: BaseException, table: str) -> Conflict | None:
+    """A unique key another transaction wrote first (two imports creating the same
+    enterprise or project month at once: the loser's COPY fails) as a 409 naming the
+    key, else None. The driver's error comes raw (COPY and executemany bypass
+    SQLAlchemy); the transaction is rolled back by the caller, so nothing of the import
+    is written, and importing the file again finds the rows there."""
+    sqlstate = getattr(exc, "sqlstate", None)
+    if sqlstate == "23505":  # PostgreSQL unique_violation
+        diag = getattr(exc, "diag", None)
+        key = getattr(diag, "message_detail", None) or str(exc)
+    elif isinstance(exc, sqlite3.IntegrityError) and "UNIQUE" in str(exc):
+        key = str(exc)
+    else:
+        return None
+    return Conflict(
+        f"另一操作同时写入了相同的记录（{key}），本次导入未写入任何数据，请重新导入 / "
+        f"another import or edit wrote the same record at the same time ({key}); nothing "
+        "of this import was written: import the file again",
+        code="duplicate_key",
+        table=table,
+        key=key,
+    )
 
 
 def _empty_list_first(proc: Any) -> Any:

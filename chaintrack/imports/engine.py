@@ -48,7 +48,7 @@ from chaintrack.imports.schemas import (
     RowFieldError,
     RowOutcome,
 )
-from chaintrack.sheets.reader import SheetError, SheetReader, Source
+from chaintrack.sheets.reader import Budget, SheetError, SheetReader, Source, open_sheet
 from chaintrack.sheets.specs import ParsedRow
 
 # The handlers' vocabulary, importable from here as before the split.
@@ -87,6 +87,13 @@ class ImportOptions:
     filename: str | None = None
     sheet: str | None = None
     max_reported_rows: int = MAX_REPORTED_ROWS
+    #: deadline and cancelled flag of the upload (a fresh one from the limits if None)
+    budget: Budget | None = None
+    #: False: a commit that checks everything (ImportRejected on row errors) but writes
+    #: nothing: the first pass of a commit read without the write lock
+    apply: bool = True
+    #: the file passed the checks of a first pass already (its zip is not scanned again)
+    file_checked: bool = False
 
 
 class _Run:
@@ -100,7 +107,7 @@ class _Run:
         self.error_count = 0
         self.rows: list[RowOutcome] = []
         self.rows_truncated = False
-        self.writing = options.commit
+        self.writing = options.commit and options.apply
 
     def chunk(self, parsed: list[ParsedRow]) -> None:
         handler = self.handler
@@ -202,23 +209,29 @@ def run_import(
     """Import (or dry-run) one file. Raises a Problem for a file that cannot be read
     and :class:`ImportRejected` for a commit with row errors (the caller rolls back)."""
     limits = options.limits
+    budget = options.budget or limits.budget()
+    spec = handler.spec
     try:
-        reader: SheetReader = handler.spec.open(
+        reader: SheetReader = open_sheet(
             source,
+            spec.header_map(),
+            required=spec.required_fields,
             filename=options.filename,
-            max_bytes=limits.max_bytes,
-            max_rows=limits.max_rows,
             sheet=options.sheet,
+            limits=limits.read_limits(),
+            budget=budget,
+            checked=options.file_checked,
         )
     except SheetError as exc:
         raise sheet_problem(exc) from None
     run = _Run(session, handler, options)
     with reader:
         handler.start(session, set(reader.columns))
-        rows = prepared(handler, handler.spec.parse_rows(reader))
+        rows = prepared(handler, spec.parse_rows(reader))
         try:
             with read_ahead(chunked(rows, CHUNK_ROWS)) as chunks:
                 for chunk in chunks:
+                    budget.check()  # between chunks: the deadline, the client gone
                     run.chunk(chunk)
         except SheetError as exc:
             raise sheet_problem(exc) from None

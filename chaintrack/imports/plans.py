@@ -24,6 +24,7 @@ from chaintrack.errors import (
     ValidationProblem,
 )
 from chaintrack.imports.schemas import Action, RowFieldError
+from chaintrack.sheets.files import LIMIT_413, LIMIT_422
 from chaintrack.sheets.reader import SheetError
 from chaintrack.sheets.specs import ParsedRow, RowError, SheetSpec
 
@@ -141,9 +142,9 @@ _SHEET_422 = frozenset(
 def sheet_problem(exc: SheetError) -> Problem:
     """A file-level SheetError as an RFC 9457 problem (413 / 422 / 400)."""
     cls: type[Problem]
-    if exc.code == "too_large":
+    if exc.code in LIMIT_413:
         cls = PayloadTooLarge
-    elif exc.code in _SHEET_422:
+    elif exc.code in _SHEET_422 or exc.code in LIMIT_422:
         cls = ValidationProblem
     else:
         cls = BadRequest

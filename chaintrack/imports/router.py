@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import threading
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, File, Query, Request, Response, UploadFile
@@ -19,7 +20,12 @@ from chaintrack.auth.permissions import (
     forbidden,
     register_write,
 )
-from chaintrack.common.deps import SessionDep
+from chaintrack.common.deps import (
+    SessionDep,
+    run_cancellable,
+    write_session,
+    writes_in_own_session,
+)
 from chaintrack.common.ids import StrictId, parse_id
 from chaintrack.errors import (
     BadRequest,
@@ -110,7 +116,7 @@ def chain_query_write(param: str = "chain_id") -> DependsParam:
 
 def _check_size(request: Request, limits: ImportLimits) -> None:
     length = request.headers.get("content-length", "")
-    if length.isdigit() and int(length) > limits.max_bytes + UPLOAD_SLACK:
+    if length.isascii() and length.isdigit() and int(length) > limits.max_bytes + UPLOAD_SLACK:
         mib = f"{limits.max_mb:g}"
         raise PayloadTooLarge(
             f"文件超过大小上限{mib}MB，请拆分后导入 / the file is larger than {mib} MB",
@@ -161,7 +167,7 @@ def get_list_type_template(
 # ----------------------------------------------------------------------------- imports
 
 
-def _import(
+async def _import(
     request: Request,
     session: SessionDep,
     entity: ImportEntity,
@@ -172,18 +178,26 @@ def _import(
     chain_id: int | None = None,
     sheet: str | None = None,
 ) -> ImportReport:
+    """Read and check the upload in the request's read session (no write lock), write a
+    good commit in a write session of its own; stop when the client hangs up."""
     _check_size(request, limits)
-    return service.import_file(
-        session,
-        entity,
-        file.file,
-        commit=mode is ImportMode.COMMIT,
-        limits=limits,
-        principal=principal,
-        chain_id=chain_id,
-        filename=file.filename,
-        sheet=sheet,
-    )
+
+    def work(cancelled: threading.Event) -> ImportReport:
+        return service.import_file(
+            session,
+            entity,
+            file.file,
+            commit=mode is ImportMode.COMMIT,
+            limits=limits,
+            principal=principal,
+            chain_id=chain_id,
+            filename=file.filename,
+            sheet=sheet,
+            writer=lambda: write_session(request, principal.id),
+            cancelled=cancelled,
+        )
+
+    return await run_cancellable(request, work)
 
 
 @router.post(
@@ -195,7 +209,8 @@ def _import(
     "\n\nUpsert by USCC; the year's figures are created or replaced." + IMPORT_DOC,
     responses=_IMPORT_PROBLEMS,
 )
-def import_enterprises(
+@writes_in_own_session
+async def import_enterprises(
     request: Request,
     session: SessionDep,
     principal: CurrentPrincipal,
@@ -204,7 +219,7 @@ def import_enterprises(
     mode: Mode = ImportMode.DRY_RUN,
     sheet: Sheet = None,
 ) -> ImportReport:
-    return _import(
+    return await _import(
         request, session, ImportEntity.ENTERPRISES, file, mode, limits, principal, sheet=sheet
     )
 
@@ -218,7 +233,8 @@ def import_enterprises(
     "\n\nUpsert by enterprise + tier + level + recognition date." + IMPORT_DOC,
     responses=_IMPORT_PROBLEMS,
 )
-def import_designations(
+@writes_in_own_session
+async def import_designations(
     request: Request,
     session: SessionDep,
     principal: CurrentPrincipal,
@@ -227,7 +243,7 @@ def import_designations(
     mode: Mode = ImportMode.DRY_RUN,
     sheet: Sheet = None,
 ) -> ImportReport:
-    return _import(
+    return await _import(
         request, session, ImportEntity.DESIGNATIONS, file, mode, limits, principal, sheet=sheet
     )
 
@@ -242,7 +258,8 @@ def import_designations(
     "registered. An editor may import only into chains they edit (403)." + IMPORT_DOC,
     responses=_IMPORT_PROBLEMS,
 )
-def import_memberships(
+@writes_in_own_session
+async def import_memberships(
     request: Request,
     session: SessionDep,
     principal: CurrentPrincipal,
@@ -252,7 +269,7 @@ def import_memberships(
     chain_id: ChainQuery = None,
     sheet: Sheet = None,
 ) -> ImportReport:
-    return _import(
+    return await _import(
         request,
         session,
         ImportEntity.MEMBERSHIPS,
@@ -276,7 +293,8 @@ def import_memberships(
     "(a different one is an error). An editor may import only into chains they edit." + IMPORT_DOC,
     responses=_IMPORT_PROBLEMS,
 )
-def import_projects(
+@writes_in_own_session
+async def import_projects(
     request: Request,
     session: SessionDep,
     principal: CurrentPrincipal,
@@ -286,7 +304,7 @@ def import_projects(
     chain_id: ChainQuery = None,
     sheet: Sheet = None,
 ) -> ImportReport:
-    return _import(
+    return await _import(
         request,
         session,
         ImportEntity.PROJECTS,
@@ -311,7 +329,8 @@ def import_projects(
     "project must be on a chain the editor edits (403)." + IMPORT_DOC,
     responses=_IMPORT_PROBLEMS,
 )
-def import_progress(
+@writes_in_own_session
+async def import_progress(
     request: Request,
     session: SessionDep,
     principal: CurrentPrincipal,
@@ -321,7 +340,7 @@ def import_progress(
     chain_id: ChainQuery = None,
     sheet: Sheet = None,
 ) -> ImportReport:
-    return _import(
+    return await _import(
         request,
         session,
         ImportEntity.PROGRESS,
@@ -344,22 +363,30 @@ def import_progress(
     "title; attributes are checked against the list type's fields." + IMPORT_DOC,
     responses=_IMPORT_PROBLEMS,
 )
-def import_list_entries(
+@writes_in_own_session
+async def import_list_entries(
     list_id: Id,
     request: Request,
     session: SessionDep,
+    principal: CurrentPrincipal,
     file: Upload,
     limits: Limits,
     mode: Mode = ImportMode.DRY_RUN,
     sheet: Sheet = None,
 ) -> ImportReport:
     _check_size(request, limits)
-    return service.import_list_entries(
-        session,
-        list_id,
-        file.file,
-        commit=mode is ImportMode.COMMIT,
-        limits=limits,
-        filename=file.filename,
-        sheet=sheet,
-    )
+
+    def work(cancelled: threading.Event) -> ImportReport:
+        return service.import_list_entries(
+            session,
+            list_id,
+            file.file,
+            commit=mode is ImportMode.COMMIT,
+            limits=limits,
+            filename=file.filename,
+            sheet=sheet,
+            writer=lambda: write_session(request, principal.id),
+            cancelled=cancelled,
+        )
+
+    return await run_cancellable(request, work)

@@ -6,6 +6,11 @@ principal: it acts as the system, on every chain).
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from dataclasses import replace
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -33,6 +38,10 @@ from chaintrack.sheets.templates import (
     template_filename,
     template_xlsx,
 )
+
+#: Opens the write session of an import (``common.deps.write_session``): committed when
+#: its block ends.
+Writer = Callable[[], AbstractContextManager[Session]]
 
 CHAIN_SCOPED = frozenset({ImportEntity.MEMBERSHIPS, ImportEntity.PROJECTS, ImportEntity.PROGRESS})
 
@@ -66,14 +75,58 @@ def import_file(
     chain_id: int | None = None,
     filename: str | None = None,
     sheet: str | None = None,
+    writer: Writer | None = None,
+    cancelled: threading.Event | None = None,
 ) -> ImportReport:
     """Dry-run or commit one file of ``entity`` (rows of chain-scoped entities belong to
-    ``chain_id`` or to the chain their ``chain_code`` names)."""
+    ``chain_id`` or to the chain their ``chain_code`` names).
+
+    Without ``writer`` everything happens in ``session``. With one, ``session`` is a read
+    session: the file is read, parsed and checked there, without the write lock (a dry
+    run ends there), and only a commit whose every row is good opens the write session
+    and writes (see :func:`two_passes`)."""
     require_chain(session, chain_id)
     scope = Scope.for_principal(session, principal, chain_id)
-    handler = make_handler(entity, scope)
-    options = ImportOptions(commit=commit, limits=limits, filename=filename, sheet=sheet)
-    return run_import(session, handler, source, options)
+    options = ImportOptions(
+        commit=commit,
+        limits=limits,
+        filename=filename,
+        sheet=sheet,
+        budget=limits.budget(cancelled),
+    )
+    if writer is None:
+        return run_import(session, make_handler(entity, scope), source, options)
+    return two_passes(
+        session,
+        writer,
+        lambda _: make_handler(entity, scope),
+        source,
+        options,
+    )
+
+
+def two_passes(
+    read: Session,
+    writer: Writer,
+    handler_in: Callable[[Session], Handler],
+    source: Source,
+    options: ImportOptions,
+) -> ImportReport:
+    """An import that holds the write lock only to write.
+
+    First pass, in the read session (no lock: other writers go on): read the file,
+    parse, validate and plan every row against the data as it is (ImportRejected for a
+    commit with row errors, the limits and the budget as always). A dry run ends there.
+    A good commit then ends the read transaction, opens the write session and runs
+    again, planning (on the data as it is then) and writing chunk by chunk: the file is
+    known good, so the lock is held for the writing of a file that will be written, not
+    for the reading or the checking of one that may not be."""
+    first = run_import(read, handler_in(read), source, replace(options, apply=False))
+    if not options.commit:
+        return first
+    read.close()  # the read transaction (snapshot) ends before the write one begins
+    with writer() as session:
+        return run_import(session, handler_in(session), source, replace(options, file_checked=True))
 
 
 def list_with_type(session: Session, list_id: int) -> tuple[ChainList, ListType]:
@@ -92,12 +145,25 @@ def import_list_entries(
     limits: ImportLimits,
     filename: str | None = None,
     sheet: str | None = None,
+    writer: Writer | None = None,
+    cancelled: threading.Event | None = None,
 ) -> ImportReport:
-    """Entries of one list (the route's rule already checked the list's chain)."""
-    chain_list, list_type = list_with_type(session, list_id)
-    handler = ListEntryHandler(chain_list, list_type)
-    options = ImportOptions(commit=commit, limits=limits, filename=filename, sheet=sheet)
-    return run_import(session, handler, source, options)
+    """Entries of one list (the route's rule already checked the list's chain); with
+    ``writer``, read in ``session`` and written in the writer's (as :func:`import_file`)."""
+
+    def handler_in(in_session: Session) -> Handler:
+        return ListEntryHandler(*list_with_type(in_session, list_id))
+
+    options = ImportOptions(
+        commit=commit,
+        limits=limits,
+        filename=filename,
+        sheet=sheet,
+        budget=limits.budget(cancelled),
+    )
+    if writer is None:
+        return run_import(session, handler_in(session), source, replace(options, file_checked=True))
+    return two_passes(session, writer, handler_in, source, options)
 
 
 # ------------------------------------------------------------------------- templates

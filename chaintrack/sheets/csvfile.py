@@ -9,7 +9,8 @@ import io
 from collections.abc import Callable, Generator, Iterator, Sequence
 from typing import Any, BinaryIO
 
-from chaintrack.sheets.files import SheetError, not_a_spreadsheet
+from chaintrack.sheets.files import Guard, SheetError, not_a_spreadsheet
+from chaintrack.sheets.guard import cell_chars_error, columns_error
 from chaintrack.sheets.headers import HEADER_SCAN_ROWS, HeaderIndex, HeaderMatch
 
 _CSV_SAMPLE = 256 * 1024
@@ -51,9 +52,13 @@ def _delimiter(text: str) -> str:
 
 
 def open_csv(
-    stream: BinaryIO, index: HeaderIndex, *, scan_rows: int
+    stream: BinaryIO, index: HeaderIndex, *, scan_rows: int, guard: Guard | None = None
 ) -> tuple[Callable[[], Iterator[Sequence[Any]]], HeaderMatch, str]:
-    """The rows (a function that starts them from the top), the header row, the encoding."""
+    """The rows (a function that starts them from the top), the header row, the encoding.
+
+    The rows scanned for the header are held to the ``guard``'s column limit (the rest
+    are checked by the reader as they stream)."""
+    guard = guard or Guard()
     sample = stream.read(_CSV_SAMPLE)
     stream.seek(0)
     utf16 = sample.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE))
@@ -78,10 +83,14 @@ def open_csv(
     scan = rows()
     try:
         for line in scan:
+            if len(line) > guard.limits.max_columns:
+                raise columns_error(guard.limits, len(line))
             head.append(line)
             if len(head) >= scan_rows:
                 break
     except (UnicodeDecodeError, csv.Error) as exc:
+        if "field larger than field limit" in str(exc):
+            raise cell_chars_error(guard.limits) from exc
         raise SheetError(
             "encoding",
             "CSV文件无法读取，请另存为“CSV UTF-8”或.xlsx后重试 / "

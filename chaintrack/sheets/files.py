@@ -12,11 +12,15 @@ from __future__ import annotations
 import io
 import os
 import tempfile
+import threading
+import time
 import zipfile
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import IO, Any, BinaryIO
 
-DEFAULT_MAX_BYTES = 50 * 1024 * 1024
+MiB = 1024 * 1024
+DEFAULT_MAX_BYTES = 50 * MiB
 DEFAULT_MAX_ROWS = 100_000
 
 Source = str | os.PathLike[str] | bytes | bytearray | IO[bytes]
@@ -40,6 +44,93 @@ class SheetError(Exception):
 
     def __str__(self) -> str:
         return self.message
+
+
+@dataclass(frozen=True)
+class ReadLimits:
+    """What reading one upload may cost, each far above a real office file and below
+    what an attack file needs (the settings are ``CHAINTRACK_IMPORT_*``, see
+    ``chaintrack.imports.limits``). Checked while reading, before the work is done:
+    a workbook's zip directory and its parts are checked before calamine decodes a
+    sheet (calamine decodes a sheet whole, as rows x columns cells)."""
+
+    #: the uploaded file itself
+    max_bytes: int = DEFAULT_MAX_BYTES
+    #: data rows (non-blank rows below the header)
+    max_rows: int = DEFAULT_MAX_ROWS
+    #: rows of the sheet, blank ones and row-number jumps included (a sheet whose last
+    #: row is 10,000,000 has ten million rows however few are filled)
+    max_sheet_rows: int = 200_000
+    #: columns of a row (Excel's own grid has 16,384)
+    max_columns: int = 1_024
+    #: cells of the used range (rows x columns: what calamine allocates for a sheet)
+    max_cells: int = 4_000_000
+    #: characters in one cell (32,767 is Excel's own limit)
+    max_cell_chars: int = 32_767
+    #: all parts of a workbook, unpacked (zip bombs)
+    max_unpacked_bytes: int = 512 * MiB
+    #: shared strings of an .xlsx: how many, and their part's unpacked size
+    max_shared_strings: int = 2_000_000
+    max_shared_strings_bytes: int = 128 * MiB
+
+
+class Budget:
+    """A deadline and a cancelled flag for one upload: checked between chunks of work
+    (the zip check, rows read, chunks written); past either, the work stops with a
+    SheetError (``timeout`` / ``cancelled``)."""
+
+    def __init__(
+        self, seconds: float | None = None, cancelled: threading.Event | None = None
+    ) -> None:
+        self.seconds = seconds
+        self.deadline = None if seconds is None else time.monotonic() + seconds
+        self.cancelled = cancelled or threading.Event()
+
+    def check(self) -> None:
+        if self.cancelled.is_set():
+            raise SheetError(
+                "cancelled", "导入已取消（连接已断开） / the import was cancelled (client gone)"
+            )
+        if self.deadline is not None and time.monotonic() > self.deadline:
+            raise SheetError(
+                "timeout",
+                f"文件处理超过{self.seconds:g}秒上限，请拆分为较小的文件后导入 / "
+                f"reading the file took longer than {self.seconds:g} s; split it into "
+                "smaller files",
+            )
+
+
+@dataclass
+class Guard:
+    """The limits and the budget of one read (what the readers check)."""
+
+    limits: ReadLimits = field(default_factory=ReadLimits)
+    budget: Budget = field(default_factory=Budget)
+    #: the same file passed the checks before (an import's second pass): the zip is not
+    #: scanned again (the checks while streaming rows still run)
+    checked: bool = False
+
+
+#: The codes of the limits: the first answer 413 (the file is too big), the others 422
+#: (its content passes a limit); all with a Chinese + English message for the clerk.
+LIMIT_413 = frozenset({"too_large", "unpacked_too_large"})
+LIMIT_422 = frozenset(
+    {
+        "too_many_rows",
+        "too_many_sheet_rows",
+        "too_many_columns",
+        "too_many_cells",
+        "cell_too_long",
+        "too_many_strings",
+        "timeout",
+        "cancelled",
+    }
+)
+
+
+def over_limit(code: str, zh: str, en: str, *, row: int | None = None) -> SheetError:
+    """A limit passed: ``code`` is in LIMIT_413 or LIMIT_422."""
+    return SheetError(code, f"{zh} / {en}", row=row)
 
 
 def too_large(max_bytes: int) -> SheetError:

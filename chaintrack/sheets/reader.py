@@ -34,11 +34,15 @@ from chaintrack.sheets.files import (
     DEFAULT_MAX_BYTES,
     DEFAULT_MAX_ROWS,
     WORKBOOK_KINDS,
+    Budget,
+    Guard,
+    ReadLimits,
     SheetError,
     Source,
     binary_stream,
     sniff_kind,
 )
+from chaintrack.sheets.guard import cell_chars_error, columns_error, rows_error
 from chaintrack.sheets.headers import HEADER_SCAN_ROWS, HeaderIndex, HeaderMatch
 from chaintrack.sheets.styles import Merge, RowMarks
 from chaintrack.sheets.workbook import open_workbook
@@ -47,7 +51,10 @@ __all__ = [
     "DEFAULT_MAX_BYTES",
     "DEFAULT_MAX_ROWS",
     "HEADER_SCAN_ROWS",
+    "Budget",
+    "Guard",
     "RawRow",
+    "ReadLimits",
     "SheetError",
     "SheetReader",
     "Source",
@@ -92,6 +99,7 @@ class SheetReader:
         encoding: str | None = None,
         date1904: bool = False,
         marks: Callable[[], Iterator[RowMarks]] | None = None,
+        guard: Guard | None = None,
     ) -> None:
         self.format = format
         self.header = header
@@ -103,6 +111,7 @@ class SheetReader:
         self._marks = marks
         self._closers = closers
         self.rows_read = 0
+        self.guard = guard or Guard(ReadLimits(max_rows=max_rows))
 
     @property
     def header_row(self) -> int:
@@ -126,6 +135,7 @@ class SheetReader:
 
     def __iter__(self) -> Iterator[RawRow]:
         skip = self.header.row
+        limits = self.guard.limits
         try:
             if self._marks is not None:
                 yield from self._marked_rows(self._marks)
@@ -141,6 +151,8 @@ class SheetReader:
                 "as CSV UTF-8 or .xlsx",
             ) from exc
         except csv.Error as exc:
+            if "field larger than field limit" in str(exc):
+                raise cell_chars_error(limits) from exc
             raise SheetError(
                 "csv", f"CSV文件格式错误：{exc} / the CSV file is malformed: {exc}"
             ) from exc
@@ -151,23 +163,48 @@ class SheetReader:
                 f"the file is damaged and cannot be read to the end ({type(exc).__name__})",
             ) from exc
 
+    def _checked_rows(self) -> Iterator[tuple[int, Sequence[Any]]]:
+        """The sheet's rows, numbered, within the guard's limits (sheets.guard): blank
+        rows count against the row limit, the budget (deadline, client gone) is checked
+        every 1024 rows."""
+        limits, budget = self.guard.limits, self.guard.budget
+        for number, cells in enumerate(self._rows(), start=1):
+            if not number & 1023:
+                budget.check()
+            if number > limits.max_sheet_rows:
+                raise rows_error(limits, number)
+            if len(cells) > limits.max_columns:
+                raise columns_error(limits, len(cells))
+            yield number, cells
+
+    def _values(
+        self, number: int, cells: Sequence[Any], columns: list[tuple[str, int]]
+    ) -> dict[str, Any] | None:
+        """A data row's values by field (blank cells None), or None for a blank row."""
+        width = len(cells)
+        values = {name: cells[i] if i < width else None for name, i in columns}
+        if all(is_blank(v) for v in values.values()):
+            return None
+        self.rows_read += 1
+        if self.rows_read > self.max_rows:
+            raise self._too_many(number)
+        max_chars = self.guard.limits.max_cell_chars
+        for name, value in values.items():
+            if value == "":
+                values[name] = None
+            elif type(value) is str and len(value) > max_chars:
+                raise cell_chars_error(self.guard.limits, number)
+        return values
+
     def _plain_rows(self) -> Iterator[RawRow]:
         columns = list(self.header.columns.items())
         skip = self.header.row
-        for number, cells in enumerate(self._rows(), start=1):
+        for number, cells in self._checked_rows():
             if number <= skip:
                 continue
-            width = len(cells)
-            values = {name: cells[i] if i < width else None for name, i in columns}
-            if all(is_blank(v) for v in values.values()):
-                continue
-            self.rows_read += 1
-            if self.rows_read > self.max_rows:
-                raise self._too_many(number)
-            for name, value in values.items():
-                if value == "":
-                    values[name] = None
-            yield RawRow(number, values)
+            values = self._values(number, cells, columns)
+            if values is not None:
+                yield RawRow(number, values)
 
     def _marked_rows(self, source: Callable[[], Iterator[RowMarks]]) -> Iterator[RawRow]:
         """The rows, with the percent formats and merged ranges of ``sheets.styles``."""
@@ -180,7 +217,7 @@ class SheetReader:
             marks = source()
             upcoming = next(marks, None)
             shading: RowMarks | None = None
-            for number, cells in enumerate(self._rows(), start=1):
+            for number, cells in self._checked_rows():
                 starting: list[Merge] = []
                 while upcoming is not None and upcoming.row <= number:
                     starting.extend(upcoming.merges)
@@ -188,16 +225,9 @@ class SheetReader:
                     upcoming = next(marks, None)
                 if number <= skip:
                     continue
-                width = len(cells)
-                values = {name: cells[i] if i < width else None for name, i in columns}
-                if all(is_blank(v) for v in values.values()):
+                values = self._values(number, cells, columns)
+                if values is None:
                     continue
-                self.rows_read += 1
-                if self.rows_read > self.max_rows:
-                    raise self._too_many(number)
-                for name, value in values.items():
-                    if value == "":
-                        values[name] = None
                 for merge in starting:
                     first = values.get(by_column.get(merge.first_col, ""))
                     if merge.last_row > number and not is_blank(first):
@@ -244,6 +274,9 @@ def open_sheet(
     sheet: str | None = None,
     header_scan_rows: int = HEADER_SCAN_ROWS,
     styled: Collection[str] = (),
+    limits: ReadLimits | None = None,
+    budget: Budget | None = None,
+    checked: bool = False,
 ) -> SheetReader:
     """Open a spreadsheet for streaming.
 
@@ -256,8 +289,19 @@ def open_sheet(
     content, not ``filename`` (kept for messages and future use). ``styled``: the
     fields (percentage columns) whose cells' percent formats are read into
     ``RawRow.formats``.
+
+    ``limits`` (all of them; ``max_bytes`` and ``max_rows`` above when not given) and
+    ``budget`` (deadline, cancelled flag) bound what reading the file may cost: each is
+    checked while reading, before the work is done (``sheets.guard``), and passing one
+    is a SheetError whose code is one of ``LIMIT_413`` / ``LIMIT_422``. ``checked``: the
+    same file passed ``open_sheet`` before with these limits (its zip is not scanned
+    again).
     """
     del filename
+    if limits is None:
+        limits = ReadLimits(max_bytes=max_bytes, max_rows=max_rows)
+    max_bytes, max_rows = limits.max_bytes, limits.max_rows
+    guard = Guard(limits, budget or Budget(), checked=checked)
     index = HeaderIndex(columns)
     closers: list[Callable[[], Any]] = []
     try:
@@ -265,7 +309,13 @@ def open_sheet(
         kind = sniff_kind(stream)
         if kind in WORKBOOK_KINDS:
             opened, close_book = open_workbook(
-                stream, kind, index, sheet=sheet, scan_rows=header_scan_rows, styled=styled
+                stream,
+                kind,
+                index,
+                sheet=sheet,
+                scan_rows=header_scan_rows,
+                styled=styled,
+                guard=guard,
             )
             closers.append(close_book)
             index.check(opened.header, required)
@@ -278,8 +328,9 @@ def open_sheet(
                 sheet_name=opened.name,
                 date1904=opened.date1904,
                 marks=opened.marks,
+                guard=guard,
             )
-        rows, header, encoding = open_csv(stream, index, scan_rows=header_scan_rows)
+        rows, header, encoding = open_csv(stream, index, scan_rows=header_scan_rows, guard=guard)
         index.check(header, required)
         return SheetReader(
             format="csv",
@@ -288,6 +339,7 @@ def open_sheet(
             max_rows=max_rows,
             closers=closers,
             encoding=encoding,
+            guard=guard,
         )
     except SheetError:
         _close_all(closers)

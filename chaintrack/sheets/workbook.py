@@ -37,7 +37,8 @@ from xml.etree import ElementTree
 
 import python_calamine
 
-from chaintrack.sheets.files import SheetError
+from chaintrack.sheets.files import Guard, SheetError
+from chaintrack.sheets.guard import cells_error, check_zip, columns_error, rows_error
 from chaintrack.sheets.headers import HeaderIndex, HeaderMatch
 from chaintrack.sheets.styles import RowMarks, row_marks
 
@@ -110,6 +111,28 @@ def sheet_rows(ws: python_calamine.CalamineSheet) -> Iterator[Sequence[Any]]:
     return rows
 
 
+def check_before_reading(stream: BinaryIO, kind: str, guard: Guard) -> None:
+    """The limits that must hold before calamine decodes anything (``sheets.guard``):
+    a zip workbook's parts, sizes, rows, columns, cells and shared strings."""
+    if kind in ("xlsx", "ods") and not guard.checked:
+        check_zip(stream, kind, guard)
+    guard.budget.check()
+
+
+def check_decoded(ws: python_calamine.CalamineSheet, guard: Guard) -> None:
+    """The used range of a decoded sheet (an .xls or .ods, whose cells are not counted
+    before: bounded by their own format, checked here before any row is handed over)."""
+    limits = guard.limits
+    rows, cols = ws.height, ws.width
+    if cols > limits.max_columns:
+        raise columns_error(limits, cols)
+    if rows > limits.max_sheet_rows:
+        raise rows_error(limits, rows)
+    if rows * cols > limits.max_cells:
+        raise cells_error(limits, rows * cols)
+    guard.budget.check()
+
+
 def open_workbook(
     stream: BinaryIO,
     kind: str,
@@ -118,10 +141,14 @@ def open_workbook(
     sheet: str | None,
     scan_rows: int,
     styled: Collection[str] = (),
+    guard: Guard | None = None,
 ) -> tuple[OpenedSheet, Callable[[], Any]]:
     """Open the workbook and choose its sheet: the named one, else the visible worksheet
     whose header row names the most columns. Returns the sheet and what closes the book.
-    ``styled``: the fields whose percent number format matters (``sheets.styles``)."""
+    ``styled``: the fields whose percent number format matters (``sheets.styles``).
+    Nothing is decoded before the ``guard``'s limits are checked."""
+    guard = guard or Guard()
+    check_before_reading(stream, kind, guard)
     try:
         book = python_calamine.CalamineWorkbook.from_filelike(stream)
     except BaseException as exc:
@@ -129,7 +156,9 @@ def open_workbook(
             raise
         raise _failed(kind, exc) from exc
     try:
-        opened = _choose(book, stream, kind, index, sheet=sheet, scan_rows=scan_rows, styled=styled)
+        opened = _choose(
+            book, stream, kind, index, sheet=sheet, scan_rows=scan_rows, styled=styled, guard=guard
+        )
         return opened, book.close
     except BaseException:
         book.close()
@@ -145,6 +174,7 @@ def _choose(
     sheet: str | None,
     scan_rows: int,
     styled: Collection[str],
+    guard: Guard,
 ) -> OpenedSheet:
     worksheets = [
         m for m in book.sheets_metadata if m.typ == python_calamine.SheetTypeEnum.WorkSheet
@@ -164,7 +194,10 @@ def _choose(
     for name in candidates:
         try:
             ws = book.get_sheet_by_name(name)
+            check_decoded(ws, guard)
             match = index.best(itertools.islice(sheet_rows(ws), scan_rows))
+        except SheetError:
+            raise
         except BaseException as exc:
             if not _is_failure(exc):
                 raise

@@ -86,12 +86,25 @@ def _html_aware(handler: ExceptionHandler) -> ExceptionHandler:
         except (ValueError, AttributeError):
             pass
         page = error_page(request, response.status_code, detail)
+        _end_late_transaction(request)
         for name, value in response.headers.items():
             if name.lower() in ("allow", "retry-after", "x-request-id"):
                 page.headers[name] = value
         return page
 
     return handle
+
+
+def _end_late_transaction(request: Request) -> None:
+    """The error page is rendered after the request's session was ended (the problem was
+    raised in a dependency); showing the signed-in user may have begun a new transaction
+    on it (on SQLite a write request's takes the write lock), which nothing else would
+    end: roll it back here."""
+    principal = getattr(request.state, "principal", None)
+    session = getattr(principal, "_session", None)
+    if session is not None and session.in_transaction():
+        session.rollback()
+        session.close()
 
 
 def install(app: FastAPI) -> None:
