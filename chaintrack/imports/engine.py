@@ -20,11 +20,13 @@ back. A dry run plans every row and writes nothing.
 from __future__ import annotations
 
 from collections.abc import Hashable
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 
 from sqlalchemy.orm import Session
 
 from chaintrack.audit import capture
+from chaintrack.db import import_cache
 from chaintrack.errors import ValidationProblem
 from chaintrack.imports.limits import ImportLimits
 from chaintrack.imports.plans import (
@@ -218,6 +220,7 @@ def run_import(
             required=spec.required_fields,
             filename=options.filename,
             sheet=options.sheet,
+            styled=spec.styled_fields,
             limits=limits.read_limits(),
             budget=budget,
             checked=options.file_checked,
@@ -228,8 +231,10 @@ def run_import(
     with reader:
         handler.start(session, set(reader.columns))
         rows = prepared(handler, spec.parse_rows(reader))
+        # A commit writes through the large page cache (chaintrack.db.import_cache).
+        cache = import_cache(session) if options.commit else nullcontext()
         try:
-            with read_ahead(chunked(rows, CHUNK_ROWS)) as chunks:
+            with cache, read_ahead(chunked(rows, CHUNK_ROWS)) as chunks:
                 for chunk in chunks:
                     budget.check()  # between chunks: the deadline, the client gone
                     run.chunk(chunk)

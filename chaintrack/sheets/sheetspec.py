@@ -124,8 +124,13 @@ class SheetSpec:
             max_bytes=max_bytes,
             max_rows=max_rows,
             sheet=sheet,
-            styled=[c.field for c in self.import_columns if c.rules.reads_number_format],
+            styled=self.styled_fields,
         )
+
+    @property
+    def styled_fields(self) -> list[str]:
+        """The fields whose cells' number formats change their meaning (percentages)."""
+        return [c.field for c in self.import_columns if c.rules.reads_number_format]
 
     def parse_rows(self, reader: SheetReader) -> Iterator[ParsedRow]:
         """Parse every row of an open reader (SheetError may come from the iteration)."""
