@@ -6,6 +6,7 @@ from fastapi import Depends, FastAPI
 from sqlalchemy import Engine
 
 from chaintrack import __version__, web
+from chaintrack.attraction.router import router as attraction_router
 from chaintrack.audit import capture
 from chaintrack.audit.request_id import RequestIdMiddleware
 from chaintrack.audit.router import router as audit_router
@@ -111,6 +112,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         progress_router,
         imports_router,
         exports_router,
+        attraction_router,
     )
     document_permissions(routers)
     for router in routers:

@@ -1,5 +1,11 @@
 """All ORM models, importable from one place (Alembic and tests import this)."""
 
+from chaintrack.models.attraction import (
+    AttractionFunds,
+    AttractionLead,
+    AttractionLeadNode,
+    AttractionStep,
+)
 from chaintrack.models.audit import AuditRecord
 from chaintrack.models.base import Base
 from chaintrack.models.chain import Chain, ChainGroup, ChainLeader
@@ -18,6 +24,10 @@ from chaintrack.models.reference import ProjectTypeDefinition, Region, TierDefin
 from chaintrack.models.user import EditorAssignment, LoginThrottleEntry, User
 
 __all__ = [
+    "AttractionFunds",
+    "AttractionLead",
+    "AttractionLeadNode",
+    "AttractionStep",
     "AuditRecord",
     "Base",
     "Chain",
