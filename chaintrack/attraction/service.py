@@ -746,3 +746,18 @@ def gap_coverage(session: Session, chain_id: int) -> list[GapCoverage]:
             )
         )
     return out
+
+
+def node_choices(session: Session, chain_id: int) -> list[tuple[int, str, str | None]]:
+    """The chain's nodes for a lead's form: (id, "code name", assessment), gaps first."""
+    rows = session.execute(
+        select(MapNode.id, MapNode.code, MapNode.name_zh, MapNode.assessment)
+        .where(MapNode.chain_id == chain_id)
+        .order_by(MapNode.position, MapNode.id)
+    ).all()
+    gaps = (Assessment.MISSING, Assessment.WEAK)
+    ordered = sorted(rows, key=lambda r: r.assessment not in gaps)
+    return [
+        (r.id, f"{r.code} {r.name_zh}", r.assessment.value if r.assessment else None)
+        for r in ordered
+    ]

@@ -73,6 +73,7 @@ def install(app: FastAPI, *, idle_minutes: int = DEFAULT_IDLE_MINUTES) -> None:
     """Add the pages to an app built by create_app (docs_url and redoc_url None)."""
     from chaintrack.web import (
         pages_admin,
+        pages_attraction,
         pages_auth,
         pages_chains,
         pages_enterprises,
@@ -93,6 +94,7 @@ def install(app: FastAPI, *, idle_minutes: int = DEFAULT_IDLE_MINUTES) -> None:
         pages_chains,
         pages_enterprises,
         pages_projects,
+        pages_attraction,
         pages_imports,
         pages_admin,
     ):

@@ -33,6 +33,7 @@ NAV = (
     ("chains", "/chains", "产业链"),
     ("enterprises", "/enterprises", "企业"),
     ("projects", "/projects", "项目"),
+    ("attraction", "/attraction", "招商"),
     ("imports", "/imports", "导入"),
     ("admin", "/admin", "管理"),
 )

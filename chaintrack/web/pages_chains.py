@@ -9,6 +9,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
+from chaintrack.attraction.service import leads_of_node
 from chaintrack.auth.deps import CurrentPrincipal
 from chaintrack.auth.permissions import Access, ChainOf, Ref, Rule
 from chaintrack.chains.service import get_chain, list_chains
@@ -206,6 +207,7 @@ def _panel(
         "members": members,
         "projects": projects_targeting(session, node_id),
         "entries": entries_of_node(session, node_id),
+        "leads": leads_of_node(session, node_id),
         "editable": can_edit_chain(request, session, chain_id),
         "assessments": _options(Assessment),
         "gap_kinds": _options(GapKind),
