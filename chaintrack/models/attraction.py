@@ -70,7 +70,7 @@ class AttractionLead(Base, TimestampMixin, VersionedMixin):
         CheckConstraint("signed_amount IS NULL OR signed_amount >= 0", name="signed_non_negative"),
         CheckConstraint("uscc IS NOT NULL OR origin IS NOT NULL", name="uscc_or_origin"),
         CheckConstraint(
-            "(stage = 'terminated') = (terminated_from IS NOT NULL)", name="terminated_from"
+            "(stage = 'terminated') = (terminated_from IS NOT NULL)", name="terminated_state"
         ),
         Index("ix_attraction_leads_chain_stage", "chain_id", "stage"),
     )

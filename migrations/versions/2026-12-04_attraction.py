@@ -102,7 +102,7 @@ def upgrade() -> None:
         sa.Column("version", sa.Integer(), server_default="1", nullable=False),
         sa.CheckConstraint(
             "(stage = 'terminated') = (terminated_from IS NOT NULL)",
-            name=op.f("ck_attraction_leads_terminated_from"),
+            name=op.f("ck_attraction_leads_terminated_state"),
         ),
         sa.CheckConstraint(
             "intended_investment >= 0", name=op.f("ck_attraction_leads_intended_non_negative")
