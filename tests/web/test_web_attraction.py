@@ -111,6 +111,8 @@ def test_node_panel_lists_the_leads_and_viewers_see_no_controls(
     url = _new(admin_page, chain, node).headers["location"].split("?")[0]
     panel = admin_page.get(f"/chains/{chain.id}/map/nodes/{node.id}")
     assert "页面招商企业有限公司" in panel.text and "新建招商线索" in panel.text
+    picture = admin_page.get(f"/chains/{chain.id}/map").text
+    assert re.search(rf'id="node-{node.id}".*?招商 1', picture, re.S)
     listing = admin_page.get(f"/attraction?chain_id={chain.id}&stage=lead")
     assert "页面招商企业有限公司" in listing.text and 'data-stage="lead"' in listing.text
     viewer = page_for(make_user(UserRole.VIEWER))
