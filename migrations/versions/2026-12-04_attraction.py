@@ -1,16 +1,22 @@
 """attraction: investment attraction leads, their nodes, dated steps and funds by month
 
+The entries of the 招商目标企业清单 (list type ``attraction_targets``) become leads at
+线索 on the same chain and node; the entries themselves are kept (history is kept) and
+the lead's note names the entry it came from.
+
 Revision ID: attraction
 Revises: 0004
 Create Date: 2026-12-04 16:07:20.522047
 """
 
+import datetime as dt
 from collections.abc import Sequence
+from typing import Any
 
 import sqlalchemy as sa
 from alembic import op
 
-from chaintrack.models.base import ExactDecimal, UTCDateTime
+from chaintrack.models.base import ExactDecimal, JSONType, UTCDateTime
 
 revision: str = "attraction"
 down_revision: str | None = "0004"
@@ -257,6 +263,109 @@ def upgrade() -> None:
     with op.batch_alter_table("attraction_steps", schema=None) as batch_op:
         batch_op.create_index(
             "ix_attraction_steps_lead", ["lead_id", "happened_on", "id"], unique=False
+        )
+
+    _move_attraction_list_entries()
+
+
+def _move_attraction_list_entries() -> None:
+    """Each attraction-target list entry becomes a lead (stage 线索) on its chain and node."""
+    bind = op.get_bind()
+    types = sa.table("list_types", sa.column("id", sa.Integer), sa.column("code", sa.String))
+    lists = sa.table("chain_lists", sa.column("id", sa.Integer), sa.column("list_type_id"))
+    entries = sa.table(
+        "list_entries",
+        sa.column("id", sa.Integer),
+        sa.column("list_id", sa.Integer),
+        sa.column("chain_id", sa.Integer),
+        sa.column("node_id", sa.Integer),
+        sa.column("title", sa.String),
+        sa.column("attributes", JSONType),
+        sa.column("note", sa.Text),
+        sa.column("created_at", UTCDateTime()),
+    )
+    leads = sa.table(
+        "attraction_leads",
+        sa.column("id", sa.Integer),
+        sa.column("chain_id", sa.Integer),
+        sa.column("company_name", sa.String),
+        sa.column("origin", sa.String),
+        sa.column("source", sa.String),
+        sa.column("intended_investment", ExactDecimal(20, 4)),
+        sa.column("responsible_unit", sa.String),
+        sa.column("responsible_person", sa.String),
+        sa.column("stage", sa.String),
+        sa.column("stage_on", sa.Date),
+        sa.column("note", sa.Text),
+        sa.column("version", sa.Integer),
+    )
+    lead_nodes = sa.table(
+        "attraction_lead_nodes",
+        sa.column("lead_id", sa.Integer),
+        sa.column("node_id", sa.Integer),
+        sa.column("chain_id", sa.Integer),
+    )
+    steps = sa.table(
+        "attraction_steps",
+        sa.column("lead_id", sa.Integer),
+        sa.column("to_stage", sa.String),
+        sa.column("happened_on", sa.Date),
+        sa.column("actor", sa.String),
+        sa.column("summary", sa.Text),
+        sa.column("recorded_at", UTCDateTime()),
+    )
+    rows = bind.execute(
+        sa.select(entries)
+        .join(lists, lists.c.id == entries.c.list_id)
+        .join(types, types.c.id == lists.c.list_type_id)
+        .where(types.c.code == "attraction_targets")
+        .order_by(entries.c.id)
+    ).all()
+    now = dt.datetime.now(dt.UTC)
+    for row in rows:
+        attributes: dict[str, Any] = row.attributes or {}
+        name = str(attributes.get("target_enterprise") or row.title)[:200]
+        status = attributes.get("contact_status")
+        note = f"由招商目标企业清单条目 {row.id}（{row.title}）迁移"
+        if status:
+            note += f"；对接进展：{status}"
+        if attributes.get("priority"):
+            note += f"；优先级：{attributes['priority']}"
+        if row.note:
+            note += f"；{row.note}"
+        found_on = (row.created_at or now).date()
+        lead_id = bind.execute(
+            leads.insert()
+            .values(
+                chain_id=row.chain_id,
+                company_name=name,
+                origin="待补充（清单迁移）",
+                source="other",
+                intended_investment=0,
+                responsible_unit="待补充",
+                responsible_person="待补充",
+                stage="lead",
+                stage_on=found_on,
+                note=note,
+                version=1,
+            )
+            .returning(leads.c.id)
+        ).scalar_one()
+        if row.node_id is not None:
+            bind.execute(
+                lead_nodes.insert().values(
+                    lead_id=lead_id, node_id=row.node_id, chain_id=row.chain_id
+                )
+            )
+        bind.execute(
+            steps.insert().values(
+                lead_id=lead_id,
+                to_stage="lead",
+                happened_on=found_on,
+                actor="清单迁移",
+                summary=note,
+                recorded_at=now,
+            )
         )
 
 
