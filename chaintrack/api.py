@@ -7,6 +7,7 @@ from sqlalchemy import Engine
 
 from chaintrack import __version__, web
 from chaintrack.assessment.router import router as assessment_router
+from chaintrack.attraction.router import router as attraction_router
 from chaintrack.audit import capture
 from chaintrack.audit.request_id import RequestIdMiddleware
 from chaintrack.audit.router import router as audit_router
@@ -118,6 +119,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         imports_router,
         exports_router,
         assessment_router,
+        attraction_router,
     )
     document_permissions(routers)
     for router in routers:

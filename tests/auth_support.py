@@ -952,3 +952,108 @@ def _page_supervise_problem(w: World) -> PageReq:
 @page_builder("/supervision-notices/{notice_id}/reply")
 def _page_reply_notice(w: World) -> PageReq:
     return PageReq(f"/supervision-notices/{_notice(w).id}/reply", {"etag": '"1"', "reply": "已办"})
+
+
+# --- investment attraction (招商): API and page write routes ------------------------------
+
+
+def _lead(w: World, stage: str = "lead") -> Any:
+    from chaintrack.models import AttractionLead, AttractionLeadNode
+    from chaintrack.models.attraction import LeadSource, LeadStage
+
+    node = make_node(w.db, w.chain)
+    signed = LeadStage(stage) is LeadStage.SIGNED
+    lead = AttractionLead(
+        chain_id=w.chain.id,
+        company_name="矩阵线索有限公司",
+        origin="江苏省",
+        source=LeadSource.EXPO,
+        intended_investment=Decimal("1000"),
+        responsible_unit="商务局",
+        responsible_person="王某",
+        stage=LeadStage(stage),
+        stage_on=dt.date(2025, 1, 1),
+        signed_amount=Decimal("900") if signed else None,
+        signed_on=dt.date(2025, 1, 1) if signed else None,
+    )
+    w.db.add(lead)
+    w.db.flush()
+    w.db.add(AttractionLeadNode(lead_id=lead.id, node_id=node.id, chain_id=w.chain.id))
+    w.db.flush()
+    return lead
+
+
+def _lead_body(w: World) -> dict[str, Any]:
+    return {
+        "chain_id": w.chain.id,
+        "company_name": "矩阵线索有限公司",
+        "origin": "德国",
+        "source": "expo",
+        "intended_investment": "1000",
+        "responsible_unit": "商务局",
+        "responsible_person": "王某",
+        "node_ids": [make_node(w.db, w.chain).id],
+    }
+
+
+def _step_body() -> dict[str, Any]:
+    return {"to_stage": "contact", "happened_on": "2025-01-02", "actor": "王某", "summary": "接洽"}
+
+
+def _land_body() -> dict[str, Any]:
+    return {
+        "happened_on": "2025-01-03",
+        "actor": "王某",
+        "uscc": fake_uscc(),
+        "region_code": "370600",
+        "project_name": "矩阵落地项目",
+        "project_type": "fill",
+    }
+
+
+@builder("POST", "/attraction/leads")
+def _create_lead(w: World) -> Req:
+    return Req("POST", f"{API}/attraction/leads", _lead_body(w))
+
+
+@builder("POST", "/attraction/leads/{lead_id}/steps")
+def _lead_step(w: World) -> Req:
+    return Req("POST", f"{API}/attraction/leads/{_lead(w).id}/steps", _step_body(), IF1)
+
+
+@builder("POST", "/attraction/leads/{lead_id}/funds")
+def _lead_funds(w: World) -> Req:
+    lead = _lead(w, "signed")
+    body = {"period": "2025-01", "amount": "100"}
+    return Req("POST", f"{API}/attraction/leads/{lead.id}/funds", body, IF1)
+
+
+@builder("POST", "/attraction/leads/{lead_id}/land")
+def _lead_land(w: World) -> Req:
+    lead = _lead(w, "signed")
+    return Req("POST", f"{API}/attraction/leads/{lead.id}/land", _land_body(), IF1)
+
+
+@page_builder("/chains/{chain_id}/attraction/new")
+def _page_new_lead(w: World) -> PageReq:
+    body = _lead_body(w)
+    body["node_ids"] = str(body["node_ids"][0])
+    return PageReq(f"/chains/{w.chain.id}/attraction/new", body)
+
+
+@page_builder("/attraction/leads/{lead_id}/steps")
+def _page_lead_step(w: World) -> PageReq:
+    return PageReq(f"/attraction/leads/{_lead(w).id}/steps", {**_step_body(), "etag": '"1"'})
+
+
+@page_builder("/attraction/leads/{lead_id}/funds")
+def _page_lead_funds(w: World) -> PageReq:
+    lead = _lead(w, "signed")
+    body = {"period": "2025-01", "amount": "100", "etag": '"1"'}
+    return PageReq(f"/attraction/leads/{lead.id}/funds", body)
+
+
+@page_builder("/attraction/leads/{lead_id}/land")
+def _page_lead_land(w: World) -> PageReq:
+    lead = _lead(w, "signed")
+    return PageReq(f"/attraction/leads/{lead.id}/land", {**_land_body(), "etag": '"1"'})

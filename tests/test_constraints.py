@@ -93,6 +93,32 @@ def one_row_per_table(db):
         ]
     )
     db.flush()
+    # investment attraction (招商): a lead and its first step
+    from chaintrack.models import AttractionLead, AttractionStep
+
+    lead = AttractionLead(
+        chain_id=chain.id,
+        company_name="检查企业",
+        origin="德国",
+        source="expo",
+        intended_investment=1,
+        responsible_unit="单位",
+        responsible_person="某某",
+        stage="lead",
+        stage_on=dt.date(2024, 1, 1),
+    )
+    db.add(lead)
+    db.flush()
+    db.add(
+        AttractionStep(
+            lead_id=lead.id,
+            to_stage="lead",
+            happened_on=dt.date(2024, 1, 1),
+            actor="某某",
+            summary="登记",
+        )
+    )
+    db.flush()
     return {"chain": chain, "nodes": (a, b)}
 
 

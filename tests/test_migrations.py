@@ -85,3 +85,54 @@ def test_existing_overlapping_memberships_are_named_before_the_constraint(scratc
         assert migrate.current_revision(engine) == "0003"
     finally:
         engine.dispose()
+
+
+def test_attraction_target_list_entries_become_leads(scratch_database_url):
+    from sqlalchemy import select
+
+    from chaintrack.models import (
+        AttractionLead,
+        AttractionLeadNode,
+        AttractionStep,
+        ChainList,
+        ListEntry,
+    )
+    from tests.factories import make_list_type, make_node
+
+    engine = make_engine(scratch_database_url)
+    try:
+        migrate.upgrade(engine, "0007")
+        with Session(engine) as s:
+            chain = make_chain(s)
+            node = make_node(s, chain)
+            kind = make_list_type(s, code="attraction_targets")
+            listed = ChainList(chain_id=chain.id, list_type_id=kind.id, period="2025")
+            s.add(listed)
+            s.flush()
+            attrs = {"target_enterprise": "某目标企业", "contact_status": "已初步接洽"}
+            s.add(
+                ListEntry(
+                    list_id=listed.id,
+                    chain_id=chain.id,
+                    title="某招商",
+                    node_id=node.id,
+                    attributes=attrs,
+                )
+            )
+            s.commit()
+            ids = (chain.id, node.id)
+        migrate.upgrade(engine)
+        with Session(engine) as s:
+            lead = s.scalars(select(AttractionLead)).one()
+            assert (lead.chain_id, lead.company_name, lead.stage.value) == (
+                ids[0],
+                "某目标企业",
+                "lead",
+            )
+            assert "已初步接洽" in (lead.note or "")
+            nodes = s.scalars(select(AttractionLeadNode.node_id)).all()
+            assert nodes == [ids[1]]
+            assert s.scalars(select(AttractionStep.lead_id)).all() == [lead.id]
+            assert s.scalar(select(ListEntry.id)) is not None  # the entry is kept
+    finally:
+        engine.dispose()

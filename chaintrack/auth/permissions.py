@@ -42,6 +42,7 @@ from chaintrack.common.deps import SessionDep
 from chaintrack.common.ids import MAX_ID, parse_id
 from chaintrack.errors import Forbidden, not_found
 from chaintrack.models import (
+    AttractionLead,
     Chain,
     ChainLeader,
     ChainList,
@@ -98,6 +99,9 @@ _CHAIN_OF: dict[str, Callable[[int], Select[Any]]] = {
         select(Membership.chain_id).where(Membership.enterprise_id == v).distinct()
     ),
 }
+
+# Investment attraction (招商): a lead belongs to its chain.
+_CHAIN_OF["lead"] = lambda v: select(AttractionLead.chain_id).where(AttractionLead.id == v)
 
 
 def chains_of(session: Session, entity: str, value: int) -> frozenset[int]:

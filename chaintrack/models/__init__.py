@@ -9,6 +9,12 @@ from chaintrack.models.assessment import (
     ScoreAdjustment,
     TaskNote,
 )
+from chaintrack.models.attraction import (
+    AttractionFunds,
+    AttractionLead,
+    AttractionLeadNode,
+    AttractionStep,
+)
 from chaintrack.models.audit import AuditRecord
 from chaintrack.models.base import Base
 from chaintrack.models.chain import Chain, ChainGroup, ChainLeader
@@ -39,6 +45,10 @@ __all__ = [
     "AnnualTask",
     "AssessmentScheme",
     "AssessmentTarget",
+    "AttractionFunds",
+    "AttractionLead",
+    "AttractionLeadNode",
+    "AttractionStep",
     "AuditRecord",
     "Base",
     "Chain",

@@ -74,6 +74,7 @@ def install(app: FastAPI, *, idle_minutes: int = DEFAULT_IDLE_MINUTES) -> None:
     from chaintrack.web import (
         pages_admin,
         pages_assessment,
+        pages_attraction,
         pages_auth,
         pages_chains,
         pages_dispatch,
@@ -97,6 +98,7 @@ def install(app: FastAPI, *, idle_minutes: int = DEFAULT_IDLE_MINUTES) -> None:
         pages_enterprises,
         pages_projects,
         pages_problems,
+        pages_attraction,
         pages_imports,
         pages_dispatch,
         pages_admin,

@@ -35,6 +35,7 @@ NAV = (
     ("projects", "/projects", "项目"),
     ("dispatch", "/dispatch", "调度"),
     ("problems", "/problems", "问题"),
+    ("attraction", "/attraction", "招商"),
     ("imports", "/imports", "导入"),
     ("assessment", "/assessment", "考核"),
     ("admin", "/admin", "管理"),

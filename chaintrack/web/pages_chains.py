@@ -9,6 +9,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
+from chaintrack.attraction.service import leads_by_node, leads_of_node
 from chaintrack.auth.deps import CurrentPrincipal
 from chaintrack.auth.permissions import Access, ChainOf, Ref, Rule
 from chaintrack.chains.service import get_chain, list_chains
@@ -184,6 +185,7 @@ def map_tab(
     node: int | None = None,
 ) -> Response:
     context = {**_map_context(session, chain_id, version), "errors": {}, "values": {}}
+    context["leads_by_node"] = {} if version is not None else leads_by_node(session, chain_id)
     if node is not None and version is None:
         context["panel"] = _panel(request, session, chain_id, node)
     return _chain_page(request, session, chain_id, "map", "chain_map.html", context)
@@ -207,6 +209,7 @@ def _panel(
         "members": members,
         "projects": projects_targeting(session, node_id),
         "entries": entries_of_node(session, node_id),
+        "leads": leads_of_node(session, node_id),
         "editable": can_edit_chain(request, session, chain_id),
         "assessments": _options(Assessment),
         "gap_kinds": _options(GapKind),

@@ -1,0 +1,195 @@
+"""HTTP routes for investment attraction (招商): leads, steps, funds, conversion, figures."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Query, Response, status
+
+from chaintrack.attraction import service
+from chaintrack.attraction.pipeline import pipeline_markdown
+from chaintrack.attraction.schemas import (
+    FundsIn,
+    FunnelOut,
+    GapCoverage,
+    LandIn,
+    LeadCreate,
+    LeadListItem,
+    LeadOut,
+    SourceOut,
+    StepIn,
+)
+from chaintrack.auth.permissions import ChainOf, Ref, chain_write
+from chaintrack.common.concurrency import IfMatch, check_if_match, created
+from chaintrack.common.deps import SessionDep
+from chaintrack.common.pagination import Page, PageDep
+from chaintrack.errors import (
+    Conflict,
+    NotFound,
+    PreconditionFailed,
+    PreconditionRequired,
+    ValidationProblem,
+    problem_responses,
+)
+from chaintrack.history import office_today
+from chaintrack.models.attraction import LeadSource, LeadStage
+
+router = APIRouter(tags=["attraction"])
+
+LeadId = Annotated[int, Path(ge=1, description="Lead id")]
+LEAD = ChainOf.path("lead", "lead_id")
+WRITE_PROBLEMS = problem_responses(
+    NotFound, Conflict, PreconditionFailed, PreconditionRequired, ValidationProblem
+)
+
+
+def _respond(session: SessionDep, lead_id: int, response: Response) -> LeadOut:
+    detail = service.lead_detail(session, lead_id)
+    response.headers["ETag"] = f'"{detail.version}"'
+    return detail
+
+
+@router.get(
+    "/attraction/sources",
+    response_model=list[SourceOut],
+    summary="Lead sources / 线索来源目录",
+)
+def sources() -> list[SourceOut]:
+    return [SourceOut(code=s, name_zh=s.label_zh) for s in LeadSource]
+
+
+@router.post(
+    "/attraction/leads",
+    dependencies=[chain_write(ChainOf.body_chain("chain_id"), Ref.nodes("node_ids"))],
+    response_model=LeadOut,
+    status_code=status.HTTP_201_CREATED,
+    summary="Record a lead / 登记招商线索",
+    description="A target company for the chain's weak or missing nodes. With a USCC it is "
+    "checked like everywhere; without one the country or province of origin is required. "
+    "Nodes of another chain are a 422. The lead starts at 线索.",
+    responses=problem_responses(ValidationProblem),
+)
+def create_lead(data: LeadCreate, session: SessionDep, response: Response) -> LeadOut:
+    lead = service.create_lead(session, data, office_today())
+    created(response, f"{service.API_PATH}/{lead.id}", lead)
+    return service.lead_detail(session, lead.id)
+
+
+@router.get(
+    "/attraction/leads",
+    response_model=Page[LeadListItem],
+    summary="Search leads / 招商线索列表",
+    description="Filter by chain, stage, source, responsible unit or person (fragment), "
+    "node, enterprise or project (the reverse links of a conversion).",
+)
+def list_leads(
+    session: SessionDep,
+    page: PageDep,
+    chain_id: Annotated[int | None, Query(ge=1)] = None,
+    stage: LeadStage | None = None,
+    source: LeadSource | None = None,
+    responsible: Annotated[str | None, Query(max_length=64)] = None,
+    node_id: Annotated[int | None, Query(ge=1)] = None,
+    enterprise_id: Annotated[int | None, Query(ge=1)] = None,
+    project_id: Annotated[int | None, Query(ge=1)] = None,
+) -> Page[LeadListItem]:
+    filters = service.LeadFilters(
+        chain_id, stage, source, responsible, node_id, enterprise_id, project_id
+    )
+    total, items = service.list_leads(session, filters, page)
+    return Page[LeadListItem](items=items, total=total, limit=page.limit, offset=page.offset)
+
+
+@router.get(
+    "/attraction/leads/{lead_id}",
+    response_model=LeadOut,
+    summary="Read a lead / 招商线索详情",
+    description="The lead with its timeline of steps, funds by month, the enterprise and "
+    "project it became, and the stages allowed next: " + pipeline_markdown(),
+    responses=problem_responses(NotFound),
+)
+def get_lead(lead_id: LeadId, session: SessionDep, response: Response) -> LeadOut:
+    return _respond(session, lead_id, response)
+
+
+@router.post(
+    "/attraction/leads/{lead_id}/steps",
+    dependencies=[chain_write(LEAD)],
+    response_model=LeadOut,
+    summary="Record a step / 登记跟进或推进阶段",
+    description="A dated step (who, what, next step, next contact). With `to_stage` the "
+    "lead moves: one stage forward, or 终止 with a reason from any stage before 开工 (409 "
+    "listing the allowed moves otherwise). 签约 needs the signed amount; 落地 goes through "
+    "`/land`. Needs If-Match.",
+    responses=WRITE_PROBLEMS,
+)
+def add_step(
+    lead_id: LeadId, data: StepIn, session: SessionDep, response: Response, if_match: IfMatch
+) -> LeadOut:
+    lead = service.get_lead(session, lead_id)
+    check_if_match(if_match, lead)
+    service.add_step(session, lead, data, office_today())
+    return _respond(session, lead_id, response)
+
+
+@router.post(
+    "/attraction/leads/{lead_id}/funds",
+    dependencies=[chain_write(LEAD)],
+    response_model=LeadOut,
+    summary="Record funds received / 登记到位资金",
+    description="到位资金 for a month (replaces that month's figure); once signed. Needs If-Match.",
+    responses=WRITE_PROBLEMS,
+)
+def record_funds(
+    lead_id: LeadId, data: FundsIn, session: SessionDep, response: Response, if_match: IfMatch
+) -> LeadOut:
+    lead = service.get_lead(session, lead_id)
+    check_if_match(if_match, lead)
+    service.record_funds(session, lead, data)
+    return _respond(session, lead_id, response)
+
+
+@router.post(
+    "/attraction/leads/{lead_id}/land",
+    dependencies=[chain_write(LEAD)],
+    response_model=LeadOut,
+    summary="Land the lead / 落地转化",
+    description="From 签约: links to the enterprise with that USCC (or registers it), puts it "
+    "on the chain at the lead's first node, and creates the fill / extend project (status "
+    "签约) on the lead's nodes. The lead, enterprise and project point at one another. "
+    "Needs If-Match.",
+    responses=WRITE_PROBLEMS,
+)
+def land(
+    lead_id: LeadId, data: LandIn, session: SessionDep, response: Response, if_match: IfMatch
+) -> LeadOut:
+    lead = service.get_lead(session, lead_id)
+    check_if_match(if_match, lead)
+    service.land(session, lead, data, office_today())
+    return _respond(session, lead_id, response)
+
+
+@router.get(
+    "/attraction/funnel",
+    response_model=FunnelOut,
+    summary="Attraction funnel / 招商漏斗",
+    description="Counts and intended amounts by stage, conversion between stages, and the "
+    "year's signed and received amounts, for a chain or (without `chain_id`) the province.",
+)
+def funnel(
+    session: SessionDep,
+    year: Annotated[int, Query(ge=2000, le=2200)],
+    chain_id: Annotated[int | None, Query(ge=1)] = None,
+) -> FunnelOut:
+    return service.funnel(session, chain_id, year)
+
+
+@router.get(
+    "/chains/{chain_id}/attraction/gaps",
+    response_model=list[GapCoverage],
+    summary="Gap coverage / 缺链弱链的招商覆盖",
+    description="Each weak or missing node with its open leads and its projects; "
+    "`covered` is false for the gaps with neither.",
+)
+def gaps(chain_id: Annotated[int, Path(ge=1)], session: SessionDep) -> list[GapCoverage]:
+    return service.gap_coverage(session, chain_id)
