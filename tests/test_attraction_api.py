@@ -324,3 +324,57 @@ def test_steps_record_who_recorded_them(client, db, admin_user):
         select(AttractionStep.recorded_by).where(AttractionStep.lead_id == lead["id"])
     ).all()
     assert set(recorded) == {admin_user.id}
+
+
+def test_the_assessment_counts_leads_signed_and_funds_received(db):
+    """The attraction indicators of the assessment (issue 19): the year's signings and
+    funds by chain, as the scoring run sees them."""
+    import datetime as dt
+    from decimal import Decimal
+
+    from chaintrack.assessment.indicators import COMPUTATIONS, Window
+    from chaintrack.models import AttractionFunds, AttractionLead
+    from chaintrack.models.assessment import IndicatorKind
+    from tests.factories import make_chain
+
+    chain = make_chain(db)
+    common = dict(
+        chain_id=chain.id,
+        origin="德国",
+        source="expo",
+        intended_investment=Decimal("100"),
+        responsible_unit="单位",
+        responsible_person="某某",
+        stage="signed",
+        stage_on=dt.date(2025, 3, 1),
+    )
+    signed = AttractionLead(
+        company_name="甲", signed_on=dt.date(2025, 3, 1), signed_amount=Decimal("800"), **common
+    )
+    late = AttractionLead(
+        company_name="乙", signed_on=dt.date(2025, 11, 1), signed_amount=Decimal("50"), **common
+    )
+    db.add_all([signed, late])
+    db.flush()
+    db.add_all(
+        [
+            AttractionFunds(lead_id=signed.id, period="2025-04", amount=Decimal("120.5")),
+            AttractionFunds(lead_id=signed.id, period="2025-08", amount=Decimal("79.5")),
+        ]
+    )
+    db.flush()
+    w = Window.of(2025, 2, dt.date(2026, 1, 31))  # the first half year
+    leads = COMPUTATIONS[IndicatorKind.LEADS_SIGNED](db, w, {})
+    funds = COMPUTATIONS[IndicatorKind.FUNDS_RECEIVED](db, w, {})
+    assert [(p.chain_id, p.amount) for p in leads if p.chain_id == chain.id] == [
+        (chain.id, Decimal(1))
+    ]
+    assert [(p.chain_id, p.amount) for p in funds if p.chain_id == chain.id] == [
+        (chain.id, Decimal("120.5"))
+    ]
+    year = Window.of(2025, None, dt.date(2026, 1, 31))
+    assert sum(
+        p.amount
+        for p in COMPUTATIONS[IndicatorKind.FUNDS_RECEIVED](db, year, {})
+        if p.chain_id == chain.id
+    ) == Decimal("200.0")
