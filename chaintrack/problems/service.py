@@ -52,7 +52,7 @@ from chaintrack.problems.schemas import (
     ProblemTimeline,
     ReplyIn,
     StepNote,
-    StepOut,
+    ProblemStepOut,
     SuperviseIn,
 )
 from chaintrack.problems.steps import record_step
@@ -428,7 +428,7 @@ def list_problems(
     )
 
 
-def _steps(session: Session, problem_id: int) -> list[StepOut]:
+def _steps(session: Session, problem_id: int) -> list[ProblemStepOut]:
     actor = aliased(User)
     rows = session.execute(
         select(ProblemStep, actor.display_name)
@@ -437,7 +437,7 @@ def _steps(session: Session, problem_id: int) -> list[StepOut]:
         .order_by(ProblemStep.id)
     ).all()
     return [
-        StepOut(
+        ProblemStepOut(
             id=s.id,
             action=s.action,
             action_label=s.action.label_zh,

@@ -17,7 +17,11 @@ _FORMULA_START = frozenset("=+-@\t\r")
 _SPECIAL = "".join(map(chr, CLEAN_TEXT))
 # Text that parse_text returns unchanged: no white space but single inner spaces, none
 # of the characters it folds, no apostrophe or '#' in front (formula guard, error values).
-_PLAIN_TEXT = re.compile(f"[^\\s'#{re.escape(_SPECIAL)}](?: ?[^\\s{re.escape(_SPECIAL)}])*")
+# Control characters and lone surrogates are refused by the text rule (common/text.py).
+_NEVER_PLAIN = "\\x00-\\x1f\\x7f-\\x9f\\ud800-\\udfff"
+_PLAIN_TEXT = re.compile(
+    f"[^\\s'#{re.escape(_SPECIAL)}{_NEVER_PLAIN}](?: ?[^\\s{re.escape(_SPECIAL)}{_NEVER_PLAIN}])*"
+)
 
 
 def plain_text(value: Any) -> bool:
