@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Path, Query, Response
 
 from chaintrack.assessment import export, scoring, service, tasks
 from chaintrack.assessment import schemas as s
@@ -181,7 +181,9 @@ def _indicator_out(i: Indicator) -> s.IndicatorOut:
     summary="One indicator of the catalogue",
     responses=problem_responses(NotFound),
 )
-def get_indicator(code: str, session: SessionDep, response: Response) -> s.IndicatorOut:
+def get_indicator(
+    code: Annotated[str, Path(max_length=32)], session: SessionDep, response: Response
+) -> s.IndicatorOut:
     i = service.indicator_by_code(session, code)
     set_etag(response, i)
     return _indicator_out(i)

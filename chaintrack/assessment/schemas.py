@@ -203,7 +203,9 @@ class SchemeItem(InputModel):
         decimal_places=4,
         description="linear: the highest ratio that counts (default 1)",
     )
-    steps: list[Step] | None = Field(default=None, description="thresholds: ratio → % of weight")
+    steps: list[Step] | None = Field(
+        default=None, max_length=50, description="thresholds: ratio → % of weight"
+    )
     points: Decimal | None = Field(
         default=None, gt=0, max_digits=8, decimal_places=4, description="per item: points each"
     )

@@ -30,9 +30,9 @@ from chaintrack.attraction.schemas import (
     LeadCreate,
     LeadListItem,
     LeadOut,
+    LeadStepOut,
     StageFigure,
     StepIn,
-    LeadStepOut,
 )
 from chaintrack.audit.capture import context as audit_context
 from chaintrack.common.pagination import Paged, PageParams, paginate

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Path, Response, status
+from fastapi import APIRouter, Path, Query, Response, status
 
 from chaintrack.auth.deps import CurrentPrincipal
 from chaintrack.auth.permissions import ChainOf, Target, chain_write, project_write
@@ -36,6 +36,11 @@ from chaintrack.models import DispatchRound
 from chaintrack.progress.router import AsOf, ProjectId, ReportId
 from chaintrack.progress.schemas import ProgressReportDetail
 from chaintrack.progress.service import RevisionTag
+
+WarningLevel = Annotated[
+    Literal["red", "yellow", "green"] | None,
+    Query(description="only this level (红 red / 黄 yellow / 绿 green)"),
+]
 
 router = APIRouter(prefix="/dispatch", tags=["dispatch"])
 RoundId = Annotated[int, Path(ge=1, le=2_147_483_647, description="Dispatch round id")]
@@ -159,7 +164,7 @@ def chase(round_id: RoundId, session: SessionDep, as_of: AsOf = None) -> list[Ch
     "/rounds/{round_id}/warnings", response_model=list[WarningRow], summary="Warnings (红黄绿预警)"
 )
 def warnings(
-    round_id: RoundId, session: SessionDep, as_of: AsOf = None, level: str | None = None
+    round_id: RoundId, session: SessionDep, as_of: AsOf = None, level: WarningLevel = None
 ) -> list[WarningRow]:
     rnd = service.get_round(session, round_id, as_of)
     rows = service.red_list(session, rnd, as_of)

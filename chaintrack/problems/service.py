@@ -49,10 +49,10 @@ from chaintrack.problems.schemas import (
     ProblemRaise,
     ProblemRate,
     ProblemReturn,
+    ProblemStepOut,
     ProblemTimeline,
     ReplyIn,
     StepNote,
-    ProblemStepOut,
     SuperviseIn,
 )
 from chaintrack.problems.steps import record_step
