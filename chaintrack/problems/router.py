@@ -6,7 +6,6 @@ The project routes of before (``POST /projects/{id}/problems``, ``PATCH /problem
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Response
@@ -17,6 +16,7 @@ from chaintrack.auth.permissions import ChainOf, Ref, chain_write, raiser_only
 from chaintrack.common.concurrency import IfMatch, created, set_etag
 from chaintrack.common.deps import SessionDep
 from chaintrack.common.pagination import Page, PageDep
+from chaintrack.common.schemas import IsoDate
 from chaintrack.errors import (
     Conflict,
     NotFound,
@@ -157,7 +157,7 @@ def timeline(
         "督办 — as of a day (today by default). A fixed number of statements at any size."
     ),
 )
-def figures(session: SessionDep, as_of: dt.date | None = None) -> ProblemFiguresOut:
+def figures(session: SessionDep, as_of: IsoDate | None = None) -> ProblemFiguresOut:
     return ProblemFiguresOut.model_validate(service.figures(session, as_of or office_today()))
 
 
