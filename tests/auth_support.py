@@ -1057,3 +1057,14 @@ def _page_lead_funds(w: World) -> PageReq:
 def _page_lead_land(w: World) -> PageReq:
     lead = _lead(w, "signed")
     return PageReq(f"/attraction/leads/{lead.id}/land", {**_land_body(), "etag": '"1"'})
+
+
+# --- web14b: node move, user administration -------------------------------------------------
+
+
+@page_builder("/nodes/{node_id}/move")
+def _page_move_node(w: World) -> PageReq:
+    node = make_node(w.db, w.chain)
+    parent = make_node(w.db, w.chain)
+    data = {"parent_id": str(parent.id), "position": "3", "etag": '"1"'}
+    return PageReq(f"/nodes/{node.id}/move", data)

@@ -1,0 +1,122 @@
+"""Issue 14's remaining page gaps: the map version diff drawn on the picture, moving
+nodes and reordering list entries, user administration, the import page's sessions."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+
+from chaintrack.maps.versions import publish
+from chaintrack.models import AuditRecord, ListEntry
+from chaintrack.models.enums import Assessment
+from tests.factories import make_chain, make_node
+from tests.web.world import build_world
+
+
+def _audits(db) -> int:
+    return db.scalar(select(func.count()).select_from(AuditRecord))
+
+
+def _tag(html: str, node_id: int) -> str:
+    """The opening tag of a node's button on the picture."""
+    return html.split(f'id="node-{node_id}"')[1].split(">", 1)[0]
+
+
+def test_map_diff_between_two_versions_is_drawn_on_the_picture(db, admin_page):
+    w = build_world(db)
+    c = w.chain.id
+    gone, kept = make_node(db, w.chain, name_zh="将删除环节"), w.nodes[2]
+    publish(db, c, {"label": "1.0"})
+    db.delete(gone)
+    kept.assessment = Assessment.STRONG
+    added = make_node(db, w.chain, name_zh="新增环节甲")
+    db.flush()
+    publish(db, c, {"label": "2.0"})
+    page = admin_page.get(f"/chains/{c}/map")
+    assert 'id="diff-picker"' in page.text and 'name="diff_from"' in page.text
+    assert 'id="diff-summary"' not in page.text
+    r = admin_page.get(f"/chains/{c}/map?diff_from=1&version=2")
+    assert r.status_code == 200, r.text[:500]
+    html = r.text
+    assert 'id="diff-summary"' in html and "新增 1" in html and "删除 1" in html
+    added_tag = _tag(html, added.id)
+    assert "diff-added" in added_tag
+    kept_tag = _tag(html, kept.id)
+    assert "diff-reassessed" in kept_tag and "diff-added" not in kept_tag
+    assert f'id="removed-{gone.id}"' in html and gone.name_zh in html
+    untouched = _tag(html, w.nodes[1].id)
+    assert "diff-" not in untouched
+    # against the live map: a node added since 2.0
+    later = make_node(db, w.chain, name_zh="再新增")
+    live = admin_page.get(f"/chains/{c}/map?diff_from=2").text
+    assert "diff-added" in _tag(live, later.id)
+    assert "当前图谱" in live.split('id="diff-summary"')[1][:300]
+    # an unknown version is an error, not a crash
+    assert admin_page.get(f"/chains/{c}/map?diff_from=9").status_code == 422
+
+
+def test_move_a_node_and_a_stale_move_form(db, admin_page):
+    w = build_world(db)
+    node, parent = w.nodes[1], w.nodes[0]
+    panel = admin_page.get(f"/chains/{w.chain.id}/map/nodes/{node.id}").text
+    assert f'action="/nodes/{node.id}/move"' in panel and 'name="position"' in panel
+    r = admin_page.post_form(
+        f"/nodes/{node.id}/move",
+        {"parent_id": str(parent.id), "position": "7", "etag": f'"{node.version}"'},
+    )
+    assert r.status_code == 303, r.text[:500]
+    db.refresh(node)
+    assert node.parent_id == parent.id and node.position == 7
+    # a cycle is refused by the service, beside the form; nothing written
+    before = _audits(db)
+    r = admin_page.post_form(
+        f"/nodes/{parent.id}/move", {"parent_id": str(node.id), "etag": f'"{parent.version}"'}
+    )
+    assert r.status_code == 422 and 'id="move-f-parent_id"' in r.text
+    assert _audits(db) == before
+    # another chain's node as parent: 404/422, never moved
+    foreign = make_node(db, make_chain(db))
+    r = admin_page.post_form(
+        f"/nodes/{node.id}/move", {"parent_id": str(foreign.id), "etag": f'"{node.version}"'}
+    )
+    assert r.status_code in (403, 404, 422)
+    db.refresh(node)
+    assert node.parent_id == parent.id
+    # stale: the form shows the current position, nothing overwritten
+    r = admin_page.post_form(f"/nodes/{node.id}/move", {"position": "1", "etag": '"1"'})
+    assert r.status_code == 412 and "已被他人修改" in r.text
+    assert 'id="move-f-position" name="position" type="number" min="0" value="7"' in r.text
+    db.refresh(node)
+    assert node.position == 7 and node.parent_id == parent.id
+    # back to the top level
+    r = admin_page.post_form(f"/nodes/{node.id}/move", {"etag": f'"{node.version}"'})
+    assert r.status_code == 303
+    db.refresh(node)
+    assert node.parent_id is None
+
+
+def test_reorder_a_list_entry(db, admin_page):
+    w = build_world(db)
+    first, second = db.scalars(
+        select(ListEntry).where(ListEntry.list_id == w.chain_list.id).order_by(ListEntry.position)
+    ).all()[:2]
+    url = f"/chains/{w.chain.id}/lists?list_id={w.chain_list.id}"
+    assert admin_page.get(url).text.index(first.title) < admin_page.get(url).text.index(
+        second.title
+    )
+    form = admin_page.get(f"{url}&edit={first.id}").text
+    assert 'name="position"' in form
+    r = admin_page.post_form(
+        f"/list-entries/{first.id}/edit",
+        {"title": first.title, "position": "99", "etag": f'"{first.version}"'},
+    )
+    assert r.status_code == 303, r.text[:500]
+    db.refresh(first)
+    assert first.position == 99
+    html = admin_page.get(url).text
+    assert html.index(second.title) < html.index(first.title)
+    r = admin_page.post_form(
+        f"/list-entries/{first.id}/edit", {"title": first.title, "position": "-1", "etag": '"2"'}
+    )
+    assert r.status_code == 422 and 'id="e-position"' in r.text
+    db.refresh(first)
+    assert first.position == 99
