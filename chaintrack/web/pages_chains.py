@@ -37,8 +37,8 @@ from chaintrack.maps.service_map import chain_map
 from chaintrack.maps.versions import diff as diff_versions
 from chaintrack.maps.versions import list_versions
 from chaintrack.memberships.schemas import MembershipCreate
-from chaintrack.models import MapNode
 from chaintrack.memberships.service import create_membership, list_chain_memberships
+from chaintrack.models import MapNode
 from chaintrack.models.enums import (
     Assessment,
     GapKind,
