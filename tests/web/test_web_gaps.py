@@ -3,11 +3,14 @@ nodes and reordering list entries, user administration, the import page's sessio
 
 from __future__ import annotations
 
+import datetime as dt
+
 from sqlalchemy import func, select
 
 from chaintrack.maps.versions import publish
-from chaintrack.models import AuditRecord, ListEntry
-from chaintrack.models.enums import Assessment
+from chaintrack.models import AuditRecord, EditorAssignment, ListEntry, LoginThrottleEntry, User
+from chaintrack.models.base import utcnow
+from chaintrack.models.enums import Assessment, UserRole
 from tests.factories import make_chain, make_node
 from tests.web.world import build_world
 
@@ -120,3 +123,153 @@ def test_reorder_a_list_entry(db, admin_page):
     assert r.status_code == 422 and 'id="e-position"' in r.text
     db.refresh(first)
     assert first.position == 99
+
+
+def test_admin_creates_a_user_with_errors_in_place(db, admin_page):
+    chain = make_chain(db)
+    page = admin_page.get("/admin/users")
+    assert 'action="/admin/users/new"' in page.text
+    before = _audits(db)
+    r = admin_page.post_form(
+        "/admin/users/new",
+        {"username": "li.na", "display_name": "李娜", "role": "editor", "password": "short"},
+    )
+    assert r.status_code == 422 and 'id="e-password"' in r.text
+    assert "至少" in r.text.split('id="e-password"')[1][:200]
+    assert 'value="李娜"' in r.text and 'value="short"' not in r.text
+    # chains for a viewer: the service's rule, beside the chain field
+    r = admin_page.post_form(
+        "/admin/users/new",
+        {
+            "username": "li.na",
+            "display_name": "李娜",
+            "role": "viewer",
+            "password": "a fine password",
+            "chain_ids": str(chain.id),
+        },
+    )
+    assert r.status_code == 422 and "只有链编辑" in r.text.split('id="e-chain_ids"')[1][:200]
+    assert _audits(db) == before
+    r = admin_page.post_form(
+        "/admin/users/new",
+        {
+            "username": "li.na",
+            "display_name": "李娜",
+            "role": "editor",
+            "password": "a fine password",
+            "chain_ids": str(chain.id),
+        },
+    )
+    assert r.status_code == 303, r.text[:500]
+    user = db.scalar(select(User).where(User.username == "li.na"))
+    assert user is not None and user.role is UserRole.EDITOR
+    assert db.get(EditorAssignment, (user.id, chain.id)) is not None
+    # a taken username: 409 in place, nothing written
+    r = admin_page.post_form(
+        "/admin/users/new",
+        {"username": "li.na", "display_name": "重复", "role": "viewer", "password": "another fine"},
+    )
+    assert r.status_code == 409 and "已被使用" in r.text
+    assert db.scalar(select(func.count()).select_from(User).where(User.username == "li.na")) == 1
+
+
+def test_admin_edits_a_user_and_a_stale_form_shows_current_values(db, admin_page, make_user):
+    user = make_user(UserRole.VIEWER)
+    page = admin_page.get(f"/admin/users/{user.id}").text
+    assert f'action="/admin/users/{user.id}/edit"' in page and 'name="etag"' in page
+    r = admin_page.post_form(
+        f"/admin/users/{user.id}/edit",
+        {"display_name": "王五", "role": "editor", "is_active": "true", "etag": '"1"'},
+    )
+    assert r.status_code == 303, r.text[:500]
+    db.refresh(user)
+    assert user.display_name == "王五" and user.role is UserRole.EDITOR
+    # stale: someone else saved first -> the current values, nothing overwritten
+    r = admin_page.post_form(
+        f"/admin/users/{user.id}/edit",
+        {"display_name": "赵六", "role": "viewer", "is_active": "false", "etag": '"1"'},
+    )
+    assert r.status_code == 412 and "已被他人修改" in r.text
+    assert 'value="王五"' in r.text and f'value="&#34;{user.version}&#34;"' in r.text
+    db.refresh(user)
+    assert user.display_name == "王五" and user.is_active
+    # a blank name: the error in place
+    r = admin_page.post_form(
+        f"/admin/users/{user.id}/edit",
+        {"display_name": "", "role": "editor", "is_active": "true", "etag": f'"{user.version}"'},
+    )
+    assert r.status_code == 422 and 'id="e-display_name"' in r.text
+    # the last administrator cannot deactivate themselves (the service's rule)
+    admin = db.scalar(select(User).where(User.role == UserRole.ADMIN))
+    r = admin_page.post_form(
+        f"/admin/users/{admin.id}/edit",
+        {
+            "display_name": admin.display_name,
+            "role": "admin",
+            "is_active": "false",
+            "etag": f'"{admin.version}"',
+        },
+    )
+    assert r.status_code == 409 and "不能停用" in r.text
+    db.refresh(admin)
+    assert admin.is_active
+
+
+def test_admin_assigns_chains_resets_a_password_and_unlocks(db, admin_page, make_user, app):
+    chain, other = make_chain(db), make_chain(db)
+    editor = make_user(UserRole.EDITOR, chains=[chain])
+    page = admin_page.get(f"/admin/users/{editor.id}").text
+    assert chain.name_zh in page and f"/chains/{chain.id}/remove" in page
+    r = admin_page.post_form(f"/admin/users/{editor.id}/chains", {"chain_id": str(other.id)})
+    assert r.status_code == 303
+    assert db.get(EditorAssignment, (editor.id, other.id)) is not None
+    r = admin_page.post_form(f"/admin/users/{editor.id}/chains", {"chain_id": "999999"})
+    assert r.status_code == 422 and "产业链不存在" in r.text
+    r = admin_page.post_form(f"/admin/users/{editor.id}/chains/{chain.id}/remove")
+    assert r.status_code == 303
+    assert db.get(EditorAssignment, (editor.id, chain.id)) is None
+    viewer = make_user(UserRole.VIEWER)
+    r = admin_page.post_form(f"/admin/users/{viewer.id}/chains", {"chain_id": str(chain.id)})
+    assert r.status_code == 409 and "不是链编辑" in r.text
+    # password reset: too short in place; then done, the old one no longer works
+    r = admin_page.post_form(
+        f"/admin/users/{editor.id}/password", {"password": "x", "etag": f'"{editor.version}"'}
+    )
+    assert r.status_code == 422 and 'id="e-password"' in r.text
+    old_hash = editor.password_hash
+    r = admin_page.post_form(
+        f"/admin/users/{editor.id}/password",
+        {"password": "a brand new password", "etag": f'"{editor.version}"'},
+    )
+    assert r.status_code == 303, r.text[:500]
+    db.refresh(editor)
+    assert editor.password_hash != old_hash
+    # a sign-in lock is shown and lifted through the service
+    db.add(
+        LoginThrottleEntry(
+            kind="user",
+            key=editor.username,
+            window_started_at=utcnow(),
+            failures=9,
+            locked_until=utcnow() + dt.timedelta(minutes=15),
+        )
+    )
+    db.flush()
+    assert "锁定至" in admin_page.get(f"/admin/users/{editor.id}").text
+    r = admin_page.post_form(f"/admin/users/{editor.id}/unlock")
+    assert r.status_code == 303
+    assert db.get(LoginThrottleEntry, ("user", editor.username)) is None
+    assert "未锁定" in admin_page.get(f"/admin/users/{editor.id}").text
+
+
+def test_user_admin_pages_are_for_administrators_only(db, page_for, make_user):
+    target = make_user(UserRole.VIEWER)
+    editor = page_for(make_user(UserRole.EDITOR))
+    assert editor.get(f"/admin/users/{target.id}").status_code == 403
+    before = _audits(db)
+    r = editor.post_form(
+        f"/admin/users/{target.id}/edit",
+        {"display_name": "X", "role": "admin", "is_active": "true", "etag": '"1"'},
+    )
+    assert r.status_code == 403 and "没有权限" in r.text
+    assert _audits(db) == before
