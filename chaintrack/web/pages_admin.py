@@ -48,6 +48,7 @@ def admin_home(principal: CurrentPrincipal) -> Response:
 
 
 ROLES = [(r.value, r.label_zh) for r in UserRole]
+USER_FORM_PROBLEMS: tuple[type[Exception], ...] = (PreconditionFailed, *FORM_PROBLEMS)
 STALE = "此用户已被他人修改，下面是最新内容，请核对后重试。"
 
 
@@ -199,7 +200,7 @@ async def edit_user(
         users_service.update_user(
             session, principal.user, user_id, UserUpdate.model_validate(data), etag
         )
-    except (PreconditionFailed, *FORM_PROBLEMS) as err:
+    except USER_FORM_PROBLEMS as err:
         return _refused(request, session, principal, user_id, err, values, etag)
     return redirect(f"/admin/users/{user_id}")
 
@@ -220,7 +221,7 @@ async def reset_password(
             PasswordReset.model_validate(values),
             etag,
         )
-    except (PreconditionFailed, *FORM_PROBLEMS) as err:
+    except USER_FORM_PROBLEMS as err:
         return _refused(request, session, principal, user_id, err, etag=etag)
     return redirect(f"/admin/users/{user_id}?done=password")
 
