@@ -100,8 +100,9 @@ async def new_user(request: Request, principal: CurrentPrincipal, session: Sessi
     except FORM_PROBLEMS as err:
         form_failed(session)
         values.pop("password", None)  # never echoed back
+        status_code = 409 if isinstance(err, Conflict) else 422
         return _users_page(
-            request, session, errors=field_errors(err), values=values, status_code=422
+            request, session, errors=field_errors(err), values=values, status_code=status_code
         )
     return redirect(f"/admin/users/{user.id}")
 
