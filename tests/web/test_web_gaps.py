@@ -8,10 +8,23 @@ import datetime as dt
 from sqlalchemy import func, select
 
 from chaintrack.maps.versions import publish
-from chaintrack.models import AuditRecord, EditorAssignment, ListEntry, LoginThrottleEntry, User
+from chaintrack.models import (
+    AuditRecord,
+    Chain,
+    EditorAssignment,
+    ListEntry,
+    LoginThrottleEntry,
+    Problem,
+    ProgressReport,
+    ProjectStatusChange,
+    ReporterScope,
+    User,
+)
 from chaintrack.models.base import utcnow
-from chaintrack.models.enums import Assessment, UserRole
-from tests.factories import make_chain, make_node
+from chaintrack.models.enums import Assessment, ProjectStatus, UserRole
+from chaintrack.reports.window import Window
+from tests.factories import make_chain, make_node, make_report
+from tests.factories import make_project as make_project_
 from tests.web.world import build_world
 
 
@@ -273,3 +286,125 @@ def test_user_admin_pages_are_for_administrators_only(db, page_for, make_user):
     )
     assert r.status_code == 403 and "没有权限" in r.text
     assert _audits(db) == before
+
+
+def _home_world(db, make_user, page_for, size: int):
+    """Projects to chase this month: unreported, behind schedule, with an overdue
+    problem, and (through the dispatch pages) one whose report was returned."""
+    window = Window.build(None, None)
+    chain = make_chain(db)
+
+    def make_project(db, chain, **kw):  # under construction since a year ago
+        project = make_project_(db, chain, **kw)
+        db.add(
+            ProjectStatusChange(
+                project_id=project.id,
+                to_status=ProjectStatus.UNDER_CONSTRUCTION,
+                changed_on=window.day - dt.timedelta(days=365),
+            )
+        )
+        db.flush()
+        return project
+
+    editor_user = make_user(UserRole.EDITOR, chains=[chain])
+    silent = [make_project(db, chain, name=f"未报项目{i}") for i in range(size)]
+    late = make_project(
+        db, chain, name="滞后项目", planned_completion=window.day - dt.timedelta(days=30)
+    )
+    make_report(db, late, window.period)
+    troubled = make_project(db, chain, name="有问题项目")
+    make_report(db, troubled, window.period)
+    for i in range(size):
+        db.add(
+            Problem(
+                project_id=troubled.id,
+                period=window.period,
+                description=f"问题{i}",
+                deadline=window.day - dt.timedelta(days=1),
+            )
+        )
+    db.flush()
+    returned = make_project(db, chain, name="退回项目")
+    editor = page_for(editor_user)
+    reporter_user = make_user(UserRole.REPORTER)
+    db.add(ReporterScope(user_id=reporter_user.id, region_code="370100"))
+    db.flush()
+    reporter = page_for(reporter_user)
+    deadline = (window.day + dt.timedelta(days=5)).isoformat()
+    r = editor.post_form(
+        "/dispatch/rounds",
+        {"period": window.period, "deadline": deadline, "chain_ids": str(chain.id)},
+    )
+    assert r.status_code == 303, r.text[:500]
+    r = reporter.post_form(
+        f"/dispatch/projects/{returned.id}/report",
+        {"period": window.period, "investment_month": "50", "confirm_warnings": "1"},
+    )
+    assert r.status_code == 303, r.text[:500]
+    report = db.scalar(select(ProgressReport).where(ProgressReport.project_id == returned.id))
+    r = editor.post_form(
+        f"/dispatch/reports/{report.id}/return", {"etag": '"1"', "reason": "数据有误"}
+    )
+    assert r.status_code == 303, r.text[:500]
+    return editor, silent, late, troubled, returned
+
+
+def test_home_lists_the_projects_to_chase_this_month(db, make_user, page_for):
+    editor, silent, late, troubled, returned = _home_world(db, make_user, page_for, 2)
+    html = editor.get("/").text
+
+    def section(key: str) -> str:
+        return html.split(f'id="todo-{key}"')[1].split("</div>")[0]
+
+    for p in silent:
+        assert p.name in section("not_reported")
+    assert late.name not in section("not_reported") and troubled.name not in section("not_reported")
+    assert late.name in section("behind_schedule") and silent[0].name not in section(
+        "behind_schedule"
+    )
+    assert section("overdue_problems").count(troubled.name) == 2
+    assert returned.name in section("returned") and "已退回" in section("returned")
+    assert silent[0].name not in section("returned")
+    # another editor's home does not list this chain's projects
+    other = page_for(make_user(UserRole.EDITOR, chains=[make_chain(db)]))
+    assert returned.name not in other.get("/").text
+
+
+def test_home_statements_are_the_same_at_two_data_sizes(db, make_user, page_for, count_statements):
+    editor, silent, late, troubled, _ = _home_world(db, make_user, page_for, 1)
+    counts = []
+    for grow in (0, 8):
+        for i in range(grow):  # more of everything the lists show
+            for _ in range(2):
+                copy = make_project_(
+                    db,
+                    db.get(Chain, late.chain_id),
+                    name=f"更多{i}",
+                    planned_completion=late.planned_completion,
+                )
+                db.add(
+                    ProjectStatusChange(
+                        project_id=copy.id,
+                        to_status=ProjectStatus.UNDER_CONSTRUCTION,
+                        changed_on=late.planned_completion - dt.timedelta(days=300),
+                    )
+                )
+            db.add(
+                Problem(
+                    project_id=troubled.id,
+                    period=troubled_period(db, troubled),
+                    description=f"更多问题{i}",
+                    deadline=late.planned_completion,
+                )
+            )
+        db.flush()
+        with count_statements() as c:
+            page = editor.get("/")
+        assert page.status_code == 200
+        counts.append(c.count)
+    assert "更多7" in page.text
+    assert counts[0] == counts[1], counts
+
+
+def troubled_period(db, project) -> str:
+    return db.scalar(select(Problem.period).where(Problem.project_id == project.id))
