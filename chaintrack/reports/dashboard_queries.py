@@ -8,6 +8,7 @@ from dataclasses import dataclass, fields
 from functools import cache
 
 from sqlalchemy import (
+    BindParameter,
     ColumnElement,
     CompoundSelect,
     Integer,
@@ -216,8 +217,8 @@ class TodoStatements:
     overdue_problems: AnySelect
 
 
-CHAIN_IDS = bindparam("chain_ids", expanding=True)
-LIMIT = bindparam("limit", type_=Integer)
+CHAIN_IDS: BindParameter[int] = bindparam("chain_ids", expanding=True)
+LIMIT: BindParameter[int] = bindparam("limit", type_=Integer)
 
 
 @cache

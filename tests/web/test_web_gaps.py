@@ -371,7 +371,7 @@ def test_home_lists_the_projects_to_chase_this_month(db, make_user, page_for):
 
 
 def test_home_statements_are_the_same_at_two_data_sizes(db, make_user, page_for, count_statements):
-    editor, silent, late, troubled, _ = _home_world(db, make_user, page_for, 1)
+    editor, _, late, troubled, _ = _home_world(db, make_user, page_for, 1)
     counts = []
     for grow in (0, 8):
         for i in range(grow):  # more of everything the lists show
