@@ -1057,3 +1057,59 @@ def _page_lead_funds(w: World) -> PageReq:
 def _page_lead_land(w: World) -> PageReq:
     lead = _lead(w, "signed")
     return PageReq(f"/attraction/leads/{lead.id}/land", {**_land_body(), "etag": '"1"'})
+
+
+# --- web14b: node move, user administration -------------------------------------------------
+
+
+@page_builder("/nodes/{node_id}/move")
+def _page_move_node(w: World) -> PageReq:
+    node = make_node(w.db, w.chain)
+    parent = make_node(w.db, w.chain)
+    data = {"parent_id": str(parent.id), "position": "3", "etag": '"1"'}
+    return PageReq(f"/nodes/{node.id}/move", data)
+
+
+@page_builder("/admin/users/new")
+def _page_new_user(w: World) -> PageReq:
+    data = {
+        "username": f"page-user-{next(_seq)}",
+        "display_name": "页面新用户",
+        "role": "editor",
+        "password": "a fine password",
+        "chain_ids": str(w.chain.id),
+    }
+    return PageReq("/admin/users/new", data)
+
+
+@page_builder("/admin/users/{user_id}/edit")
+def _page_edit_user(w: World) -> PageReq:
+    user = w.make_user(UserRole.VIEWER)
+    data = {"display_name": "改名", "role": "viewer", "is_active": "true", "etag": '"1"'}
+    return PageReq(f"/admin/users/{user.id}/edit", data)
+
+
+@page_builder("/admin/users/{user_id}/password")
+def _page_reset_password(w: World) -> PageReq:
+    user = w.make_user(UserRole.VIEWER)
+    return PageReq(
+        f"/admin/users/{user.id}/password", {"password": "a new fine one", "etag": '"1"'}
+    )
+
+
+@page_builder("/admin/users/{user_id}/unlock")
+def _page_unlock_user(w: World) -> PageReq:
+    user = w.make_user(UserRole.VIEWER)
+    return PageReq(f"/admin/users/{user.id}/unlock", writes=False)
+
+
+@page_builder("/admin/users/{user_id}/chains")
+def _page_assign_chain(w: World) -> PageReq:
+    user = w.make_user(UserRole.EDITOR)
+    return PageReq(f"/admin/users/{user.id}/chains", {"chain_id": str(w.chain.id)})
+
+
+@page_builder("/admin/users/{user_id}/chains/{chain_id}/remove")
+def _page_unassign_chain(w: World) -> PageReq:
+    user = w.make_user(UserRole.EDITOR, chains=[w.chain])
+    return PageReq(f"/admin/users/{user.id}/chains/{w.chain.id}/remove")

@@ -8,10 +8,13 @@ from dataclasses import dataclass, fields
 from functools import cache
 
 from sqlalchemy import (
+    BindParameter,
     ColumnElement,
     CompoundSelect,
+    Integer,
     Subquery,
     and_,
+    bindparam,
     distinct,
     exists,
     func,
@@ -109,10 +112,20 @@ def _addressed(live: Subquery) -> AnySelect:
     )
 
 
-def _projects(live: Subquery, on_record: ColumnElement[bool]) -> AnySelect:
+def _not_reported(live: Subquery, on_record: ColumnElement[bool]) -> ColumnElement[bool]:
+    """Under construction on DAY and no report for PERIOD on record (未报送)."""
     reported = exists().where(
         ProgressReport.project_id == Project.id, ProgressReport.period == PERIOD, on_record
     )
+    return and_(live.c.status == UNDER_CONSTRUCTION, ~reported)
+
+
+def _overdue_problem() -> ColumnElement[bool]:
+    """Open on DAY with its deadline passed (逾期问题)."""
+    return and_(problem_open(DAY, MONTH), Problem.deadline.is_not(None), Problem.deadline < DAY)
+
+
+def _projects(live: Subquery, on_record: ColumnElement[bool]) -> AnySelect:
     return (
         select(
             Project.chain_id,
@@ -120,7 +133,7 @@ def _projects(live: Subquery, on_record: ColumnElement[bool]) -> AnySelect:
             count_where(live.c.status == UNDER_CONSTRUCTION),
             money_sum(Project.total_investment, live.c.status != CANCELLED),
             count_where(behind_schedule_condition(DAY, status=live.c.status)),
-            count_where(and_(live.c.status == UNDER_CONSTRUCTION, ~reported)),
+            count_where(_not_reported(live, on_record)),
         )
         .join(live, live.c.project_id == Project.id)
         .group_by(Project.chain_id)
@@ -157,7 +170,7 @@ def _problems() -> AnySelect:
         select(
             Project.chain_id,
             func.count(),
-            count_where(and_(Problem.deadline.is_not(None), Problem.deadline < DAY)),
+            count_where(_overdue_problem()),
         )
         .join(Project, Project.id == Problem.project_id)
         .where(problem_open(DAY, MONTH))
@@ -189,4 +202,50 @@ def figure_statements(with_cutoff: bool) -> DashboardFigures:
         plans=_plans(live),
         investment=_investment(on_record),
         problems=_problems(),
+    )
+
+
+@dataclass(frozen=True)
+class TodoStatements:
+    """The projects behind the dashboard's 未报送 / 进度滞后 / 逾期问题 counts, by the
+    same conditions, for the chains in the expanding ``chain_ids`` parameter; each
+    ``(chain id, project id, code, name[, problem id, deadline])``, at most LIMIT rows,
+    and the total as a window count."""
+
+    not_reported: AnySelect
+    behind_schedule: AnySelect
+    overdue_problems: AnySelect
+
+
+CHAIN_IDS: BindParameter[int] = bindparam("chain_ids", expanding=True)
+LIMIT: BindParameter[int] = bindparam("limit", type_=Integer)
+
+
+@cache
+def todo_statements(with_cutoff: bool) -> TodoStatements:
+    on_record = revision_on_record(CUTOFF if with_cutoff else None)
+    live = status_as_of(DAY).subquery()
+    total = func.count().over().label("total")
+    columns = (Project.chain_id, Project.id, Project.internal_code, Project.name)
+
+    def projects(condition: ColumnElement[bool]) -> AnySelect:
+        return (
+            select(*columns, total)
+            .join(live, live.c.project_id == Project.id)
+            .where(Project.chain_id.in_(CHAIN_IDS), condition)
+            .order_by(Project.chain_id, Project.internal_code)
+            .limit(LIMIT)
+        )
+
+    overdue = (
+        select(*columns, Problem.id, Problem.deadline, total)
+        .join(Project, Project.id == Problem.project_id)
+        .where(Project.chain_id.in_(CHAIN_IDS), _overdue_problem())
+        .order_by(Problem.deadline, Problem.id)
+        .limit(LIMIT)
+    )
+    return TodoStatements(
+        not_reported=projects(_not_reported(live, on_record)),
+        behind_schedule=projects(behind_schedule_condition(DAY, status=live.c.status)),
+        overdue_problems=overdue,
     )

@@ -7,6 +7,7 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from chaintrack.attraction.service import leads_by_node, leads_of_node
@@ -33,9 +34,11 @@ from chaintrack.lists.service_entries import (
 from chaintrack.maps import service as maps
 from chaintrack.maps.schemas import NodeCreate, NodeUpdate
 from chaintrack.maps.service_map import chain_map
+from chaintrack.maps.versions import diff as diff_versions
 from chaintrack.maps.versions import list_versions
 from chaintrack.memberships.schemas import MembershipCreate
 from chaintrack.memberships.service import create_membership, list_chain_memberships
+from chaintrack.models import MapNode
 from chaintrack.models.enums import (
     Assessment,
     GapKind,
@@ -147,7 +150,25 @@ def _version_stages(snapshot: dict[str, Any]) -> list[dict[str, Any]]:
     ]
 
 
-def _map_context(session: Session, chain_id: int, version: int | None) -> dict[str, Any]:
+def _diff_context(
+    session: Session, chain_id: int, diff_from: int, version: int | None
+) -> dict[str, Any]:
+    """The maps service's diff of two versions (``version`` None: the live map), as
+    node-id sets the picture marks, and the removed nodes drawn as ghosts."""
+    diff = diff_versions(session, chain_id, diff_from, version)
+    return {
+        "diff": diff,
+        "diff_added": {n["id"] for n in diff["nodes_added"]},
+        "diff_reassessed": {n["id"]: n for n in diff["nodes_reassessed"]},
+        "diff_moved": {n["id"] for n in diff["nodes_moved"]},
+        "diff_renamed": {n["id"] for n in diff["nodes_renamed"]},
+        "diff_removed": diff["nodes_removed"],
+    }
+
+
+def _map_context(
+    session: Session, chain_id: int, version: int | None, diff_from: int | None = None
+) -> dict[str, Any]:
     data = chain_map(session, chain_id)
     _, versions = list_versions(session, chain_id, None, PageParams(limit=100, offset=0))
     chosen = next((v for v in versions if v.number == version), None)
@@ -160,7 +181,17 @@ def _map_context(session: Session, chain_id: int, version: int | None) -> dict[s
         stages = [{**s, "nodes": _flatten(s["nodes"])} for s in data["stages"]]
         projects = project_counts_by_node(session, chain_id)
     nodes = [n for s in stages for n in s["nodes"]]
+    compare: dict[str, Any] = {"diff": None, "diff_from": diff_from}
+    if diff_from is not None:
+        if not any(v.number == diff_from for v in versions):
+            raise ValidationProblem.for_field("diff_from", "版本不存在", location="query")
+        compare.update(_diff_context(session, chain_id, diff_from, version))
+        for stage in stages:
+            stage["removed"] = [
+                n for n in compare["diff_removed"] if n.get("stage") == stage["stage"].value
+            ]
     return {
+        **compare,
         "chain": data["chain"],
         "stages": stages,
         "summary": data["summary"],
@@ -183,8 +214,9 @@ def map_tab(
     session: SessionDep,
     version: int | None = None,
     node: int | None = None,
+    diff_from: int | None = None,
 ) -> Response:
-    context = {**_map_context(session, chain_id, version), "errors": {}, "values": {}}
+    context = {**_map_context(session, chain_id, version, diff_from), "errors": {}, "values": {}}
     context["leads_by_node"] = {} if version is not None else leads_by_node(session, chain_id)
     if node is not None and version is None:
         context["panel"] = _panel(request, session, chain_id, node)
@@ -213,6 +245,14 @@ def _panel(
         "editable": can_edit_chain(request, session, chain_id),
         "assessments": _options(Assessment),
         "gap_kinds": _options(GapKind),
+        "parents": [
+            (n.id, f"{n.code} {n.name_zh}")
+            for n in session.execute(
+                select(MapNode.id, MapNode.code, MapNode.name_zh)
+                .where(MapNode.chain_id == chain_id, MapNode.id != node_id)
+                .order_by(MapNode.position, MapNode.id)
+            )
+        ],
         "errors": errors or {},
     }
 
@@ -286,6 +326,49 @@ async def assess_node(
     )
 
 
+@router.post(
+    "/nodes/{node_id}/move",
+    dependencies=[page_rule(Rule(Access.CHAIN, ChainOf.node("node_id"), (Ref.node("parent_id"),)))],
+)
+async def move_node(
+    request: Request, node_id: int, principal: CurrentPrincipal, session: SessionDep
+) -> Response:
+    """Change a node's parent (blank: the top level of its stage) and its order among
+    its siblings: a PATCH through the maps service (which refuses cycles and other
+    chains' parents), guarded by the form's ETag."""
+    form = await request.form()
+    values = form_values(form)
+    node = maps.get_node(session, node_id)
+    chain_id = node.chain_id
+    changes: dict[str, Any] = {"parent_id": values.get("parent_id")}
+    if "position" in values:
+        changes["position"] = values["position"]
+    try:
+        check_if_match(str(form.get("etag") or ""), node)
+        maps.update_node(
+            session, node, NodeUpdate.model_validate(changes).model_dump(exclude_unset=True)
+        )
+    except PreconditionFailed:
+        form_failed(session)
+        errors = {"": "此节点已被他人修改，下面是最新位置，请核对后重试。"}
+        status_code = 412
+    except FORM_PROBLEMS as err:
+        form_failed(session)
+        errors = field_errors(err)
+        status_code = 422
+    else:
+        return redirect(f"/chains/{chain_id}/map?node={node_id}#node-panel")
+    context = {
+        **_map_context(session, chain_id, None),
+        "errors": {},
+        "values": {},
+        "panel": _panel(request, session, chain_id, node_id, errors),
+    }
+    return _chain_page(
+        request, session, chain_id, "map", "chain_map.html", context, status_code=status_code
+    )
+
+
 # --- 清单 -----------------------------------------------------------------------------------
 
 
@@ -337,7 +420,7 @@ def lists_tab(
 
 
 def _editing(entry: Any) -> dict[str, Any]:
-    values = {"title": entry.title, "note": entry.note}
+    values = {"title": entry.title, "note": entry.note, "position": entry.position}
     values.update({f"attr.{k}": v for k, v in (entry.attributes or {}).items()})
     return {"editing": entry, "etag": etag_for(entry), "values": values}
 
@@ -386,6 +469,8 @@ async def edit_entry(
         "note": values.get("note"),
         "attributes": {f.name: values.get(f"attr.{f.name}") for f in fields},
     }
+    if "position" in values:  # the order within the list (PATCH: only when given)
+        data["position"] = values["position"]
     try:
         update_entry(session, entry_id, EntryUpdate.model_validate(data), str(form.get("etag")))
     except PreconditionFailed:

@@ -3,20 +3,25 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
+from sqlalchemy.orm import Session
 
 from chaintrack.auth.deps import CurrentPrincipal
 from chaintrack.chains.service import list_groups
 from chaintrack.common.deps import SessionDep, run_read
 from chaintrack.common.pagination import PageParams
+from chaintrack.dispatch.service import chase_list, list_rounds
 from chaintrack.errors import ValidationProblem
 from chaintrack.identifiers import IdentifierError
 from chaintrack.models.enums import ProjectType, UserRole
 from chaintrack.progress.summary import investment_by_type_and_month
 from chaintrack.reports.dashboard import SORT_KEYS, build_dashboard
+from chaintrack.reports.dashboard_queries import todo_statements
+from chaintrack.reports.sql import window_values
 from chaintrack.reports.window import Window
 from chaintrack.web import charts
 from chaintrack.web.core import render
@@ -57,6 +62,36 @@ def window_of(period: str | None, as_of: str | None) -> Window:
         raise ValidationProblem.for_field("period", err.message, location="query") from None
 
 
+TODO_SHOWN = 20
+
+
+def _todo_lists(session: Session, window: Window, chain_ids: list[int]) -> dict[str, Any]:
+    """The projects behind the counts (the dashboard's own conditions), at most
+    TODO_SHOWN of each with the total: one statement each, whatever the data size."""
+    params = {**window_values(window), "chain_ids": chain_ids, "limit": TODO_SHOWN}
+    conn = session.connection()
+    out: dict[str, Any] = {}
+    for name, stmt in todo_statements(window.cutoff is not None).__dict__.items():
+        rows = conn.execute(stmt, params).all()
+        out[name] = {"rows": rows, "total": rows[0].total if rows else 0}
+    return out
+
+
+def _returned(session: Session, window: Window, chain_ids: set[int]) -> list[dict[str, Any]]:
+    """Reports returned by the reviewers in this month's dispatch round(s), not yet
+    submitted again (the round's chase list decides)."""
+    out: list[dict[str, Any]] = []
+    for rnd in list_rounds(session, None):
+        if rnd.period != window.period:
+            continue
+        out.extend(
+            row
+            for row in chase_list(session, rnd, None)
+            if row["reason"] == "returned" and row["chain_id"] in chain_ids
+        )
+    return out[:TODO_SHOWN]
+
+
 @router.get("/")
 def home(request: Request, principal: CurrentPrincipal, session: SessionDep) -> Response:
     window = window_of(None, None)
@@ -71,12 +106,17 @@ def home(request: Request, principal: CurrentPrincipal, session: SessionDep) -> 
         "overdue_problems": sum(r.overdue_problems for r in rows),
         "behind_schedule": sum(r.behind_schedule for r in rows),
     }
+    chain_ids = [r.chain_id for r in rows]
     return render(
         request,
         "home.html",
         {
             "rows": rows,
             "todo": todo,
+            "lists": _todo_lists(session, window, chain_ids),
+            "returned": _returned(session, window, set(chain_ids)),
+            "chain_names": {r.chain_id: r.name_zh for r in rows},
+            "shown": TODO_SHOWN,
             "window": window,
             "mine_only": principal.role is UserRole.EDITOR,
         },

@@ -1,5 +1,9 @@
 """导入: templates, upload, the dry run as a table (bad cells highlighted), commit.
 
+The posts take the API's path: the request session is a read session (no SQLite write
+lock while the file is parsed and checked); a commit writes in a write session of its
+own (``common.deps.write_session``), audited under the signed-in user.
+
 The import engine decides everything (chaintrack.imports.service.import_file): the
 page only keeps the uploaded file between the dry run and the confirmation (a
 private temporary file bound to the user) and shows the file's cells beside the
@@ -13,6 +17,7 @@ import io
 import re
 import secrets
 import tempfile
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +30,12 @@ from starlette.datastructures import UploadFile
 from chaintrack.auth.deps import CurrentPrincipal, Principal
 from chaintrack.auth.permissions import Access, ChainOf, Rule
 from chaintrack.chains.service import list_chains
-from chaintrack.common.deps import SessionDep
+from chaintrack.common.deps import (
+    SessionDep,
+    run_cancellable,
+    write_session,
+    writes_in_own_session,
+)
 from chaintrack.common.pagination import PageParams
 from chaintrack.errors import PayloadTooLarge, ValidationProblem
 from chaintrack.imports import service
@@ -203,7 +213,10 @@ async def _run(
         if len(data) > limits.max_bytes:
             raise PayloadTooLarge(f"文件超过 {limits.max_mb:.0f} MB")
 
-        def work() -> ImportReport:
+        def work(cancelled: threading.Event) -> ImportReport:
+            # As the API (imports.router): read and plan in the request's read session
+            # (no write lock during the parse), write a good commit in a write session
+            # of its own; stop if the browser goes away.
             return service.import_file(
                 session,
                 entity,
@@ -213,9 +226,11 @@ async def _run(
                 principal=principal,
                 chain_id=chain_id,
                 filename=filename,
+                writer=lambda: write_session(request, principal.id),
+                cancelled=cancelled,
             )
 
-        report = await run_in_threadpool(work)
+        report = await run_cancellable(request, work)
     except FORM_PROBLEMS as err:
         form_failed(session)
         return _page(
@@ -249,6 +264,7 @@ Limits = Depends(import_limits)
 
 
 @router.post("/imports/register", dependencies=[page_rule(Rule(Access.REGISTER))])
+@writes_in_own_session
 async def register_import(
     request: Request,
     principal: CurrentPrincipal,
@@ -263,6 +279,7 @@ async def register_import(
     "/imports/chain",
     dependencies=[page_rule(Rule(Access.CHAIN, ChainOf.body_chain("chain_id")))],
 )
+@writes_in_own_session
 async def chain_import(
     request: Request,
     principal: CurrentPrincipal,

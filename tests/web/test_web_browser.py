@@ -94,10 +94,14 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
             assert node is not None
             chain = s.get(Chain, node.chain_id)
             assert chain is not None
-            for name, role in (("clerk", UserRole.EDITOR), ("leader", UserRole.VIEWER)):
+            for name, role in (
+                ("clerk", UserRole.EDITOR),
+                ("leader", UserRole.VIEWER),
+                ("boss", UserRole.ADMIN),
+            ):
                 user = User(
                     username=name,
-                    display_name={"clerk": "王文员", "leader": "李链长"}[name],
+                    display_name={"clerk": "王文员", "leader": "李链长", "boss": "赵处长"}[name],
                     role=role,
                     password_hash=hashed,
                     is_active=True,
@@ -489,3 +493,27 @@ def test_a_lead_on_a_gap_lands_as_enterprise_and_project(site: Site, page: Any) 
     assert _attraction_figure(pg, site, "received") == "2,500.00"
     shot(pg, "13-attraction")
     assert lead_url
+
+
+def test_an_administrator_creates_an_editor_and_assigns_a_chain(site: Site, page: Any) -> None:
+    pg = page
+    sign_in(pg, site, "boss", "/admin/users")
+    pg.click("#new-user summary")
+    pg.fill("#f-username", "zhou.min")
+    pg.fill("#f-display_name", "周敏")
+    pg.select_option("#f-role", "editor")
+    pg.fill("#f-password", "short")
+    pg.click("button:has-text('新增用户')")
+    assert "至少" in pg.inner_text("#e-password")
+    assert pg.input_value("#f-display_name") == "周敏"
+    pg.fill("#f-password", "a long enough password")
+    pg.click("button:has-text('新增用户')")
+    pg.wait_for_url(re.compile(r"/admin/users/\d+$"))
+    assert "周敏" in pg.inner_text("h2")
+    pg.select_option("#f-chain_id", str(site.chain_id))
+    pg.click("button:has-text('分配')")
+    pg.wait_for_selector(f"#user-chains a[href='/chains/{site.chain_id}']")
+    pg.select_option("#f-is_active", "false")
+    pg.click("#edit-user button:has-text('保存')")
+    pg.wait_for_selector("h2:has-text('停用')")
+    shot(pg, "admin-user")
