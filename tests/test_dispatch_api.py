@@ -4,8 +4,10 @@ submit → return → resubmit → accept, the chase list, the red list and the 
 from __future__ import annotations
 
 import datetime as dt
+import io
 from decimal import Decimal
 
+from openpyxl import load_workbook
 from sqlalchemy import func, select
 
 from chaintrack.dispatch import service
@@ -221,3 +223,34 @@ def test_red_list(db, make_user, client_for):
     assert rows[silent.id]["level"] == "yellow"  # 2 months silent, 800 of 1000 due
     red = editor.get(f"{API}/rounds/{rnd.id}/warnings", params={"level": "red"}).json()
     assert [r["project_id"] for r in red] == [behind.id]
+
+
+def test_chase_and_red_lists_as_excel(db, make_user, client_for):
+    chain, (laiwu, jinan, yantai), editor, reporter, _ = _world(db, make_user, client_for)
+    rnd = service.open_round(db, PERIOD, dt.date(2026, 11, 5), [chain.id], None)
+    body = {"investment_month": "10", "confirm_warnings": True}
+    assert reporter.put(f"{API}/projects/{laiwu.id}/reports/{PERIOD}", json=body).status_code == 201
+
+    r = editor.get(f"{API}/rounds/{rnd.id}/chase", params={"format": "xlsx"})
+    assert r.status_code == 200, r.text
+    assert r.headers["content-type"].startswith("application/vnd.openxmlformats")
+    assert "attachment" in r.headers["content-disposition"]
+    ws = load_workbook(io.BytesIO(r.content)).worksheets[0]
+    rows = list(ws.iter_rows(values_only=True))
+    assert rows[0][:2] == ("项目ID", "项目名称") and "催报原因" in rows[0]
+    by_id = {row[0]: row for row in rows[1:]}
+    assert set(by_id) == {laiwu.id, jinan.id, yantai.id}
+    reason = rows[0].index("催报原因")
+    assert by_id[laiwu.id][reason] == "待审核" and by_id[jinan.id][reason] == "未报送"
+    assert by_id[jinan.id][rows[0].index("产业链")] == chain.name_zh
+    assert by_id[yantai.id][rows[0].index("地市代码")] == "370600"
+    json_rows = editor.get(f"{API}/rounds/{rnd.id}/chase").json()
+    assert len(json_rows) == len(rows) - 1
+
+    r = editor.get(f"{API}/rounds/{rnd.id}/warnings", params={"format": "xlsx", "level": "red"})
+    assert r.status_code == 200
+    rows = list(load_workbook(io.BytesIO(r.content)).worksheets[0].iter_rows(values_only=True))
+    red = editor.get(f"{API}/rounds/{rnd.id}/warnings", params={"level": "red"}).json()
+    assert sorted(row[0] for row in rows[1:]) == sorted(w["project_id"] for w in red)
+    assert red and all(row[rows[0].index("预警等级")] == "红" for row in rows[1:])
+    assert editor.get(f"{API}/rounds/{rnd.id}/chase", params={"format": "pdf"}).status_code == 422

@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Path, Response, status
+from fastapi import APIRouter, Path, Query, Response, status
 
 from chaintrack.auth.deps import CurrentPrincipal
 from chaintrack.auth.permissions import ChainOf, Target, chain_write, project_write
 from chaintrack.common.concurrency import IfMatch, created, set_etag
 from chaintrack.common.deps import SessionDep
 from chaintrack.common.schemas import Period
-from chaintrack.dispatch import service
+from chaintrack.dispatch import export, service
 from chaintrack.dispatch.schemas import (
     ChaseRow,
     DispatchSubmit,
@@ -40,6 +40,21 @@ from chaintrack.progress.service import RevisionTag
 router = APIRouter(prefix="/dispatch", tags=["dispatch"])
 RoundId = Annotated[int, Path(ge=1, le=2_147_483_647, description="Dispatch round id")]
 ROUND = ChainOf.path("dispatch_round", "round_id")
+ExportFormat = Annotated[
+    Literal["json", "xlsx"] | None,
+    Query(description="json (default) or xlsx (an Excel workbook)"),
+]
+XLSX_RESPONSE: dict[int | str, dict[str, Any]] = {
+    200: {"content": {export.XLSX_MEDIA_TYPE: {}}, "description": "JSON, or Excel (xlsx)"}
+}
+
+
+def _xlsx(body: bytes, rnd: DispatchRound, what: str) -> Response:
+    return Response(
+        body,
+        media_type=export.XLSX_MEDIA_TYPE,
+        headers={"Content-Disposition": export.disposition(rnd, what)},
+    )
 
 
 def _round_out(
@@ -148,22 +163,41 @@ def close_round(
 
 
 @router.get(
-    "/rounds/{round_id}/chase", response_model=list[ChaseRow], summary="The chase list (催报清单)"
+    "/rounds/{round_id}/chase",
+    response_model=list[ChaseRow],
+    summary="The chase list (催报清单); ?format=xlsx for Excel",
+    responses=XLSX_RESPONSE,
 )
-def chase(round_id: RoundId, session: SessionDep, as_of: AsOf = None) -> list[ChaseRow]:
+def chase(
+    round_id: RoundId, session: SessionDep, as_of: AsOf = None, format: ExportFormat = None
+) -> Any:
     rnd = service.get_round(session, round_id, as_of)
-    return [ChaseRow(**r) for r in service.chase_list(session, rnd, as_of)]
+    rows = service.chase_list(session, rnd, as_of)
+    if format == "xlsx":
+        return _xlsx(export.chase_xlsx(session, rows), rnd, "chase")
+    return [ChaseRow(**r) for r in rows]
 
 
 @router.get(
-    "/rounds/{round_id}/warnings", response_model=list[WarningRow], summary="Warnings (红黄绿预警)"
+    "/rounds/{round_id}/warnings",
+    response_model=list[WarningRow],
+    summary="Warnings (红黄绿预警); ?level=red for the red list, ?format=xlsx for Excel",
+    responses=XLSX_RESPONSE,
 )
 def warnings(
-    round_id: RoundId, session: SessionDep, as_of: AsOf = None, level: str | None = None
-) -> list[WarningRow]:
+    round_id: RoundId,
+    session: SessionDep,
+    as_of: AsOf = None,
+    level: str | None = None,
+    format: ExportFormat = None,
+) -> Any:
     rnd = service.get_round(session, round_id, as_of)
-    rows = service.red_list(session, rnd, as_of)
-    return [WarningRow(**r) for r in rows if level is None or r["level"] == level]
+    rows = [
+        r for r in service.red_list(session, rnd, as_of) if level is None or r["level"] == level
+    ]
+    if format == "xlsx":
+        return _xlsx(export.red_xlsx(session, rows), rnd, "warnings")
+    return [WarningRow(**r) for r in rows]
 
 
 @router.post(

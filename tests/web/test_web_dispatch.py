@@ -3,8 +3,13 @@ the reporter resubmits, the editor accepts; chase and red lists; an outsider get
 
 from __future__ import annotations
 
+import datetime as dt
+import io
+
+from openpyxl import load_workbook
 from sqlalchemy import select
 
+from chaintrack.dispatch import service
 from chaintrack.models import DispatchRound, ProgressReport, ReporterScope, ReportReview
 from chaintrack.models.enums import ReviewState, UserRole
 from tests.factories import make_chain, make_project
@@ -71,3 +76,17 @@ def test_the_round_through_pages(db, make_user, page_for):
     assert other.name in chase and laiwu.name not in chase
     warnings = page.split('id="warnings"')[1].split("</table>")[0]
     assert other.name in warnings  # never reported: months without a report
+
+
+def test_the_round_page_links_its_lists_as_excel(db, make_user, page_for):
+    chain = make_chain(db)
+    never = make_project(db, chain, region_code="370602")
+    editor = page_for(make_user(UserRole.EDITOR, chains=[chain]))
+    rnd = service.open_round(db, "2026-10", dt.date(2026, 11, 5), [chain.id], None)
+    page = editor.get(f"/dispatch/rounds/{rnd.id}").text
+    for what in ("chase", "warnings"):
+        assert f'href="/dispatch/rounds/{rnd.id}/{what}.xlsx"' in page
+        r = editor.get(f"/dispatch/rounds/{rnd.id}/{what}.xlsx")
+        assert r.status_code == 200
+        rows = list(load_workbook(io.BytesIO(r.content)).worksheets[0].iter_rows(values_only=True))
+        assert [row[1] for row in rows[1:]] == [never.name]

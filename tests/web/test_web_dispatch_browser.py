@@ -173,6 +173,9 @@ def test_the_round_in_a_browser(site: DispatchSite, page: Any) -> None:  # noqa:
     warnings = pg.inner_text("#warnings")
     assert site.other_name in warnings and "未报送" in warnings
     assert site.laiwu_name not in warnings
+    with pg.expect_download() as download:
+        pg.click("#chase-xlsx")
+    assert download.value.suggested_filename.endswith(".xlsx")
 
     # the 烟台 reporter: the 莱芜 project is not theirs, and a forged form gets 403
     _as(pg, site, "yantai")
