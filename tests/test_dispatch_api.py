@@ -254,3 +254,63 @@ def test_chase_and_red_lists_as_excel(db, make_user, client_for):
     assert sorted(row[0] for row in rows[1:]) == sorted(w["project_id"] for w in red)
     assert red and all(row[rows[0].index("预警等级")] == "红" for row in rows[1:])
     assert editor.get(f"{API}/rounds/{rnd.id}/chase", params={"format": "pdf"}).status_code == 422
+
+
+REGIONS = ("370102", "371202", "370602", "370203")
+
+
+def grow_round(db, make_user, chain, n):
+    """``n`` more due projects and reporters: pending, returned, accepted and missing
+    reports, annual plans and overdue problems (everything the three lists read)."""
+    from chaintrack.dispatch.schemas import DispatchSubmit
+    from chaintrack.models import Problem
+
+    for i in range(n):
+        region = REGIONS[i % len(REGIONS)]
+        p = make_project(db, chain, region_code=region)
+        _reporter(db, make_user, region)
+        db.add(ProjectAnnualPlan(project_id=p.id, year=2026, planned_investment=Decimal("1200")))
+        db.add(
+            Problem(
+                project_id=p.id, period=PERIOD, description="征地", deadline=dt.date(2026, 1, 1)
+            )
+        )
+        if i % 4 != 3:
+            body = DispatchSubmit(investment_month=Decimal("10"), confirm_warnings=True)
+            sub = service.submit(db, p.id, PERIOD, body, None, None)
+            etag = f'"{sub.review.version}"'
+            if i % 4 == 1:
+                service.decide(db, sub.report.id, False, "请核实", etag, None)
+            elif i % 4 == 2:
+                service.decide(db, sub.report.id, True, None, etag, None)
+    db.flush()
+
+
+def test_the_lists_run_a_fixed_number_of_statements(db, make_user, client_for, count_statements):
+    chain = make_chain(db)
+    editor = client_for(make_user(UserRole.EDITOR, chains=[chain]))
+    rnd = service.open_round(db, PERIOD, dt.date(2026, 11, 5), [chain.id], None)
+    urls = {
+        "chase": f"{API}/rounds/{rnd.id}/chase",
+        "red": f"{API}/rounds/{rnd.id}/warnings",
+        "reviews": f"{API}/reviews",
+    }
+    counts: dict[str, list[int]] = {k: [] for k in urls}
+    sizes = []
+    for n in (4, 12):
+        grow_round(db, make_user, chain, n)
+        for key, url in urls.items():
+            with count_statements() as c:
+                r = editor.get(url)
+            assert r.status_code == 200, r.text
+            counts[key].append(c.count)
+        sizes.append(
+            (
+                len(editor.get(urls["chase"]).json()),
+                len(editor.get(urls["reviews"]).json()),
+                len(editor.get(urls["red"], params={"level": "red"}).json()),
+            )
+        )
+    assert sizes[0] == (3, 1, 4) and sizes[1] == (12, 4, 16), sizes  # the data did grow
+    for key, (small, large) in counts.items():
+        assert small == large, (key, counts)

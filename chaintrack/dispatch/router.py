@@ -250,10 +250,8 @@ def submit(
 @router.get("/reviews", response_model=list[ReviewOut], summary="The review queue (待审核)")
 def review_queue(session: SessionDep, principal: CurrentPrincipal) -> list[ReviewOut]:
     chains = None if principal.is_admin else principal.editable_chains(session)
-    return [
-        ReviewOut(**service.review_detail(session, r))
-        for r, _ in service.review_queue(session, chains)
-    ]
+    reviews = [r for r, _ in service.review_queue(session, chains)]
+    return [ReviewOut(**d) for d in service.review_details(session, reviews)]
 
 
 @router.get(

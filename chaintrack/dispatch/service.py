@@ -39,6 +39,7 @@ from chaintrack.models import (
     ProgressReport,
     Project,
     ProjectAnnualPlan,
+    Region,
     ReporterScope,
     ReportReview,
     ReviewEvent,
@@ -55,7 +56,7 @@ from chaintrack.models.enums import (
 from chaintrack.progress.rules import get_project
 from chaintrack.progress.schemas import ProgressSubmit
 from chaintrack.progress.service import submit_report
-from chaintrack.regions import city_of, covers, merged_cities, region_prefixes
+from chaintrack.regions import city_of, covers, merged_cities, region_prefix
 
 DUE_STATUSES = (ProjectStatus.UNDER_CONSTRUCTION, ProjectStatus.COMPLETED)
 NOT_STARTED = (ProjectStatus.PLANNED, ProjectStatus.SIGNED)
@@ -438,11 +439,24 @@ def review_of_report(session: Session, report_id: int) -> ReportReview:
 
 
 def review_detail(session: Session, review: ReportReview) -> dict[str, Any]:
-    events = session.scalars(
-        select(ReviewEvent)
-        .where(ReviewEvent.review_id == review.id)
-        .order_by(ReviewEvent.at, ReviewEvent.id)
-    ).all()
+    return review_details(session, [review])[0]
+
+
+def review_details(session: Session, reviews: list[ReportReview]) -> list[dict[str, Any]]:
+    """Each review with its history (submit → return → resubmit → accept); the events of
+    all the reviews are read in one statement."""
+    events: dict[int, list[ReviewEvent]] = defaultdict(list)
+    if reviews:
+        for e in session.scalars(
+            select(ReviewEvent)
+            .where(ReviewEvent.review_id.in_([r.id for r in reviews]))
+            .order_by(ReviewEvent.at, ReviewEvent.id)
+        ):
+            events[e.review_id].append(e)
+    return [_detail(r, events[r.id]) for r in reviews]
+
+
+def _detail(review: ReportReview, events: list[ReviewEvent]) -> dict[str, Any]:
     revision = next((e.revision for e in reversed(events) if e.report_id == review.report_id), 1)
     return {
         "id": review.id,
@@ -517,12 +531,24 @@ CHASE_REASONS = {
 
 
 def _reporters(session: Session) -> list[tuple[int, tuple[str, ...], int | None]]:
+    """Active reporters with the region prefixes they cover (two statements whatever the
+    number of reporters: the merged predecessors are read once, as in region_prefixes)."""
     rows = session.execute(
         select(ReporterScope.user_id, ReporterScope.region_code, ReporterScope.enterprise_id)
         .join(User, User.id == ReporterScope.user_id)
         .where(User.is_active.is_(True), User.role == UserRole.REPORTER)
     ).all()
-    return [(uid, region_prefixes(session, code), ent) for uid, code, ent in rows]
+    predecessors: dict[str, list[str]] = defaultdict(list)
+    if rows:
+        for code, successor in session.execute(
+            select(Region.code, Region.successor_code).where(Region.successor_code.is_not(None))
+        ):
+            predecessors[successor].append(code)
+
+    def prefixes(code: str) -> tuple[str, ...]:
+        return tuple(sorted({region_prefix(c) for c in (code, *predecessors.get(code, ()))}))
+
+    return [(uid, prefixes(code), ent) for uid, code, ent in rows]
 
 
 def chase_list(

@@ -48,15 +48,19 @@ def _home_context(session: Any, principal: Any) -> dict[str, Any]:
                 if scope.covers(r.project.region_code, r.project.owner_enterprise_id)
             ]
     queue_chains = None if principal.is_admin else principal.editable_chains(session)
+    queue = (
+        service.review_queue(session, queue_chains)
+        if principal.role in (UserRole.ADMIN, UserRole.EDITOR)
+        else []
+    )
+    histories = service.review_details(session, [r for r, _ in queue])
     return {
         "rounds": rounds,
         "chains": chains,
         "mine": mine,
         "current": rounds[0] if rounds else None,
         "inbox": service.inbox(session, principal.id)[:20],
-        "queue": service.review_queue(session, queue_chains)
-        if principal.role in (UserRole.ADMIN, UserRole.EDITOR)
-        else [],
+        "queue": [(r, p, d["history"]) for (r, p), d in zip(queue, histories, strict=True)],
         "errors": {},
         "values": {},
     }

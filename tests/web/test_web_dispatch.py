@@ -13,6 +13,7 @@ from chaintrack.dispatch import service
 from chaintrack.models import DispatchRound, ProgressReport, ReporterScope, ReportReview
 from chaintrack.models.enums import ReviewState, UserRole
 from tests.factories import make_chain, make_project
+from tests.test_dispatch_api import grow_round
 
 
 def _reporter(db, make_user, region):
@@ -90,3 +91,20 @@ def test_the_round_page_links_its_lists_as_excel(db, make_user, page_for):
         assert r.status_code == 200
         rows = list(load_workbook(io.BytesIO(r.content)).worksheets[0].iter_rows(values_only=True))
         assert [row[1] for row in rows[1:]] == [never.name]
+
+
+def test_the_review_queue_page_runs_a_fixed_number_of_statements(
+    db, make_user, page_for, count_statements
+):
+    chain = make_chain(db)
+    editor = page_for(make_user(UserRole.EDITOR, chains=[chain]))
+    service.open_round(db, "2026-10", dt.date(2026, 11, 5), [chain.id], None)
+    counts = []
+    for n, pending in ((4, 1), (12, 4)):
+        grow_round(db, make_user, chain, n)
+        with count_statements() as c:
+            page = editor.get("/dispatch").text
+        counts.append(c.count)
+        assert page.count('class="history"') == pending
+    assert "报送（第1版）" in page
+    assert counts[0] == counts[1], counts
