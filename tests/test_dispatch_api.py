@@ -314,3 +314,58 @@ def test_the_lists_run_a_fixed_number_of_statements(db, make_user, client_for, c
     assert sizes[0] == (3, 1, 4) and sizes[1] == (12, 4, 16), sizes  # the data did grow
     for key, (small, large) in counts.items():
         assert small == large, (key, counts)
+
+
+def test_a_closed_round_flags_late_reports_and_makes_changes_corrections(db, make_user, client_for):
+    chain, (laiwu, jinan, _), editor, reporter, _ = _world(db, make_user, client_for)
+    rnd = service.open_round(db, PERIOD, dt.date(2026, 11, 5), [chain.id], None)
+    body = {"investment_month": "10", "confirm_warnings": True}
+    url = f"{API}/projects/{laiwu.id}/reports/{PERIOD}"
+    accepted = reporter.put(url, json=body).json()["id"]
+    etag = editor.get(f"{API}/reports/{accepted}/review").headers["ETag"]
+    assert editor.post(f"{API}/reports/{accepted}/accept", headers={"If-Match": etag}).is_success
+    r = editor.post(f"{API}/rounds/{rnd.id}/close", headers={"If-Match": '"1"'})
+    assert r.json()["is_closed"]
+    due = {d["project_id"]: d for d in r.json()["due"]}
+    assert due[laiwu.id]["late"] is False and due[laiwu.id]["counted_report_id"] == accepted
+
+    # A first report for the period after the closing: late.
+    r = reporter.put(f"{API}/projects/{jinan.id}/reports/{PERIOD}", json=body)
+    assert r.status_code == 201
+    # A change to the accepted report: a correction waiting for an editor; the accepted
+    # revision keeps counting meanwhile.
+    change = {**body, "investment_month": "30", "correction_reason": "漏报设备款"}
+    r = reporter.put(url, json=change, headers={"If-Match": '"1"'})
+    assert r.status_code == 200, r.text
+    corrected = r.json()["id"]
+    due = {d["project_id"]: d for d in editor.get(f"{API}/rounds/{rnd.id}").json()["due"]}
+    assert due[jinan.id]["late"] is True and due[jinan.id]["correction"] is False
+    row = due[laiwu.id]
+    assert (row["late"], row["correction"], row["review_state"]) == (False, True, "pending")
+    assert row["report_id"] == corrected and row["counted_report_id"] == accepted
+    queue = {q["report_id"]: q for q in editor.get(f"{API}/reviews").json()}
+    assert queue[corrected]["correction"] is True
+    assert queue[due[jinan.id]["report_id"]]["correction"] is False
+
+    # Returned: the accepted revision still counts; accepted: the correction counts.
+    etag = editor.get(f"{API}/reports/{corrected}/review").headers["ETag"]
+    r = editor.post(
+        f"{API}/reports/{corrected}/return", json={"reason": "附发票"}, headers={"If-Match": etag}
+    )
+    assert r.json()["state"] == "returned" and r.json()["correction"] is True
+    row = next(
+        d for d in editor.get(f"{API}/rounds/{rnd.id}").json()["due"] if d["project_id"] == laiwu.id
+    )
+    assert row["counted_report_id"] == accepted and row["counts"] is True
+    r = reporter.put(url, json=change | {"investment_month": "31"}, headers={"If-Match": '"2"'})
+    corrected = r.json()["id"]
+    review = editor.get(f"{API}/reports/{corrected}/review")
+    assert review.json()["correction"] is True
+    r = editor.post(
+        f"{API}/reports/{corrected}/accept", headers={"If-Match": review.headers["ETag"]}
+    )
+    assert r.json()["state"] == "accepted" and r.json()["correction"] is False
+    row = next(
+        d for d in editor.get(f"{API}/rounds/{rnd.id}").json()["due"] if d["project_id"] == laiwu.id
+    )
+    assert row["counted_report_id"] == corrected and row["correction"] is False

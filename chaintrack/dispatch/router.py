@@ -88,6 +88,9 @@ def _due_out(row: service.DueRow) -> DueProjectOut:
         submitted_at=row.report.submitted_at if row.report else None,
         on_time=row.on_time,
         counts=row.counts,
+        late=row.late,
+        correction=row.correction,
+        counted_report_id=row.counted_report_id,
     )
 
 

@@ -12,6 +12,13 @@ by a chain editor directly (no review) counts; a pending report counts once the 
 has passed without a review (the office cannot hold the month's figures hostage to a late
 review); a returned report does not count until it is resubmitted and that rule applies
 again.
+
+A closed round (关闭): a report for its period that arrives after the closing is **late**
+(``DueRow.late``); a reporter's change, made after the closing, to a report already
+accepted is a **correction** (更正): it waits for an editor like any submission, and until
+an editor accepts it the accepted revision is the one that counts (``counted_report_id``;
+a pending correction does not start counting at the deadline); returning a correction
+leaves the accepted revision counting.
 """
 
 from __future__ import annotations
@@ -169,6 +176,19 @@ class DueRow:
     state: ReviewState | None
     on_time: bool | None
     counts: bool
+    late: bool = False
+    correction: bool = False
+    counted_report_id: int | None = None
+
+
+@dataclass(frozen=True)
+class ReviewStanding:
+    """A month's review as it stood at a moment (from its events)."""
+
+    report_id: int
+    state: ReviewState
+    correction: bool  # a change to an accepted report after the round closed
+    accepted_report_id: int | None  # the last accepted revision
 
 
 def _period_end(period: str) -> dt.date:
@@ -176,11 +196,15 @@ def _period_end(period: str) -> dt.date:
 
 
 def _review_states(
-    session: Session, project_ids: list[int], period: str, moment: dt.datetime
-) -> dict[int, tuple[int, ReviewState]]:
-    """project -> (report id, state) of its month's review as it stood at ``moment``."""
+    session: Session,
+    project_ids: list[int],
+    period: str,
+    moment: dt.datetime,
+    closed_at: dt.datetime | None,
+) -> dict[int, ReviewStanding]:
+    """project -> its month's review as it stood at ``moment`` (one statement)."""
     rows = session.execute(
-        select(ReportReview.project_id, ReviewEvent.report_id, ReviewEvent.action)
+        select(ReportReview.project_id, ReviewEvent.report_id, ReviewEvent.action, ReviewEvent.at)
         .join(ReviewEvent, ReviewEvent.review_id == ReportReview.id)
         .where(
             ReportReview.period == period,
@@ -189,13 +213,44 @@ def _review_states(
         )
         .order_by(ReviewEvent.at, ReviewEvent.id)
     )
-    state_of = {
-        ReviewAction.SUBMIT: ReviewState.PENDING,
-        ReviewAction.RESUBMIT: ReviewState.PENDING,
-        ReviewAction.ACCEPT: ReviewState.ACCEPTED,
-        ReviewAction.RETURN: ReviewState.RETURNED,
-    }
-    return {pid: (rid, state_of[action]) for pid, rid, action in rows}
+    events: dict[int, list[tuple[int, ReviewAction, dt.datetime]]] = defaultdict(list)
+    for pid, rid, action, at in rows:
+        events[pid].append((rid, action, at))
+    return {pid: standing(evs, closed_at) for pid, evs in events.items()}
+
+
+_STATE_OF = {
+    ReviewAction.SUBMIT: ReviewState.PENDING,
+    ReviewAction.RESUBMIT: ReviewState.PENDING,
+    ReviewAction.ACCEPT: ReviewState.ACCEPTED,
+    ReviewAction.RETURN: ReviewState.RETURNED,
+}
+
+
+def standing(
+    events: list[tuple[int, ReviewAction, dt.datetime]], closed_at: dt.datetime | None
+) -> ReviewStanding:
+    """The review after ``events`` (report id, action, time; in order)."""
+    accepted: int | None = None
+    correction = False
+    state: ReviewState | None = None
+    for rid, action, at in events:
+        if (
+            action is ReviewAction.RESUBMIT
+            and state is ReviewState.ACCEPTED
+            and closed_at is not None
+            and _utc(at) > _utc(closed_at)
+        ):
+            correction = True  # stays one (returned, resubmitted) until an editor accepts
+        if action is ReviewAction.ACCEPT:
+            accepted, correction = rid, False
+        state = _STATE_OF[action]
+    rid, action, _ = events[-1]
+    return ReviewStanding(rid, _STATE_OF[action], correction, accepted)
+
+
+def _utc(value: dt.datetime) -> dt.datetime:
+    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
 
 
 def counts(state: ReviewState | None, deadline: dt.date, moment: dt.datetime) -> bool:
@@ -236,14 +291,23 @@ def due_list(session: Session, rnd: DispatchRound, as_of: dt.datetime | None) ->
             )
         )
     }
-    states = _review_states(session, ids, rnd.period, moment)
+    closed_at = rnd.closed_at if rnd.closed_at is not None and rnd.closed_at <= moment else None
+    states = _review_states(session, ids, rnd.period, moment, closed_at)
     merged = merged_cities(session)
     deadline_end = end_of_day(rnd.deadline)
     out = []
     for project, st in zip(projects, (r[1] for r in rows), strict=True):
         report = reports.get(project.id)
         review = states.get(project.id)
-        state = review[1] if review and report and review[0] == report.id else None
+        current = review is not None and report is not None and review.report_id == report.id
+        state = review.state if review is not None and current else None
+        correction = bool(current and review and review.correction)
+        if correction and review is not None and state is not ReviewState.ACCEPTED:
+            counted: int | None = review.accepted_report_id  # the accepted figures stand
+        elif report is not None and counts(state, rnd.deadline, moment):
+            counted = report.id
+        else:
+            counted = None
         out.append(
             DueRow(
                 project=project,
@@ -252,7 +316,15 @@ def due_list(session: Session, rnd: DispatchRound, as_of: dt.datetime | None) ->
                 report=report,
                 state=state,
                 on_time=None if report is None else report.submitted_at < deadline_end,
-                counts=report is not None and counts(state, rnd.deadline, moment),
+                counts=counted is not None,
+                late=(
+                    report is not None
+                    and closed_at is not None
+                    and not correction
+                    and _utc(report.submitted_at) > _utc(closed_at)
+                ),
+                correction=correction,
+                counted_report_id=counted,
             )
         )
     return out
@@ -443,9 +515,11 @@ def review_detail(session: Session, review: ReportReview) -> dict[str, Any]:
 
 
 def review_details(session: Session, reviews: list[ReportReview]) -> list[dict[str, Any]]:
-    """Each review with its history (submit → return → resubmit → accept); the events of
-    all the reviews are read in one statement."""
+    """Each review with its history (submit → return → resubmit → accept) and whether it
+    is a correction; the events of all the reviews are read in one statement, the
+    closing times of their rounds in another."""
     events: dict[int, list[ReviewEvent]] = defaultdict(list)
+    closed: dict[str, dt.datetime | None] = {}
     if reviews:
         for e in session.scalars(
             select(ReviewEvent)
@@ -453,7 +527,25 @@ def review_details(session: Session, reviews: list[ReportReview]) -> list[dict[s
             .order_by(ReviewEvent.at, ReviewEvent.id)
         ):
             events[e.review_id].append(e)
-    return [_detail(r, events[r.id]) for r in reviews]
+        periods = {r.period for r in reviews}
+        closed = dict(
+            session.execute(
+                select(DispatchRound.period, DispatchRound.closed_at).where(
+                    DispatchRound.period.in_(periods)
+                )
+            )
+            .tuples()
+            .all()
+        )
+    out = []
+    for r in reviews:
+        evs = events[r.id]
+        detail = _detail(r, evs)
+        detail["correction"] = bool(evs) and (
+            standing([(e.report_id, e.action, e.at) for e in evs], closed.get(r.period)).correction
+        )
+        out.append(detail)
+    return out
 
 
 def _detail(review: ReportReview, events: list[ReviewEvent]) -> dict[str, Any]:

@@ -60,7 +60,7 @@ def _home_context(session: Any, principal: Any) -> dict[str, Any]:
         "mine": mine,
         "current": rounds[0] if rounds else None,
         "inbox": service.inbox(session, principal.id)[:20],
-        "queue": [(r, p, d["history"]) for (r, p), d in zip(queue, histories, strict=True)],
+        "queue": [(r, p, d) for (r, p), d in zip(queue, histories, strict=True)],
         "errors": {},
         "values": {},
     }

@@ -108,3 +108,32 @@ def test_the_review_queue_page_runs_a_fixed_number_of_statements(
         assert page.count('class="history"') == pending
     assert "报送（第1版）" in page
     assert counts[0] == counts[1], counts
+
+
+def test_a_closed_round_on_the_pages(db, make_user, page_for):
+    chain = make_chain(db)
+    laiwu = make_project(db, chain, region_code="371202")
+    late = make_project(db, chain, region_code="370102")
+    editor = page_for(make_user(UserRole.EDITOR, chains=[chain]))
+    reporter = page_for(_reporter(db, make_user, "370100"))
+    rnd = service.open_round(db, "2026-10", dt.date(2026, 11, 5), [chain.id], None)
+    url = f"/dispatch/projects/{laiwu.id}/report"
+    form = {"period": "2026-10", "investment_month": "10"}
+    assert reporter.post_form(url, form).status_code == 303
+    review = db.scalar(select(ReportReview))
+    r = editor.post_form(f"/dispatch/reports/{review.report_id}/accept", {"etag": '"1"'})
+    assert r.headers["location"] == "/dispatch"
+    service.close_round(db, rnd.id, '"1"', None)
+
+    page = reporter.get("/dispatch").text
+    assert ">更正</button>" in page  # the accepted report can be corrected
+    assert reporter.post_form(url, form | {"investment_month": "12"}).status_code == 303
+    report = f"/dispatch/projects/{late.id}/report"
+    assert reporter.post_form(report, form).status_code == 303
+    queue = editor.get("/dispatch").text.split('id="h-queue"')[1]
+    row = queue.split(f'data-project="{laiwu.id}"')[1].split("</tr>")[0]
+    assert "更正" in row
+    assert "更正" not in queue.split(f'data-project="{late.id}"')[1].split("</tr>")[0]
+    page = editor.get(f"/dispatch/rounds/{rnd.id}").text.split('id="h-due"')[1]
+    assert "逾期" in page.split(late.name)[1].split("</tr>")[0]
+    assert "更正待审" in page.split(laiwu.name)[1].split("</tr>")[0]
