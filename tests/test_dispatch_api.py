@@ -7,10 +7,13 @@ import datetime as dt
 import io
 from decimal import Decimal
 
+import pytest
 from openpyxl import load_workbook
+from pydantic import ValidationError
 from sqlalchemy import func, select
 
 from chaintrack.dispatch import service
+from chaintrack.dispatch.settings import thresholds
 from chaintrack.models import (
     AuditRecord,
     ProgressReport,
@@ -369,3 +372,55 @@ def test_a_closed_round_flags_late_reports_and_makes_changes_corrections(db, mak
         d for d in editor.get(f"{API}/rounds/{rnd.id}").json()["due"] if d["project_id"] == laiwu.id
     )
     assert row["counted_report_id"] == corrected and row["correction"] is False
+
+
+@pytest.fixture
+def dispatch_env(monkeypatch):
+    """Set CHAINTRACK_DISPATCH_* for one test (the settings are read once per process)."""
+
+    def _set(**values):
+        for key, value in values.items():
+            monkeypatch.setenv(f"CHAINTRACK_DISPATCH_{key.upper()}", value)
+        thresholds.cache_clear()
+
+    yield _set
+    monkeypatch.undo()
+    thresholds.cache_clear()
+
+
+def test_thresholds_and_due_statuses_are_settings(db, make_user, client_for, dispatch_env):
+    defaults = thresholds()
+    assert (defaults.schedule_yellow, defaults.schedule_red) == (Decimal("0.8"), Decimal("0.5"))
+    assert (defaults.silent_yellow, defaults.silent_red, defaults.unusual_factor) == (2, 3, 3)
+    assert defaults.due_statuses == (ProjectStatus.UNDER_CONSTRUCTION, ProjectStatus.COMPLETED)
+
+    chain = make_chain(db)
+    editor = client_for(make_user(UserRole.EDITOR, chains=[chain]))
+    silent = make_project(db, chain)
+    operating = make_project(db, chain, status=ProjectStatus.IN_OPERATION)
+    for m in range(1, 9):  # two months silent before 2026-10
+        db.add(
+            ProgressReport(
+                project_id=silent.id, period=f"2026-{m:02d}", investment_month=Decimal("100")
+            )
+        )
+    db.flush()
+    rnd = service.open_round(db, PERIOD, dt.date(2026, 11, 5), [chain.id], None)
+    warnings = f"{API}/rounds/{rnd.id}/warnings"
+    assert [w["level"] for w in editor.get(warnings).json()] == ["yellow"]
+
+    dispatch_env(silent_red="2", silent_yellow="1")
+    assert [w["level"] for w in editor.get(warnings).json()] == ["red"]
+    dispatch_env(silent_red="5", silent_yellow="4")
+    assert [w["level"] for w in editor.get(warnings).json()] == ["green"]
+
+    dispatch_env(due_statuses="under_construction, in_operation")
+    due = editor.get(f"{API}/rounds/{rnd.id}").json()["due"]
+    assert {d["project_id"] for d in due} == {silent.id, operating.id}
+
+    dispatch_env(due_statuses="building")
+    with pytest.raises(ValidationError, match="due_statuses"):
+        thresholds()
+    dispatch_env(due_statuses="completed", schedule_red="0.9")
+    with pytest.raises(ValidationError, match="schedule_red"):
+        thresholds()

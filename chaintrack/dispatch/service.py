@@ -2,8 +2,9 @@
 submissions and their review, the chase list (催报) and the red list (预警).
 
 Which projects are due: those of the round's chains whose status, at the end of the
-period (or at ``as_of`` when earlier), is one of ``DUE_STATUSES`` (在建; 竣工 not yet in
-operation). Computed, never stored.
+period (or at ``as_of`` when earlier), is one of ``due_statuses()`` (default 在建; 竣工
+not yet in operation; CHAINTRACK_DISPATCH_DUE_STATUSES). Computed, never stored. The
+warning thresholds are settings too (chaintrack.dispatch.settings).
 
 Which reports count in chain figures (the counting rule): a month's current revision
 counts unless it is a reporter's submission that is still pending review before the
@@ -34,6 +35,7 @@ from sqlalchemy.orm import Session
 
 from chaintrack.common.concurrency import check_if_match
 from chaintrack.common.numbers import percent
+from chaintrack.dispatch.settings import thresholds
 from chaintrack.errors import Conflict, PreconditionFailed, ValidationProblem, not_found
 from chaintrack.history import end_of_day, office_today, status_as_of
 from chaintrack.identifiers import Period
@@ -65,30 +67,12 @@ from chaintrack.progress.schemas import ProgressSubmit
 from chaintrack.progress.service import submit_report
 from chaintrack.regions import city_of, covers, merged_cities, region_prefix
 
-DUE_STATUSES = (ProjectStatus.UNDER_CONSTRUCTION, ProjectStatus.COMPLETED)
 NOT_STARTED = (ProjectStatus.PLANNED, ProjectStatus.SIGNED)
 
 
-@dataclass(frozen=True)
-class Thresholds:
-    """Warning thresholds (预警阈值). Defaults:
-
-    - investment this year below 80 % of the time-elapsed share of the annual plan
-      (序时进度, m/12 at the end of month m) is yellow, below 50 % red;
-    - 2 months without a report is yellow, 3 or more red;
-    - a planned start missed is yellow, a planned completion missed red;
-    - an open problem past its deadline is red;
-    - a month more than 3 × the project's usual (mean) month is a submission warning.
-    """
-
-    schedule_yellow: Decimal = Decimal("0.8")
-    schedule_red: Decimal = Decimal("0.5")
-    silent_yellow: int = 2
-    silent_red: int = 3
-    unusual_factor: Decimal = Decimal("3")
-
-
-THRESHOLDS = Thresholds()
+def due_statuses() -> tuple[ProjectStatus, ...]:
+    """CHAINTRACK_DISPATCH_DUE_STATUSES (default 在建, 竣工)."""
+    return thresholds().due_statuses
 
 
 # --- rounds -------------------------------------------------------------------------
@@ -274,7 +258,7 @@ def due_list(session: Session, rnd: DispatchRound, as_of: dt.datetime | None) ->
         .where(
             Project.chain_id.in_(chains),
             Project.created_at <= moment,
-            status.in_([s.value for s in DUE_STATUSES]),
+            status.in_([s.value for s in due_statuses()]),
         )
         .order_by(Project.chain_id, Project.internal_code)
     ).all()
@@ -409,11 +393,11 @@ def submission_warnings(
     positive = [r.investment_month for r in rows if r.investment_month > 0]
     if len(positive) >= 3:
         usual = sum(positive, Decimal(0)) / len(positive)
-        if data.investment_month > THRESHOLDS.unusual_factor * usual:
+        factor = thresholds().unusual_factor
+        if data.investment_month > factor * usual:
             out.append(
                 f"本月投资超过常月（{usual.quantize(Decimal('0.01'))}万元）的"
-                f"{THRESHOLDS.unusual_factor}倍 / more than "
-                f"{THRESHOLDS.unusual_factor}× the usual month"
+                f"{factor}倍 / more than {factor}× the usual month"
             )
     return out
 
@@ -715,7 +699,7 @@ def red_list(
     session: Session, rnd: DispatchRound, as_of: dt.datetime | None
 ) -> list[dict[str, Any]]:
     """Red / yellow / green for each due project, as of ``as_of``."""
-    t = THRESHOLDS
+    t = thresholds()
     moment = _moment(as_of)
     day = moment.date() if as_of is not None else office_today()
     rows = due_list(session, rnd, as_of)
