@@ -4,11 +4,16 @@ submit → return → resubmit → accept, the chase list, the red list and the 
 from __future__ import annotations
 
 import datetime as dt
+import io
 from decimal import Decimal
 
+import pytest
+from openpyxl import load_workbook
+from pydantic import ValidationError
 from sqlalchemy import func, select
 
 from chaintrack.dispatch import service
+from chaintrack.dispatch.settings import thresholds
 from chaintrack.models import (
     AuditRecord,
     ProgressReport,
@@ -221,3 +226,201 @@ def test_red_list(db, make_user, client_for):
     assert rows[silent.id]["level"] == "yellow"  # 2 months silent, 800 of 1000 due
     red = editor.get(f"{API}/rounds/{rnd.id}/warnings", params={"level": "red"}).json()
     assert [r["project_id"] for r in red] == [behind.id]
+
+
+def test_chase_and_red_lists_as_excel(db, make_user, client_for):
+    chain, (laiwu, jinan, yantai), editor, reporter, _ = _world(db, make_user, client_for)
+    rnd = service.open_round(db, PERIOD, dt.date(2026, 11, 5), [chain.id], None)
+    body = {"investment_month": "10", "confirm_warnings": True}
+    assert reporter.put(f"{API}/projects/{laiwu.id}/reports/{PERIOD}", json=body).status_code == 201
+
+    r = editor.get(f"{API}/rounds/{rnd.id}/chase", params={"format": "xlsx"})
+    assert r.status_code == 200, r.text
+    assert r.headers["content-type"].startswith("application/vnd.openxmlformats")
+    assert "attachment" in r.headers["content-disposition"]
+    ws = load_workbook(io.BytesIO(r.content)).worksheets[0]
+    rows = list(ws.iter_rows(values_only=True))
+    assert rows[0][:2] == ("项目ID", "项目名称") and "催报原因" in rows[0]
+    by_id = {row[0]: row for row in rows[1:]}
+    assert set(by_id) == {laiwu.id, jinan.id, yantai.id}
+    reason = rows[0].index("催报原因")
+    assert by_id[laiwu.id][reason] == "待审核" and by_id[jinan.id][reason] == "未报送"
+    assert by_id[jinan.id][rows[0].index("产业链")] == chain.name_zh
+    assert by_id[yantai.id][rows[0].index("地市代码")] == "370600"
+    json_rows = editor.get(f"{API}/rounds/{rnd.id}/chase").json()
+    assert len(json_rows) == len(rows) - 1
+
+    r = editor.get(f"{API}/rounds/{rnd.id}/warnings", params={"format": "xlsx", "level": "red"})
+    assert r.status_code == 200
+    rows = list(load_workbook(io.BytesIO(r.content)).worksheets[0].iter_rows(values_only=True))
+    red = editor.get(f"{API}/rounds/{rnd.id}/warnings", params={"level": "red"}).json()
+    assert sorted(row[0] for row in rows[1:]) == sorted(w["project_id"] for w in red)
+    assert red and all(row[rows[0].index("预警等级")] == "红" for row in rows[1:])
+    assert editor.get(f"{API}/rounds/{rnd.id}/chase", params={"format": "pdf"}).status_code == 422
+
+
+REGIONS = ("370102", "371202", "370602", "370203")
+
+
+def grow_round(db, make_user, chain, n):
+    """``n`` more due projects and reporters: pending, returned, accepted and missing
+    reports, annual plans and overdue problems (everything the three lists read)."""
+    from chaintrack.dispatch.schemas import DispatchSubmit
+    from chaintrack.models import Problem
+
+    for i in range(n):
+        region = REGIONS[i % len(REGIONS)]
+        p = make_project(db, chain, region_code=region)
+        _reporter(db, make_user, region)
+        db.add(ProjectAnnualPlan(project_id=p.id, year=2026, planned_investment=Decimal("1200")))
+        db.add(
+            Problem(
+                project_id=p.id, period=PERIOD, description="征地", deadline=dt.date(2026, 1, 1)
+            )
+        )
+        if i % 4 != 3:
+            body = DispatchSubmit(investment_month=Decimal("10"), confirm_warnings=True)
+            sub = service.submit(db, p.id, PERIOD, body, None, None)
+            etag = f'"{sub.review.version}"'
+            if i % 4 == 1:
+                service.decide(db, sub.report.id, False, "请核实", etag, None)
+            elif i % 4 == 2:
+                service.decide(db, sub.report.id, True, None, etag, None)
+    db.flush()
+
+
+def test_the_lists_run_a_fixed_number_of_statements(db, make_user, client_for, count_statements):
+    chain = make_chain(db)
+    editor = client_for(make_user(UserRole.EDITOR, chains=[chain]))
+    rnd = service.open_round(db, PERIOD, dt.date(2026, 11, 5), [chain.id], None)
+    urls = {
+        "chase": f"{API}/rounds/{rnd.id}/chase",
+        "red": f"{API}/rounds/{rnd.id}/warnings",
+        "reviews": f"{API}/reviews",
+    }
+    counts: dict[str, list[int]] = {k: [] for k in urls}
+    sizes = []
+    for n in (4, 12):
+        grow_round(db, make_user, chain, n)
+        for key, url in urls.items():
+            with count_statements() as c:
+                r = editor.get(url)
+            assert r.status_code == 200, r.text
+            counts[key].append(c.count)
+        sizes.append(
+            (
+                len(editor.get(urls["chase"]).json()),
+                len(editor.get(urls["reviews"]).json()),
+                len(editor.get(urls["red"], params={"level": "red"}).json()),
+            )
+        )
+    assert sizes[0] == (3, 1, 4) and sizes[1] == (12, 4, 16), sizes  # the data did grow
+    for key, (small, large) in counts.items():
+        assert small == large, (key, counts)
+
+
+def test_a_closed_round_flags_late_reports_and_makes_changes_corrections(db, make_user, client_for):
+    chain, (laiwu, jinan, _), editor, reporter, _ = _world(db, make_user, client_for)
+    rnd = service.open_round(db, PERIOD, dt.date(2026, 11, 5), [chain.id], None)
+    body = {"investment_month": "10", "confirm_warnings": True}
+    url = f"{API}/projects/{laiwu.id}/reports/{PERIOD}"
+    accepted = reporter.put(url, json=body).json()["id"]
+    etag = editor.get(f"{API}/reports/{accepted}/review").headers["ETag"]
+    assert editor.post(f"{API}/reports/{accepted}/accept", headers={"If-Match": etag}).is_success
+    r = editor.post(f"{API}/rounds/{rnd.id}/close", headers={"If-Match": '"1"'})
+    assert r.json()["is_closed"]
+    due = {d["project_id"]: d for d in r.json()["due"]}
+    assert due[laiwu.id]["late"] is False and due[laiwu.id]["counted_report_id"] == accepted
+
+    # A first report for the period after the closing: late.
+    r = reporter.put(f"{API}/projects/{jinan.id}/reports/{PERIOD}", json=body)
+    assert r.status_code == 201
+    # A change to the accepted report: a correction waiting for an editor; the accepted
+    # revision keeps counting meanwhile.
+    change = {**body, "investment_month": "30", "correction_reason": "漏报设备款"}
+    r = reporter.put(url, json=change, headers={"If-Match": '"1"'})
+    assert r.status_code == 200, r.text
+    corrected = r.json()["id"]
+    due = {d["project_id"]: d for d in editor.get(f"{API}/rounds/{rnd.id}").json()["due"]}
+    assert due[jinan.id]["late"] is True and due[jinan.id]["correction"] is False
+    row = due[laiwu.id]
+    assert (row["late"], row["correction"], row["review_state"]) == (False, True, "pending")
+    assert row["report_id"] == corrected and row["counted_report_id"] == accepted
+    queue = {q["report_id"]: q for q in editor.get(f"{API}/reviews").json()}
+    assert queue[corrected]["correction"] is True
+    assert queue[due[jinan.id]["report_id"]]["correction"] is False
+
+    # Returned: the accepted revision still counts; accepted: the correction counts.
+    etag = editor.get(f"{API}/reports/{corrected}/review").headers["ETag"]
+    r = editor.post(
+        f"{API}/reports/{corrected}/return", json={"reason": "附发票"}, headers={"If-Match": etag}
+    )
+    assert r.json()["state"] == "returned" and r.json()["correction"] is True
+    row = next(
+        d for d in editor.get(f"{API}/rounds/{rnd.id}").json()["due"] if d["project_id"] == laiwu.id
+    )
+    assert row["counted_report_id"] == accepted and row["counts"] is True
+    r = reporter.put(url, json=change | {"investment_month": "31"}, headers={"If-Match": '"2"'})
+    corrected = r.json()["id"]
+    review = editor.get(f"{API}/reports/{corrected}/review")
+    assert review.json()["correction"] is True
+    r = editor.post(
+        f"{API}/reports/{corrected}/accept", headers={"If-Match": review.headers["ETag"]}
+    )
+    assert r.json()["state"] == "accepted" and r.json()["correction"] is False
+    row = next(
+        d for d in editor.get(f"{API}/rounds/{rnd.id}").json()["due"] if d["project_id"] == laiwu.id
+    )
+    assert row["counted_report_id"] == corrected and row["correction"] is False
+
+
+@pytest.fixture
+def dispatch_env(monkeypatch):
+    """Set CHAINTRACK_DISPATCH_* for one test (the settings are read once per process)."""
+
+    def _set(**values):
+        for key, value in values.items():
+            monkeypatch.setenv(f"CHAINTRACK_DISPATCH_{key.upper()}", value)
+        thresholds.cache_clear()
+
+    yield _set
+    monkeypatch.undo()
+    thresholds.cache_clear()
+
+
+def test_thresholds_and_due_statuses_are_settings(db, make_user, client_for, dispatch_env):
+    defaults = thresholds()
+    assert (defaults.schedule_yellow, defaults.schedule_red) == (Decimal("0.8"), Decimal("0.5"))
+    assert (defaults.silent_yellow, defaults.silent_red, defaults.unusual_factor) == (2, 3, 3)
+    assert defaults.due_statuses == (ProjectStatus.UNDER_CONSTRUCTION, ProjectStatus.COMPLETED)
+
+    chain = make_chain(db)
+    editor = client_for(make_user(UserRole.EDITOR, chains=[chain]))
+    silent = make_project(db, chain)
+    operating = make_project(db, chain, status=ProjectStatus.IN_OPERATION)
+    for m in range(1, 9):  # two months silent before 2026-10
+        db.add(
+            ProgressReport(
+                project_id=silent.id, period=f"2026-{m:02d}", investment_month=Decimal("100")
+            )
+        )
+    db.flush()
+    rnd = service.open_round(db, PERIOD, dt.date(2026, 11, 5), [chain.id], None)
+    warnings = f"{API}/rounds/{rnd.id}/warnings"
+    assert [w["level"] for w in editor.get(warnings).json()] == ["yellow"]
+
+    dispatch_env(silent_red="2", silent_yellow="1")
+    assert [w["level"] for w in editor.get(warnings).json()] == ["red"]
+    dispatch_env(silent_red="5", silent_yellow="4")
+    assert [w["level"] for w in editor.get(warnings).json()] == ["green"]
+
+    dispatch_env(due_statuses="under_construction, in_operation")
+    due = editor.get(f"{API}/rounds/{rnd.id}").json()["due"]
+    assert {d["project_id"] for d in due} == {silent.id, operating.id}
+
+    dispatch_env(due_statuses="building")
+    with pytest.raises(ValidationError, match="due_statuses"):
+        thresholds()
+    dispatch_env(due_statuses="completed", schedule_red="0.9")
+    with pytest.raises(ValidationError, match="schedule_red"):
+        thresholds()

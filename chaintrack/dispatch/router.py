@@ -11,7 +11,7 @@ from chaintrack.auth.permissions import ChainOf, Target, chain_write, project_wr
 from chaintrack.common.concurrency import IfMatch, created, set_etag
 from chaintrack.common.deps import SessionDep
 from chaintrack.common.schemas import Period
-from chaintrack.dispatch import service
+from chaintrack.dispatch import export, service
 from chaintrack.dispatch.schemas import (
     ChaseRow,
     DispatchSubmit,
@@ -45,6 +45,21 @@ WarningLevel = Annotated[
 router = APIRouter(prefix="/dispatch", tags=["dispatch"])
 RoundId = Annotated[int, Path(ge=1, le=2_147_483_647, description="Dispatch round id")]
 ROUND = ChainOf.path("dispatch_round", "round_id")
+ExportFormat = Annotated[
+    Literal["json", "xlsx"] | None,
+    Query(description="json (default) or xlsx (an Excel workbook)"),
+]
+XLSX_RESPONSE: dict[int | str, dict[str, Any]] = {
+    200: {"content": {export.XLSX_MEDIA_TYPE: {}}, "description": "JSON, or Excel (xlsx)"}
+}
+
+
+def _xlsx(body: bytes, rnd: DispatchRound, what: str) -> Response:
+    return Response(
+        body,
+        media_type=export.XLSX_MEDIA_TYPE,
+        headers={"Content-Disposition": export.disposition(rnd, what)},
+    )
 
 
 def _round_out(
@@ -78,6 +93,9 @@ def _due_out(row: service.DueRow) -> DueProjectOut:
         submitted_at=row.report.submitted_at if row.report else None,
         on_time=row.on_time,
         counts=row.counts,
+        late=row.late,
+        correction=row.correction,
+        counted_report_id=row.counted_report_id,
     )
 
 
@@ -153,22 +171,41 @@ def close_round(
 
 
 @router.get(
-    "/rounds/{round_id}/chase", response_model=list[ChaseRow], summary="The chase list (催报清单)"
+    "/rounds/{round_id}/chase",
+    response_model=list[ChaseRow],
+    summary="The chase list (催报清单); ?format=xlsx for Excel",
+    responses=XLSX_RESPONSE,
 )
-def chase(round_id: RoundId, session: SessionDep, as_of: AsOf = None) -> list[ChaseRow]:
+def chase(
+    round_id: RoundId, session: SessionDep, as_of: AsOf = None, format: ExportFormat = None
+) -> Any:
     rnd = service.get_round(session, round_id, as_of)
-    return [ChaseRow(**r) for r in service.chase_list(session, rnd, as_of)]
+    rows = service.chase_list(session, rnd, as_of)
+    if format == "xlsx":
+        return _xlsx(export.chase_xlsx(session, rows), rnd, "chase")
+    return [ChaseRow(**r) for r in rows]
 
 
 @router.get(
-    "/rounds/{round_id}/warnings", response_model=list[WarningRow], summary="Warnings (红黄绿预警)"
+    "/rounds/{round_id}/warnings",
+    response_model=list[WarningRow],
+    summary="Warnings (红黄绿预警); ?level=red for the red list, ?format=xlsx for Excel",
+    responses=XLSX_RESPONSE,
 )
 def warnings(
-    round_id: RoundId, session: SessionDep, as_of: AsOf = None, level: WarningLevel = None
-) -> list[WarningRow]:
+    round_id: RoundId,
+    session: SessionDep,
+    as_of: AsOf = None,
+    level: WarningLevel = None,
+    format: ExportFormat = None,
+) -> Any:
     rnd = service.get_round(session, round_id, as_of)
-    rows = service.red_list(session, rnd, as_of)
-    return [WarningRow(**r) for r in rows if level is None or r["level"] == level]
+    rows = [
+        r for r in service.red_list(session, rnd, as_of) if level is None or r["level"] == level
+    ]
+    if format == "xlsx":
+        return _xlsx(export.red_xlsx(session, rows), rnd, "warnings")
+    return [WarningRow(**r) for r in rows]
 
 
 @router.post(
@@ -221,10 +258,8 @@ def submit(
 @router.get("/reviews", response_model=list[ReviewOut], summary="The review queue (待审核)")
 def review_queue(session: SessionDep, principal: CurrentPrincipal) -> list[ReviewOut]:
     chains = None if principal.is_admin else principal.editable_chains(session)
-    return [
-        ReviewOut(**service.review_detail(session, r))
-        for r, _ in service.review_queue(session, chains)
-    ]
+    reviews = [r for r, _ in service.review_queue(session, chains)]
+    return [ReviewOut(**d) for d in service.review_details(session, reviews)]
 
 
 @router.get(

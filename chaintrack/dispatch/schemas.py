@@ -50,6 +50,17 @@ class DueProjectOut(OutputModel):
     submitted_at: dt.datetime | None
     on_time: bool | None
     counts: bool = Field(description="the month's report counts in chain figures (see README)")
+    late: bool = Field(
+        default=False, description="逾期: reported after the round was closed (not a correction)"
+    )
+    correction: bool = Field(
+        default=False,
+        description="更正: a change to an accepted report made after the round was closed; "
+        "until an editor accepts it the accepted revision counts",
+    )
+    counted_report_id: int | None = Field(
+        default=None, description="the revision that counts in chain figures, if any"
+    )
 
 
 class RoundDetail(RoundOut):
@@ -81,6 +92,11 @@ class ReviewOut(OutputModel):
     state: ReviewState
     reason: str | None
     warnings: list[str]
+    correction: bool = Field(
+        default=False,
+        description="更正: changes a report accepted before the round was closed; an editor "
+        "must accept it before it counts",
+    )
     history: list[ReviewEventOut]
 
 

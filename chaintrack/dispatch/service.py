@@ -2,8 +2,9 @@
 submissions and their review, the chase list (催报) and the red list (预警).
 
 Which projects are due: those of the round's chains whose status, at the end of the
-period (or at ``as_of`` when earlier), is one of ``DUE_STATUSES`` (在建; 竣工 not yet in
-operation). Computed, never stored.
+period (or at ``as_of`` when earlier), is one of ``due_statuses()`` (default 在建; 竣工
+not yet in operation; CHAINTRACK_DISPATCH_DUE_STATUSES). Computed, never stored. The
+warning thresholds are settings too (chaintrack.dispatch.settings).
 
 Which reports count in chain figures (the counting rule): a month's current revision
 counts unless it is a reporter's submission that is still pending review before the
@@ -12,6 +13,13 @@ by a chain editor directly (no review) counts; a pending report counts once the 
 has passed without a review (the office cannot hold the month's figures hostage to a late
 review); a returned report does not count until it is resubmitted and that rule applies
 again.
+
+A closed round (关闭): a report for its period that arrives after the closing is **late**
+(``DueRow.late``); a reporter's change, made after the closing, to a report already
+accepted is a **correction** (更正): it waits for an editor like any submission, and until
+an editor accepts it the accepted revision is the one that counts (``counted_report_id``;
+a pending correction does not start counting at the deadline); returning a correction
+leaves the accepted revision counting.
 """
 
 from __future__ import annotations
@@ -27,6 +35,7 @@ from sqlalchemy.orm import Session
 
 from chaintrack.common.concurrency import check_if_match
 from chaintrack.common.numbers import percent
+from chaintrack.dispatch.settings import thresholds
 from chaintrack.errors import Conflict, PreconditionFailed, ValidationProblem, not_found
 from chaintrack.history import end_of_day, office_today, status_as_of
 from chaintrack.identifiers import Period
@@ -39,6 +48,7 @@ from chaintrack.models import (
     ProgressReport,
     Project,
     ProjectAnnualPlan,
+    Region,
     ReporterScope,
     ReportReview,
     ReviewEvent,
@@ -55,32 +65,14 @@ from chaintrack.models.enums import (
 from chaintrack.progress.rules import get_project
 from chaintrack.progress.schemas import ProgressSubmit
 from chaintrack.progress.service import submit_report
-from chaintrack.regions import city_of, covers, merged_cities, region_prefixes
+from chaintrack.regions import city_of, covers, merged_cities, region_prefix
 
-DUE_STATUSES = (ProjectStatus.UNDER_CONSTRUCTION, ProjectStatus.COMPLETED)
 NOT_STARTED = (ProjectStatus.PLANNED, ProjectStatus.SIGNED)
 
 
-@dataclass(frozen=True)
-class Thresholds:
-    """Warning thresholds (预警阈值). Defaults:
-
-    - investment this year below 80 % of the time-elapsed share of the annual plan
-      (序时进度, m/12 at the end of month m) is yellow, below 50 % red;
-    - 2 months without a report is yellow, 3 or more red;
-    - a planned start missed is yellow, a planned completion missed red;
-    - an open problem past its deadline is red;
-    - a month more than 3 × the project's usual (mean) month is a submission warning.
-    """
-
-    schedule_yellow: Decimal = Decimal("0.8")
-    schedule_red: Decimal = Decimal("0.5")
-    silent_yellow: int = 2
-    silent_red: int = 3
-    unusual_factor: Decimal = Decimal("3")
-
-
-THRESHOLDS = Thresholds()
+def due_statuses() -> tuple[ProjectStatus, ...]:
+    """CHAINTRACK_DISPATCH_DUE_STATUSES (default 在建, 竣工)."""
+    return thresholds().due_statuses
 
 
 # --- rounds -------------------------------------------------------------------------
@@ -168,6 +160,19 @@ class DueRow:
     state: ReviewState | None
     on_time: bool | None
     counts: bool
+    late: bool = False
+    correction: bool = False
+    counted_report_id: int | None = None
+
+
+@dataclass(frozen=True)
+class ReviewStanding:
+    """A month's review as it stood at a moment (from its events)."""
+
+    report_id: int
+    state: ReviewState
+    correction: bool  # a change to an accepted report after the round closed
+    accepted_report_id: int | None  # the last accepted revision
 
 
 def _period_end(period: str) -> dt.date:
@@ -175,11 +180,15 @@ def _period_end(period: str) -> dt.date:
 
 
 def _review_states(
-    session: Session, project_ids: list[int], period: str, moment: dt.datetime
-) -> dict[int, tuple[int, ReviewState]]:
-    """project -> (report id, state) of its month's review as it stood at ``moment``."""
+    session: Session,
+    project_ids: list[int],
+    period: str,
+    moment: dt.datetime,
+    closed_at: dt.datetime | None,
+) -> dict[int, ReviewStanding]:
+    """project -> its month's review as it stood at ``moment`` (one statement)."""
     rows = session.execute(
-        select(ReportReview.project_id, ReviewEvent.report_id, ReviewEvent.action)
+        select(ReportReview.project_id, ReviewEvent.report_id, ReviewEvent.action, ReviewEvent.at)
         .join(ReviewEvent, ReviewEvent.review_id == ReportReview.id)
         .where(
             ReportReview.period == period,
@@ -188,13 +197,44 @@ def _review_states(
         )
         .order_by(ReviewEvent.at, ReviewEvent.id)
     )
-    state_of = {
-        ReviewAction.SUBMIT: ReviewState.PENDING,
-        ReviewAction.RESUBMIT: ReviewState.PENDING,
-        ReviewAction.ACCEPT: ReviewState.ACCEPTED,
-        ReviewAction.RETURN: ReviewState.RETURNED,
-    }
-    return {pid: (rid, state_of[action]) for pid, rid, action in rows}
+    events: dict[int, list[tuple[int, ReviewAction, dt.datetime]]] = defaultdict(list)
+    for pid, rid, action, at in rows:
+        events[pid].append((rid, action, at))
+    return {pid: standing(evs, closed_at) for pid, evs in events.items()}
+
+
+_STATE_OF = {
+    ReviewAction.SUBMIT: ReviewState.PENDING,
+    ReviewAction.RESUBMIT: ReviewState.PENDING,
+    ReviewAction.ACCEPT: ReviewState.ACCEPTED,
+    ReviewAction.RETURN: ReviewState.RETURNED,
+}
+
+
+def standing(
+    events: list[tuple[int, ReviewAction, dt.datetime]], closed_at: dt.datetime | None
+) -> ReviewStanding:
+    """The review after ``events`` (report id, action, time; in order)."""
+    accepted: int | None = None
+    correction = False
+    state: ReviewState | None = None
+    for rid, action, at in events:
+        if (
+            action is ReviewAction.RESUBMIT
+            and state is ReviewState.ACCEPTED
+            and closed_at is not None
+            and _utc(at) > _utc(closed_at)
+        ):
+            correction = True  # stays one (returned, resubmitted) until an editor accepts
+        if action is ReviewAction.ACCEPT:
+            accepted, correction = rid, False
+        state = _STATE_OF[action]
+    rid, action, _ = events[-1]
+    return ReviewStanding(rid, _STATE_OF[action], correction, accepted)
+
+
+def _utc(value: dt.datetime) -> dt.datetime:
+    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
 
 
 def counts(state: ReviewState | None, deadline: dt.date, moment: dt.datetime) -> bool:
@@ -218,7 +258,7 @@ def due_list(session: Session, rnd: DispatchRound, as_of: dt.datetime | None) ->
         .where(
             Project.chain_id.in_(chains),
             Project.created_at <= moment,
-            status.in_([s.value for s in DUE_STATUSES]),
+            status.in_([s.value for s in due_statuses()]),
         )
         .order_by(Project.chain_id, Project.internal_code)
     ).all()
@@ -235,14 +275,23 @@ def due_list(session: Session, rnd: DispatchRound, as_of: dt.datetime | None) ->
             )
         )
     }
-    states = _review_states(session, ids, rnd.period, moment)
+    closed_at = rnd.closed_at if rnd.closed_at is not None and rnd.closed_at <= moment else None
+    states = _review_states(session, ids, rnd.period, moment, closed_at)
     merged = merged_cities(session)
     deadline_end = end_of_day(rnd.deadline)
     out = []
     for project, st in zip(projects, (r[1] for r in rows), strict=True):
         report = reports.get(project.id)
         review = states.get(project.id)
-        state = review[1] if review and report and review[0] == report.id else None
+        current = review is not None and report is not None and review.report_id == report.id
+        state = review.state if review is not None and current else None
+        correction = bool(current and review and review.correction)
+        if correction and review is not None and state is not ReviewState.ACCEPTED:
+            counted: int | None = review.accepted_report_id  # the accepted figures stand
+        elif report is not None and counts(state, rnd.deadline, moment):
+            counted = report.id
+        else:
+            counted = None
         out.append(
             DueRow(
                 project=project,
@@ -251,7 +300,15 @@ def due_list(session: Session, rnd: DispatchRound, as_of: dt.datetime | None) ->
                 report=report,
                 state=state,
                 on_time=None if report is None else report.submitted_at < deadline_end,
-                counts=report is not None and counts(state, rnd.deadline, moment),
+                counts=counted is not None,
+                late=(
+                    report is not None
+                    and closed_at is not None
+                    and not correction
+                    and _utc(report.submitted_at) > _utc(closed_at)
+                ),
+                correction=correction,
+                counted_report_id=counted,
             )
         )
     return out
@@ -336,11 +393,11 @@ def submission_warnings(
     positive = [r.investment_month for r in rows if r.investment_month > 0]
     if len(positive) >= 3:
         usual = sum(positive, Decimal(0)) / len(positive)
-        if data.investment_month > THRESHOLDS.unusual_factor * usual:
+        factor = thresholds().unusual_factor
+        if data.investment_month > factor * usual:
             out.append(
                 f"本月投资超过常月（{usual.quantize(Decimal('0.01'))}万元）的"
-                f"{THRESHOLDS.unusual_factor}倍 / more than "
-                f"{THRESHOLDS.unusual_factor}× the usual month"
+                f"{factor}倍 / more than {factor}× the usual month"
             )
     return out
 
@@ -438,11 +495,44 @@ def review_of_report(session: Session, report_id: int) -> ReportReview:
 
 
 def review_detail(session: Session, review: ReportReview) -> dict[str, Any]:
-    events = session.scalars(
-        select(ReviewEvent)
-        .where(ReviewEvent.review_id == review.id)
-        .order_by(ReviewEvent.at, ReviewEvent.id)
-    ).all()
+    return review_details(session, [review])[0]
+
+
+def review_details(session: Session, reviews: list[ReportReview]) -> list[dict[str, Any]]:
+    """Each review with its history (submit → return → resubmit → accept) and whether it
+    is a correction; the events of all the reviews are read in one statement, the
+    closing times of their rounds in another."""
+    events: dict[int, list[ReviewEvent]] = defaultdict(list)
+    closed: dict[str, dt.datetime | None] = {}
+    if reviews:
+        for e in session.scalars(
+            select(ReviewEvent)
+            .where(ReviewEvent.review_id.in_([r.id for r in reviews]))
+            .order_by(ReviewEvent.at, ReviewEvent.id)
+        ):
+            events[e.review_id].append(e)
+        periods = {r.period for r in reviews}
+        closed = dict(
+            session.execute(
+                select(DispatchRound.period, DispatchRound.closed_at).where(
+                    DispatchRound.period.in_(periods)
+                )
+            )
+            .tuples()
+            .all()
+        )
+    out = []
+    for r in reviews:
+        evs = events[r.id]
+        detail = _detail(r, evs)
+        detail["correction"] = bool(evs) and (
+            standing([(e.report_id, e.action, e.at) for e in evs], closed.get(r.period)).correction
+        )
+        out.append(detail)
+    return out
+
+
+def _detail(review: ReportReview, events: list[ReviewEvent]) -> dict[str, Any]:
     revision = next((e.revision for e in reversed(events) if e.report_id == review.report_id), 1)
     return {
         "id": review.id,
@@ -517,12 +607,24 @@ CHASE_REASONS = {
 
 
 def _reporters(session: Session) -> list[tuple[int, tuple[str, ...], int | None]]:
+    """Active reporters with the region prefixes they cover (two statements whatever the
+    number of reporters: the merged predecessors are read once, as in region_prefixes)."""
     rows = session.execute(
         select(ReporterScope.user_id, ReporterScope.region_code, ReporterScope.enterprise_id)
         .join(User, User.id == ReporterScope.user_id)
         .where(User.is_active.is_(True), User.role == UserRole.REPORTER)
     ).all()
-    return [(uid, region_prefixes(session, code), ent) for uid, code, ent in rows]
+    predecessors: dict[str, list[str]] = defaultdict(list)
+    if rows:
+        for code, successor in session.execute(
+            select(Region.code, Region.successor_code).where(Region.successor_code.is_not(None))
+        ):
+            predecessors[successor].append(code)
+
+    def prefixes(code: str) -> tuple[str, ...]:
+        return tuple(sorted({region_prefix(c) for c in (code, *predecessors.get(code, ()))}))
+
+    return [(uid, prefixes(code), ent) for uid, code, ent in rows]
 
 
 def chase_list(
@@ -597,7 +699,7 @@ def red_list(
     session: Session, rnd: DispatchRound, as_of: dt.datetime | None
 ) -> list[dict[str, Any]]:
     """Red / yellow / green for each due project, as of ``as_of``."""
-    t = THRESHOLDS
+    t = thresholds()
     moment = _moment(as_of)
     day = moment.date() if as_of is not None else office_today()
     rows = due_list(session, rnd, as_of)

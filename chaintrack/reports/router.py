@@ -2,26 +2,28 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
+import re
 from collections.abc import Callable
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 from urllib.parse import quote
 
 from fastapi import APIRouter, Query, Request, Response
-from pydantic import BaseModel
+from pydantic import BaseModel, PlainValidator, WithJsonSchema
 
 from chaintrack.auth.deps import checks_account_in_work, run_signed_in_read
 from chaintrack.common.deps import SessionDep
 from chaintrack.common.ids import StrictId
-from chaintrack.common.schemas import IsoDate
 from chaintrack.errors import NotFound, ValidationProblem, problem_responses
+from chaintrack.history import OFFICE_TZ
 from chaintrack.identifiers import IdentifierError
 from chaintrack.reports import schemas as s
 from chaintrack.reports.chain_report import build_chain_report
 from chaintrack.reports.dashboard import SORT_KEYS, build_dashboard
 from chaintrack.reports.render import CSV_MEDIA_TYPE, XLSX_MEDIA_TYPE, to_csv, to_json, to_xlsx
 from chaintrack.reports.tables import Section, chain_report_sections, dashboard_sections
-from chaintrack.reports.window import Window
+from chaintrack.reports.window import Window, latest_complete_period
 
 router = APIRouter(prefix="/reports", tags=["reports"])
 
@@ -34,13 +36,50 @@ PeriodQuery = Annotated[
         examples=["2026-10"],
     ),
 ]
+_INSTANT = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|[+-]\d{2}:\d{2})$")
+_DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+NOT_AN_AS_OF = (
+    "应为日期 YYYY-MM-DD 或带时区的日期时间（如 2026-11-05T09:00:00+08:00）/ expected a "
+    "date or a date-time with a time zone"
+)
+
+
+def date_or_instant(value: Any) -> dt.date | dt.datetime:
+    """``YYYY-MM-DD`` (a day) or an ISO 8601 date-time with a time zone (an instant)."""
+    if isinstance(value, dt.date):
+        if isinstance(value, dt.datetime) and value.tzinfo is None:
+            raise ValueError(NOT_AN_AS_OF)
+        return value
+    text = value.strip() if isinstance(value, str) else ""
+    try:
+        if _DAY.match(text):
+            return dt.date.fromisoformat(text)
+        if _INSTANT.match(text):
+            return dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        pass
+    raise ValueError(NOT_AN_AS_OF)
+
+
+DateOrInstant = Annotated[
+    dt.date | dt.datetime,
+    PlainValidator(date_or_instant),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "anyOf": [{"format": "date"}, {"format": "date-time"}],
+            "examples": ["2026-11-05", "2026-11-05T09:00:00+08:00"],
+        }
+    ),
+]
 AsOfQuery = Annotated[
-    IsoDate | None,
+    DateOrInstant | None,
     Query(
-        description="Show the register as it stood at the end of this day (Beijing time): "
-        "memberships, tiers, statuses and progress revisions as they were then. "
-        "2000-01-01 to 2200-12-31; the default period is the latest month complete on "
-        "that day (2000-01 in January 2000)"
+        description="Show the register as it stood at the end of this day (Beijing time), "
+        "or at this instant when a date-time with a time zone is given "
+        "(2026-11-05T09:00:00+08:00): memberships, tiers, statuses and progress revisions "
+        "as they were then. 2000-01-01 to 2200-12-31; the default period is the latest "
+        "month complete on that day, or at that instant (2000-01 in January 2000)"
     ),
 ]
 FormatQuery = Annotated[
@@ -60,7 +99,16 @@ FILE_RESPONSES: dict[int | str, dict[str, object]] = {
 AS_OF_FIRST, AS_OF_LAST = dt.date(2000, 1, 1), dt.date(2200, 12, 31)
 
 
-def _window(period: str | None, as_of: dt.date | None) -> Window:
+def _window(period: str | None, as_of: dt.date | dt.datetime | None) -> Window:
+    if isinstance(as_of, dt.datetime):
+        # An instant: the day it falls on in the office's time zone gives the state shown
+        # (memberships, statuses); the progress revisions are those on record at it. The
+        # default period is the latest month over at that instant.
+        day = as_of.astimezone(OFFICE_TZ).date()
+        if period is None and AS_OF_FIRST <= day <= AS_OF_LAST and day >= dt.date(2000, 2, 1):
+            period = latest_complete_period(day)
+        window = _window(period, day)
+        return dataclasses.replace(window, cutoff=as_of.astimezone(dt.UTC))
     if as_of is not None and not AS_OF_FIRST <= as_of <= AS_OF_LAST:
         raise ValidationProblem.for_field(
             "as_of",

@@ -14,7 +14,7 @@ from sqlalchemy import select
 from chaintrack.auth.deps import CurrentPrincipal
 from chaintrack.auth.permissions import Access, ChainOf, Rule, Target
 from chaintrack.common.deps import SessionDep
-from chaintrack.dispatch import service
+from chaintrack.dispatch import export, service
 from chaintrack.dispatch.schemas import DispatchSubmit
 from chaintrack.dispatch.scope import scope_of
 from chaintrack.errors import PreconditionFailed
@@ -48,15 +48,19 @@ def _home_context(session: Any, principal: Any) -> dict[str, Any]:
                 if scope.covers(r.project.region_code, r.project.owner_enterprise_id)
             ]
     queue_chains = None if principal.is_admin else principal.editable_chains(session)
+    queue = (
+        service.review_queue(session, queue_chains)
+        if principal.role in (UserRole.ADMIN, UserRole.EDITOR)
+        else []
+    )
+    histories = service.review_details(session, [r for r, _ in queue])
     return {
         "rounds": rounds,
         "chains": chains,
         "mine": mine,
         "current": rounds[0] if rounds else None,
         "inbox": service.inbox(session, principal.id)[:20],
-        "queue": service.review_queue(session, queue_chains)
-        if principal.role in (UserRole.ADMIN, UserRole.EDITOR)
-        else [],
+        "queue": [(r, p, d) for (r, p), d in zip(queue, histories, strict=True)],
         "errors": {},
         "values": {},
     }
@@ -81,6 +85,28 @@ def round_page(
         "warnings": [w for w in service.red_list(session, rnd, None) if w["level"] != "green"],
     }
     return render(request, "dispatch_round.html", context, section="dispatch")
+
+
+@router.get("/dispatch/rounds/{round_id}/chase.xlsx")
+def chase_xlsx(round_id: int, principal: CurrentPrincipal, session: SessionDep) -> Response:
+    rnd = service.get_round(session, round_id)
+    return Response(
+        export.chase_xlsx(session, service.chase_list(session, rnd, None)),
+        media_type=export.XLSX_MEDIA_TYPE,
+        headers={"Content-Disposition": export.disposition(rnd, "chase")},
+    )
+
+
+@router.get("/dispatch/rounds/{round_id}/warnings.xlsx")
+def warnings_xlsx(round_id: int, principal: CurrentPrincipal, session: SessionDep) -> Response:
+    """The red and yellow projects (green ones are left out, as on the page)."""
+    rnd = service.get_round(session, round_id)
+    rows = [w for w in service.red_list(session, rnd, None) if w["level"] != "green"]
+    return Response(
+        export.red_xlsx(session, rows),
+        media_type=export.XLSX_MEDIA_TYPE,
+        headers={"Content-Disposition": export.disposition(rnd, "warnings")},
+    )
 
 
 @router.post(
