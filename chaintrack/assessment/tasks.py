@@ -87,7 +87,7 @@ def update_task(session: Session, task: AnnualTask, data: s.TaskUpdate) -> Annua
 def _kept(session: Session, task_ids: list[int], day: dt.date) -> dict[int, TaskRevision]:
     """Per task, the values on record at the end of ``day`` if they changed since."""
     out: dict[int, TaskRevision] = {}
-    if not task_ids:
+    if not task_ids or day >= office_today():  # nothing changed after today yet
         return out
     stmt = (
         select(TaskRevision)
