@@ -7,9 +7,10 @@ import hashlib
 from collections.abc import Callable
 from typing import Any
 
-from fastapi import APIRouter, Request, UploadFile
+from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
+from starlette.datastructures import UploadFile
 
 from chaintrack.assessment import export, scoring, service, tasks
 from chaintrack.assessment import schemas as s
