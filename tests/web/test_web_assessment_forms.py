@@ -30,7 +30,7 @@ def test_figures_adjustments_and_targets_from_the_page(db, admin_page):
         "/assessment/figures/new",
         {"year": YEAR, "subject": "city:370600", "indicator_code": "REVENUE", "value": "88"},
     )
-    assert r.status_code == 422 and "来源" in r.text or "source" in r.text
+    assert (r.status_code == 422 and "来源" in r.text) or "source" in r.text
     assert db.scalars(select(IndicatorFigure)).all() == []
     r = admin_page.post_form(
         "/assessment/figures/new",
