@@ -43,6 +43,17 @@ from chaintrack.web.core import (
 from chaintrack.web.pages_chains import _chain_page
 
 router = APIRouter(include_in_schema=False)
+FIELD_LABELS = {
+    "value": "数值",
+    "source": "来源",
+    "points": "分值",
+    "reason": "事由",
+    "decided_on": "决定日期",
+    "indicator_code": "指标",
+    "chain_id": "对象",
+    "region_code": "对象",
+    "quarter": "期间",
+}
 STALE = "该记录已被他人修改，下面是最新情况，请核对后重试。"
 
 
@@ -86,6 +97,7 @@ def _context(
         "subjects": subjects,
         "subject_names": dict(subjects),
         "failed": "",
+        "field_labels": FIELD_LABELS,
         "rules": [(r.value, r.label_zh) for r in ScoringRule],
         "errors": {},
         "values": {},
