@@ -3,7 +3,8 @@
 Reproducible: the same records, targets, figures and scheme give the same scores
 (Decimal throughout, each score rounded half-up to 0.01 at one place, ties ranked
 alike). The targets are those on record at the end of the as-of day (earlier values
-are kept on change or deletion: :func:`chaintrack.assessment.service.targets_on_record`). The number of statements is fixed by the scheme: a handful of reads plus one
+are kept on change or deletion: :func:`chaintrack.assessment.service.targets_on_record`).
+The number of statements is fixed by the scheme: a handful of reads plus one
 statement per computed indicator (two for tier designations), whatever the number of
 chains, cities and records.
 
