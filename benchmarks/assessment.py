@@ -128,7 +128,7 @@ def run_engine(name: str, args: argparse.Namespace) -> list[dict[str, Any]]:
             live_server(app) as base,
             KeepAliveClient(base, auth_headers(engine, settings)) as client,
         ):
-            for kind in ("chain", "city"):
+            for kind, plural in (("chain", "chains"), ("city", "cities")):
                 params = {"year": str(year), "subject_kind": kind}
 
                 def call(params: dict[str, str] = params) -> None:
@@ -144,7 +144,7 @@ def run_engine(name: str, args: argparse.Namespace) -> list[dict[str, Any]]:
                 results.append(
                     {
                         "engine": name,
-                        "case": f"scores of all {kind}s, year {year}",
+                        "case": f"scores of all {plural}, year {year}",
                         "api": api,
                         "floor": bare,
                         "ratio": api.median_ms / bare.median_ms,
