@@ -1113,3 +1113,136 @@ def _page_assign_chain(w: World) -> PageReq:
 def _page_unassign_chain(w: World) -> PageReq:
     user = w.make_user(UserRole.EDITOR, chains=[w.chain])
     return PageReq(f"/admin/users/{user.id}/chains/{w.chain.id}/remove")
+
+
+# --- assessment edits (issue 19, second pass) ---------------------------------------------
+
+
+def _a_target(w: World) -> Any:
+    from chaintrack.models import AssessmentTarget
+    from chaintrack.models.assessment import SubjectKind
+
+    row = AssessmentTarget(
+        year=office_today().year,
+        indicator_code="INV",
+        subject_kind=SubjectKind.CHAIN,
+        chain_id=w.chain.id,
+        value=10,
+    )
+    return _add(w.db, row)
+
+
+def _a_figure(w: World) -> Any:
+    from chaintrack.models import IndicatorFigure
+    from chaintrack.models.assessment import SubjectKind
+
+    row = IndicatorFigure(
+        year=office_today().year,
+        indicator_code="REVENUE",
+        subject_kind=SubjectKind.CHAIN,
+        chain_id=w.chain.id,
+        value=10,
+        source="快报",
+    )
+    return _add(w.db, row)
+
+
+def _an_adjustment(w: World) -> Any:
+    from chaintrack.models import ScoreAdjustment
+    from chaintrack.models.assessment import SubjectKind
+
+    row = ScoreAdjustment(
+        year=office_today().year,
+        subject_kind=SubjectKind.CHAIN,
+        chain_id=w.chain.id,
+        points=1,
+        reason="获奖",
+        decided_on=office_today(),
+    )
+    return _add(w.db, row)
+
+
+@builder("PATCH", "/assessment/targets/{target_id}")
+def _update_target(w: World) -> Req:
+    return Req("PATCH", f"{API}/assessment/targets/{_a_target(w).id}", {"value": "20"}, IF1)
+
+
+@builder("DELETE", "/assessment/targets/{target_id}")
+def _delete_target(w: World) -> Req:
+    return Req("DELETE", f"{API}/assessment/targets/{_a_target(w).id}", None, IF1)
+
+
+@builder("PATCH", "/assessment/figures/{figure_id}")
+def _update_figure(w: World) -> Req:
+    return Req("PATCH", f"{API}/assessment/figures/{_a_figure(w).id}", {"source": "年报"}, IF1)
+
+
+@builder("DELETE", "/assessment/figures/{figure_id}")
+def _delete_figure(w: World) -> Req:
+    return Req("DELETE", f"{API}/assessment/figures/{_a_figure(w).id}", None, IF1)
+
+
+@builder("PATCH", "/assessment/adjustments/{adjustment_id}")
+def _update_adjustment(w: World) -> Req:
+    url = f"{API}/assessment/adjustments/{_an_adjustment(w).id}"
+    return Req("PATCH", url, {"reason": "改正"}, IF1)
+
+
+@builder("DELETE", "/assessment/adjustments/{adjustment_id}")
+def _delete_adjustment(w: World) -> Req:
+    return Req("DELETE", f"{API}/assessment/adjustments/{_an_adjustment(w).id}", None, IF1)
+
+
+_E1 = {"etag": '"1"', "year": str(office_today().year)}
+
+
+@page_builder("/assessment/targets/{target_id}/edit")
+def _page_edit_target(w: World) -> PageReq:
+    return PageReq(f"/assessment/targets/{_a_target(w).id}/edit", _E1 | {"value": "30"})
+
+
+@page_builder("/assessment/targets/{target_id}/delete")
+def _page_delete_target(w: World) -> PageReq:
+    return PageReq(f"/assessment/targets/{_a_target(w).id}/delete", _E1)
+
+
+@page_builder("/assessment/figures/new")
+def _page_new_figure(w: World) -> PageReq:
+    data = {"subject": f"chain:{w.chain.id}", "indicator_code": "REVENUE", "value": "5"}
+    return PageReq("/assessment/figures/new", _E1 | data | {"source": "快报"})
+
+
+@page_builder("/assessment/figures/{figure_id}/edit")
+def _page_edit_figure(w: World) -> PageReq:
+    data = {"value": "6", "source": "年报"}
+    return PageReq(f"/assessment/figures/{_a_figure(w).id}/edit", _E1 | data)
+
+
+@page_builder("/assessment/figures/{figure_id}/delete")
+def _page_delete_figure(w: World) -> PageReq:
+    return PageReq(f"/assessment/figures/{_a_figure(w).id}/delete", _E1)
+
+
+@page_builder("/assessment/adjustments/new")
+def _page_new_adjustment(w: World) -> PageReq:
+    data = {"subject": f"chain:{w.chain.id}", "points": "-1", "reason": "迟报"}
+    return PageReq(
+        "/assessment/adjustments/new", _E1 | data | {"decided_on": office_today().isoformat()}
+    )
+
+
+@page_builder("/assessment/adjustments/{adjustment_id}/edit")
+def _page_edit_adjustment(w: World) -> PageReq:
+    url = f"/assessment/adjustments/{_an_adjustment(w).id}/edit"
+    return PageReq(url, _E1 | {"points": "2", "reason": "改正"})
+
+
+@page_builder("/assessment/adjustments/{adjustment_id}/delete")
+def _page_delete_adjustment(w: World) -> PageReq:
+    return PageReq(f"/assessment/adjustments/{_an_adjustment(w).id}/delete", _E1)
+
+
+@page_builder("/chains/{chain_id}/tasks/{task_id}/edit")
+def _page_edit_task(w: World) -> PageReq:
+    data = {"etag": '"1"', "title": "改后任务", "owner_unit": "工信局", "deadline": "2099-12-31"}
+    return PageReq(f"/chains/{w.chain.id}/tasks/{_task(w).id}/edit", data)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, Response
+from fastapi import APIRouter, Path, Query, Response, status
 
 from chaintrack.assessment import export, scoring, service, tasks
 from chaintrack.assessment import schemas as s
@@ -22,7 +22,12 @@ from chaintrack.errors import (
     ValidationProblem,
     problem_responses,
 )
-from chaintrack.models.assessment import Indicator, IndicatorFigure, ScoreAdjustment, SubjectKind
+from chaintrack.models.assessment import (
+    Indicator,
+    IndicatorFigure,
+    ScoreAdjustment,
+    SubjectKind,
+)
 
 router = APIRouter(tags=["assessment"])
 API = service.API
@@ -273,6 +278,152 @@ def get_adjustment(adjustment_id: int, session: SessionDep, response: Response) 
     item = service.get_row(session, ScoreAdjustment, adjustment_id, "adjustment")
     set_etag(response, item)
     return s.AdjustmentOut.model_validate(item)
+
+
+@router.get(
+    "/assessment/targets/{target_id}",
+    response_model=s.AssessmentTargetOut,
+    summary="One target",
+    responses=problem_responses(NotFound),
+)
+def get_target(target_id: int, session: SessionDep, response: Response) -> s.AssessmentTargetOut:
+    target = service.get_target(session, target_id)
+    set_etag(response, target)
+    return s.AssessmentTargetOut.model_validate(target)
+
+
+@router.patch(
+    "/assessment/targets/{target_id}",
+    dependencies=[admin_only()],
+    response_model=s.AssessmentTargetOut,
+    summary="Change a target's value (the earlier value stays on record)",
+    description="Requires If-Match. Scores as of an earlier day use the value on record then.",
+    responses=problem_responses(*WRITE),
+)
+def update_target(
+    target_id: int,
+    data: s.TargetUpdate,
+    session: SessionDep,
+    response: Response,
+    if_match: IfMatch = None,
+) -> s.AssessmentTargetOut:
+    target = service.get_target(session, target_id)
+    check_if_match(if_match, target)
+    service.update_target(session, target, data)
+    set_etag(response, target)
+    return s.AssessmentTargetOut.model_validate(target)
+
+
+@router.delete(
+    "/assessment/targets/{target_id}",
+    dependencies=[admin_only()],
+    status_code=status.HTTP_204_NO_CONTENT,
+    response_class=Response,
+    summary="Delete a target (scores as of earlier days still use it)",
+    description="Requires If-Match.",
+    responses=problem_responses(NotFound, PreconditionFailed, PreconditionRequired),
+)
+def delete_target(target_id: int, session: SessionDep, if_match: IfMatch = None) -> Response:
+    target = service.get_target(session, target_id)
+    check_if_match(if_match, target)
+    service.delete_target(session, target)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.get(
+    "/assessment/figures",
+    response_model=list[s.FigureOut],
+    summary="Hand-entered figures of a year, with their sources",
+)
+def list_figures(session: SessionDep, year: YearQ) -> list[s.FigureOut]:
+    return [s.FigureOut.model_validate(f) for f in service.list_figures(session, year)]
+
+
+@router.get(
+    "/assessment/adjustments",
+    response_model=list[s.AdjustmentOut],
+    summary="Bonus and deduction items of a year",
+)
+def list_adjustments(session: SessionDep, year: YearQ) -> list[s.AdjustmentOut]:
+    return [s.AdjustmentOut.model_validate(a) for a in service.list_adjustments(session, year)]
+
+
+@router.patch(
+    "/assessment/figures/{figure_id}",
+    dependencies=[admin_only()],
+    response_model=s.FigureOut,
+    summary="Correct a hand-entered figure or its source",
+    description="Requires If-Match.",
+    responses=problem_responses(*WRITE),
+)
+def update_figure(
+    figure_id: int,
+    data: s.FigureUpdate,
+    session: SessionDep,
+    response: Response,
+    if_match: IfMatch = None,
+) -> s.FigureOut:
+    figure = service.get_row(session, IndicatorFigure, figure_id, "figure")
+    check_if_match(if_match, figure)
+    service.update_figure(session, figure, data)
+    set_etag(response, figure)
+    return s.FigureOut.model_validate(figure)
+
+
+@router.delete(
+    "/assessment/figures/{figure_id}",
+    dependencies=[admin_only()],
+    status_code=status.HTTP_204_NO_CONTENT,
+    response_class=Response,
+    summary="Delete a hand-entered figure",
+    description="Requires If-Match.",
+    responses=problem_responses(NotFound, PreconditionFailed, PreconditionRequired),
+)
+def delete_figure(figure_id: int, session: SessionDep, if_match: IfMatch = None) -> Response:
+    figure = service.get_row(session, IndicatorFigure, figure_id, "figure")
+    check_if_match(if_match, figure)
+    service.delete_row(session, figure)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.patch(
+    "/assessment/adjustments/{adjustment_id}",
+    dependencies=[admin_only()],
+    response_model=s.AdjustmentOut,
+    summary="Change a bonus or deduction (points, reason, date)",
+    description="Requires If-Match.",
+    responses=problem_responses(*WRITE),
+)
+def update_adjustment(
+    adjustment_id: int,
+    data: s.AdjustmentUpdate,
+    session: SessionDep,
+    response: Response,
+    if_match: IfMatch = None,
+) -> s.AdjustmentOut:
+    item = service.get_row(session, ScoreAdjustment, adjustment_id, "adjustment")
+    check_if_match(if_match, item)
+    service.update_adjustment(session, item, data)
+    set_etag(response, item)
+    return s.AdjustmentOut.model_validate(item)
+
+
+@router.delete(
+    "/assessment/adjustments/{adjustment_id}",
+    dependencies=[admin_only()],
+    status_code=status.HTTP_204_NO_CONTENT,
+    response_class=Response,
+    summary="Delete a bonus or deduction",
+    description="Requires If-Match.",
+    responses=problem_responses(NotFound, PreconditionFailed, PreconditionRequired),
+)
+def delete_adjustment(
+    adjustment_id: int, session: SessionDep, if_match: IfMatch = None
+) -> Response:
+    item = service.get_row(session, ScoreAdjustment, adjustment_id, "adjustment")
+    check_if_match(if_match, item)
+    service.delete_row(session, item)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
 # --- schemes --------------------------------------------------------------------------------

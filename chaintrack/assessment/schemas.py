@@ -130,6 +130,10 @@ class TargetSet(SubjectIn):
     value: Amount = Field(ge=0)
 
 
+class TargetUpdate(InputModel):
+    value: Amount = Field(ge=0)
+
+
 class AssessmentTargetOut(OutputModel):
     id: int
     year: int
@@ -148,6 +152,11 @@ class FigureCreate(SubjectIn):
     indicator_code: str = Field(min_length=1, max_length=32)
     value: Amount
     source: str = Field(min_length=1, max_length=200, examples=["省统计局快报"])
+
+
+class FigureUpdate(InputModel):
+    value: Amount | None = None
+    source: str | None = Field(default=None, min_length=1, max_length=200)
 
 
 class FigureOut(OutputModel):
@@ -169,6 +178,12 @@ class AdjustmentCreate(SubjectIn):
     points: Amount = Field(description="positive: bonus (加分); negative: deduction (扣分)")
     reason: str = Field(min_length=1, max_length=2000)
     decided_on: IsoDate
+
+
+class AdjustmentUpdate(InputModel):
+    points: Amount | None = None
+    reason: str | None = Field(default=None, min_length=1, max_length=2000)
+    decided_on: IsoDate | None = None
 
 
 class AdjustmentOut(OutputModel):

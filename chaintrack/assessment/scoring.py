@@ -2,7 +2,9 @@
 
 Reproducible: the same records, targets, figures and scheme give the same scores
 (Decimal throughout, each score rounded half-up to 0.01 at one place, ties ranked
-alike). The number of statements is fixed by the scheme: a handful of reads plus one
+alike). The targets are those on record at the end of the as-of day (earlier values
+are kept on change or deletion: :func:`chaintrack.assessment.service.targets_on_record`).
+The number of statements is fixed by the scheme: a handful of reads plus one
 statement per computed indicator (two for tier designations), whatever the number of
 chains, cities and records.
 
@@ -26,12 +28,11 @@ from sqlalchemy.orm import Session
 
 from chaintrack.assessment import schemas as s
 from chaintrack.assessment.indicators import COMPUTATIONS, EXPLAINED, Part, Window
-from chaintrack.assessment.service import chain_existed, scheme_in_force
+from chaintrack.assessment.service import chain_existed, scheme_in_force, targets_on_record
 from chaintrack.errors import NotFound
 from chaintrack.history import office_today
 from chaintrack.models import Chain, Region
 from chaintrack.models.assessment import (
-    AssessmentTarget,
     Indicator,
     IndicatorFigure,
     IndicatorKind,
@@ -149,11 +150,7 @@ def score_board(
     }
 
     targets: dict[tuple[SubjectKey, str], Decimal] = {}
-    for t in session.scalars(
-        select(AssessmentTarget).where(
-            AssessmentTarget.year == year, AssessmentTarget.subject_kind == subject_kind
-        )
-    ):
+    for t in targets_on_record(session, year, subject_kind, window.cutoff):
         if _period_match(t.quarter, quarter):
             targets[(_key(subject_kind, t.chain_id, t.region_code), t.indicator_code)] = t.value
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, TypeVar
 
@@ -25,6 +26,7 @@ from chaintrack.models.assessment import (
     ScoringRule,
     SubjectKind,
 )
+from chaintrack.models.assessment_history import TargetRevision
 from chaintrack.models.base import utcnow
 
 API = "/api/v1"
@@ -136,8 +138,10 @@ def set_target(session: Session, data: s.TargetSet) -> AssessmentTarget:
         )
     ).first()
     if existing is not None:
-        existing.value = data.value
-        session.flush()
+        if existing.value != data.value:
+            keep_target(session, existing)
+            existing.value = data.value
+            session.flush()
         return existing
     target = AssessmentTarget(
         year=data.year,
@@ -149,6 +153,106 @@ def set_target(session: Session, data: s.TargetSet) -> AssessmentTarget:
     session.add(target)
     session.flush()
     return target
+
+
+def keep_target(session: Session, target: AssessmentTarget, deleted: bool = False) -> None:
+    """Keep the value the target has had until now (before a change or a deletion)."""
+    since = session.scalar(
+        select(func.max(TargetRevision.valid_until)).where(TargetRevision.target_id == target.id)
+    )
+    session.add(
+        TargetRevision(
+            target_id=target.id,
+            year=target.year,
+            quarter=target.quarter,
+            indicator_code=target.indicator_code,
+            subject_kind=target.subject_kind,
+            chain_id=target.chain_id,
+            region_code=target.region_code,
+            value=target.value,
+            valid_from=since or target.created_at,
+            valid_until=utcnow(),
+            deleted=deleted,
+        )
+    )
+
+
+def get_target(session: Session, target_id: int) -> AssessmentTarget:
+    target = session.get(AssessmentTarget, target_id)
+    if target is None:
+        raise not_found("target", target_id)
+    return target
+
+
+def update_target(
+    session: Session, target: AssessmentTarget, data: s.TargetUpdate
+) -> AssessmentTarget:
+    """Change a target's value; the earlier value stays on record for past days."""
+    if data.value != target.value:
+        keep_target(session, target)
+        target.value = data.value
+        session.flush()
+    return target
+
+
+def delete_target(session: Session, target: AssessmentTarget) -> None:
+    """Delete a target; scores as of earlier days still use it."""
+    keep_target(session, target, deleted=True)
+    session.delete(target)
+    session.flush()
+
+
+@dataclass(frozen=True)
+class TargetOnRecord:
+    target_id: int
+    quarter: int | None
+    indicator_code: str
+    chain_id: int | None
+    region_code: str | None
+    value: Decimal
+
+
+def targets_on_record(
+    session: Session, year: int, subject_kind: SubjectKind, cutoff: dt.datetime
+) -> list[TargetOnRecord]:
+    """The targets of a year as they were on record at ``cutoff`` (two statements)."""
+    current = session.scalars(
+        select(AssessmentTarget).where(
+            AssessmentTarget.year == year, AssessmentTarget.subject_kind == subject_kind
+        )
+    ).all()
+    kept: dict[int, TargetRevision] = {}
+    for rev in session.scalars(
+        select(TargetRevision)
+        .where(
+            TargetRevision.year == year,
+            TargetRevision.subject_kind == subject_kind,
+            TargetRevision.valid_until >= cutoff,
+        )
+        .order_by(TargetRevision.valid_until.desc(), TargetRevision.id.desc())
+    ):
+        kept[rev.target_id] = rev  # the earliest still valid at the cutoff wins
+    out: list[TargetOnRecord] = []
+    for t in current:
+        if t.id not in kept and t.created_at < cutoff:
+            out.append(
+                TargetOnRecord(
+                    t.id, t.quarter, t.indicator_code, t.chain_id, t.region_code, t.value
+                )
+            )
+    for rev in kept.values():
+        if rev.valid_from < cutoff:
+            out.append(
+                TargetOnRecord(
+                    rev.target_id,
+                    rev.quarter,
+                    rev.indicator_code,
+                    rev.chain_id,
+                    rev.region_code,
+                    rev.value,
+                )
+            )
+    return out
 
 
 def list_targets(
@@ -184,6 +288,60 @@ def create_adjustment(session: Session, data: s.AdjustmentCreate) -> ScoreAdjust
     session.add(item)
     session.flush()
     return item
+
+
+def update_adjustment(
+    session: Session, item: ScoreAdjustment, data: s.AdjustmentUpdate
+) -> ScoreAdjustment:
+    changes = data.model_dump(exclude_unset=True)
+    for field in ("points", "reason", "decided_on"):
+        if field in changes and changes[field] is None:
+            raise ValidationProblem.for_field(field, "不能为空 / may not be null")
+    if changes.get("points") == 0:
+        raise ValidationProblem.for_field("points", "加减分不能为 0")
+    for field, value in changes.items():
+        setattr(item, field, value)
+    session.flush()
+    return item
+
+
+def update_figure(
+    session: Session, figure: IndicatorFigure, data: s.FigureUpdate
+) -> IndicatorFigure:
+    changes = data.model_dump(exclude_unset=True)
+    for field in ("value", "source"):
+        if field in changes and changes[field] is None:
+            raise ValidationProblem.for_field(field, "不能为空 / may not be null")
+    for field, value in changes.items():
+        setattr(figure, field, value)
+    session.flush()
+    return figure
+
+
+def delete_row(session: Session, row: IndicatorFigure | ScoreAdjustment) -> None:
+    session.delete(row)
+    session.flush()
+
+
+def list_figures(session: Session, year: int) -> list[IndicatorFigure]:
+    stmt = select(IndicatorFigure).where(IndicatorFigure.year == year)
+    order = (IndicatorFigure.subject_kind, IndicatorFigure.chain_id, IndicatorFigure.region_code)
+    return list(session.scalars(stmt.order_by(*order, IndicatorFigure.indicator_code)))
+
+
+def list_adjustments(session: Session, year: int) -> list[ScoreAdjustment]:
+    stmt = select(ScoreAdjustment).where(ScoreAdjustment.year == year)
+    return list(session.scalars(stmt.order_by(ScoreAdjustment.decided_on, ScoreAdjustment.id)))
+
+
+def cities(session: Session, year: int) -> list[Region]:
+    """The prefecture-level cities of the reference regions existing in ``year``."""
+    stmt = select(Region).where(Region.code.like("__%00"), Region.code.not_like("%0000"))
+    return [
+        r
+        for r in session.scalars(stmt.order_by(Region.code))
+        if r.abolished_on is None or r.abolished_on > dt.date(year, 1, 1)
+    ]
 
 
 # --- schemes ----------------------------------------------------------------------------------

@@ -10,14 +10,16 @@ from __future__ import annotations
 import datetime as dt
 from collections import Counter, defaultdict
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from chaintrack.assessment import schemas as s
 from chaintrack.errors import ValidationProblem, not_found
-from chaintrack.history import office_today
+from chaintrack.history import end_of_day, office_today
 from chaintrack.models import Chain
 from chaintrack.models.assessment import AnnualTask, TaskNote, TaskStatus
+from chaintrack.models.assessment_history import TaskRevision
+from chaintrack.models.base import utcnow
 
 
 def _chain(session: Session, chain_id: int) -> Chain:
@@ -51,17 +53,50 @@ def get_task(session: Session, chain_id: int, task_id: int) -> AnnualTask:
     return task
 
 
+KEPT = ("title", "owner_unit", "owner_person", "deadline", "evidence", "evidence_files")
+
+
 def update_task(session: Session, task: AnnualTask, data: s.TaskUpdate) -> AnnualTask:
+    """Change a task; what it said until now stays on record for the list as of past days."""
     changes = data.model_dump(exclude_unset=True, exclude={"evidence_files"})
     for field in ("title", "owner_unit", "deadline"):
         if field in changes and changes[field] is None:
             raise ValidationProblem.for_field(field, "不能为空 / may not be null")
-    for field, value in changes.items():
-        setattr(task, field, value)
     if data.evidence_files is not None:
-        task.evidence_files = [f.model_dump() for f in data.evidence_files]
+        changes["evidence_files"] = [f.model_dump() for f in data.evidence_files]
+    changed = {k: v for k, v in changes.items() if getattr(task, k) != v}
+    if not changed:
+        return task
+    since = session.scalar(
+        select(func.max(TaskRevision.valid_until)).where(TaskRevision.task_id == task.id)
+    )
+    session.add(
+        TaskRevision(
+            task_id=task.id,
+            valid_from=since or task.created_at,
+            valid_until=utcnow(),
+            **{k: getattr(task, k) for k in KEPT},
+        )
+    )
+    for field, value in changed.items():
+        setattr(task, field, value)
     session.flush()
     return task
+
+
+def _kept(session: Session, task_ids: list[int], day: dt.date) -> dict[int, TaskRevision]:
+    """Per task, the values on record at the end of ``day`` if they changed since."""
+    out: dict[int, TaskRevision] = {}
+    if not task_ids or day >= office_today():  # nothing changed after today yet
+        return out
+    stmt = (
+        select(TaskRevision)
+        .where(TaskRevision.task_id.in_(task_ids), TaskRevision.valid_until >= end_of_day(day))
+        .order_by(TaskRevision.valid_until.desc(), TaskRevision.id.desc())
+    )
+    for rev in session.scalars(stmt):
+        out[rev.task_id] = rev  # the earliest still valid then wins
+    return out
 
 
 def add_note(
@@ -113,7 +148,7 @@ def status_on(notes: list[TaskNote], day: dt.date) -> TaskStatus:
 def task_list(
     session: Session, chain_id: int, year: int, as_of: dt.date | None = None
 ) -> s.TaskList:
-    """The chain's list for ``year`` as it stood on ``as_of`` (two statements)."""
+    """The chain's list for ``year`` as it stood on ``as_of`` (three statements)."""
     _chain(session, chain_id)
     day = as_of or office_today()
     tasks = list(
@@ -128,8 +163,10 @@ def task_list(
         )
     )
     notes = _notes(session, [t.id for t in tasks])
+    kept = _kept(session, [t.id for t in tasks], day)
     items = []
     for task in tasks:
+        was: AnnualTask | TaskRevision = kept.get(task.id, task)
         shown = [n for n in notes[task.id] if n.noted_on <= day]
         status = status_on(shown, day)
         items.append(
@@ -137,15 +174,15 @@ def task_list(
                 id=task.id,
                 chain_id=task.chain_id,
                 year=task.year,
-                title=task.title,
-                owner_unit=task.owner_unit,
-                owner_person=task.owner_person,
-                deadline=task.deadline,
+                title=was.title,
+                owner_unit=was.owner_unit,
+                owner_person=was.owner_person,
+                deadline=was.deadline,
                 listed_on=task.listed_on,
                 status=status,
-                overdue=task.deadline < day and status is not TaskStatus.DONE,
-                evidence=task.evidence,
-                evidence_files=list(task.evidence_files or []),
+                overdue=was.deadline < day and status is not TaskStatus.DONE,
+                evidence=was.evidence,
+                evidence_files=list(was.evidence_files or []),
                 notes=[s.NoteOut.model_validate(n) for n in shown],
                 version=task.version,
             )

@@ -9,6 +9,7 @@ from chaintrack.models.assessment import (
     ScoreAdjustment,
     TaskNote,
 )
+from chaintrack.models.assessment_history import TargetRevision, TaskRevision
 from chaintrack.models.attraction import (
     AttractionFunds,
     AttractionLead,
@@ -86,7 +87,9 @@ __all__ = [
     "ReviewEvent",
     "ScoreAdjustment",
     "SupervisionNotice",
+    "TargetRevision",
     "TaskNote",
+    "TaskRevision",
     "TierDefinition",
     "User",
 ]

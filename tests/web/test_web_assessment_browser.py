@@ -122,6 +122,34 @@ def test_score_the_chains_and_keep_a_task_list(site: tuple[str, int, str], page:
         pg.click("#scores-xlsx")
     assert download.value.suggested_filename.endswith(".xlsx")
 
+    # correct the target in its row (If-Match from the page), enter a figure with its
+    # source for a city from the reference regions, a deduction, then delete the figure
+    row = pg.locator("#target-table tbody tr").first
+    row.locator("input[name=value]").fill("1200")
+    row.locator("button:has-text('改')").click()
+    pg.wait_for_selector("#ranking")
+    assert "1200" in pg.inner_text("#target-table")
+    assert "30.00" in pg.locator("#ranking tbody tr").first.inner_text()  # 600/1200 × 60
+    pg.select_option("#g-subject", "city:370600")
+    assert pg.locator("#g-subject option:has-text('烟台市')").count() == 1
+    pg.fill("#g-value", "88")
+    pg.click("#figure-form button[type=submit]")
+    assert "来源：" in pg.inner_text("#figures-error")
+    pg.fill("#g-value", "88")
+    pg.fill("#g-source", "烟台市统计局")
+    pg.click("#figure-form button[type=submit]")
+    pg.wait_for_selector("#figure-table:has-text('烟台市统计局')")
+    pg.select_option("#j-subject", f"chain:{chain_id}")
+    pg.fill("#j-points", "-2")
+    pg.fill("#j-reason", "调度迟报")
+    pg.fill("#j-decided_on", office_today().isoformat())
+    pg.click("#adjustment-form button[type=submit]")
+    pg.wait_for_selector("#adjustment-table:has-text('调度迟报')")
+    assert "28.00" in pg.locator("#ranking tbody tr").first.inner_text()
+    pg.locator("#figure-table tbody tr").first.locator("button:has-text('删除')").click()
+    pg.wait_for_selector("#figure-table:has-text('暂无填报数据')")
+    shot(pg, "22-assessment-inputs")
+
     # the chain's annual task list: add a task, record it done
     pg.goto(f"{base}/chains/{chain_id}/tasks")
     pg.click("#new-task summary")
@@ -139,4 +167,13 @@ def test_score_the_chains_and_keep_a_task_list(site: tuple[str, int, str], page:
     row = pg.locator("#tasks tbody tr").first
     assert row.locator(".status").inner_text() == "已完成"
     assert "协议已签订" in row.inner_text()
+
+    # edit the task: owner and evidence text
+    row.locator(".task-edit summary").click()
+    row.locator("input[name=owner_person]").fill("王五")
+    row.locator("input[name=evidence]").fill("签约协议")
+    row.locator("button:has-text('保存修改')").click()
+    pg.wait_for_load_state("load")
+    row = pg.locator("#tasks tbody tr").first
+    assert "王五" in row.inner_text()
     shot(pg, "21-annual-tasks")
