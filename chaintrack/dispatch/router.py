@@ -50,7 +50,8 @@ ExportFormat = Annotated[
     Query(description="json (default) or xlsx (an Excel workbook)"),
 ]
 XLSX_RESPONSE: dict[int | str, dict[str, Any]] = {
-    200: {"content": {export.XLSX_MEDIA_TYPE: {}}, "description": "JSON, or Excel (xlsx)"}
+    200: {"content": {export.XLSX_MEDIA_TYPE: {}}, "description": "JSON, or Excel (xlsx)"},
+    **problem_responses(NotFound, ValidationProblem),
 }
 
 

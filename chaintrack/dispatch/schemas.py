@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
-from pydantic import Field
+from pydantic import Field, StrictBool
 
 from chaintrack.common.schemas import InputModel, OutputModel
 from chaintrack.models.enums import ProjectStatus, ReviewAction, ReviewState
@@ -68,7 +68,7 @@ class RoundDetail(RoundOut):
 
 
 class DispatchSubmit(ProgressSubmit):
-    confirm_warnings: bool = Field(
+    confirm_warnings: StrictBool = Field(
         default=False,
         description="确认提示后报送 / submit despite the warnings (cumulative above total, "
         "progress going down, zero investment while under construction, unusual month)",
