@@ -232,9 +232,12 @@ def notify(round_id: RoundId, session: SessionDep) -> dict[str, int]:
         "`warnings`) until `confirm_warnings` is true. Refused outright: projects not yet "
         "started or cancelled, a period before the start or after the current month."
     ),
-    responses=problem_responses(
-        NotFound, Conflict, PreconditionFailed, PreconditionRequired, ValidationProblem
-    ),
+    responses={
+        200: {"model": ProgressReportDetail, "description": "A resubmission (new revision)"},
+        **problem_responses(
+            NotFound, Conflict, PreconditionFailed, PreconditionRequired, ValidationProblem
+        ),
+    },
 )
 def submit(
     project_id: ProjectId,
