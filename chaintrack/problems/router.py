@@ -7,7 +7,7 @@ The project routes of before (``POST /projects/{id}/problems``, ``PATCH /problem
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query, Response
 from sqlalchemy.orm import Session
@@ -28,7 +28,8 @@ from chaintrack.errors import (
 from chaintrack.history import office_today
 from chaintrack.models import Problem
 from chaintrack.models.enums import ProblemLevel, ProblemState, ProblemSubject, UserRole
-from chaintrack.problems import service
+from chaintrack.problems import export, service
+from chaintrack.problems.filters import ProblemFilters
 from chaintrack.problems.schemas import (
     CategoryOut,
     NoticeOut,
@@ -45,6 +46,7 @@ from chaintrack.problems.schemas import (
     SuperviseIn,
 )
 from chaintrack.progress.schemas import ProblemOut
+from chaintrack.reports.render import XLSX_MEDIA_TYPE
 from chaintrack.progress.service_problems import problem_out
 
 router = APIRouter(tags=["problems"])
@@ -109,26 +111,29 @@ def raise_problem(
     "/problems",
     response_model=Page[ProblemListItem],
     summary="Problems across chains (问题清单)",
-    description="Newest first; filters combine. `mine=true`: those I raised.",
-    responses=problem_responses(ValidationProblem),
+    description=(
+        "Newest first; filters combine. `mine=true`: those I raised. `format=xlsx`: every "
+        "matching problem (not one page) as an Excel workbook, with the same filters."
+    ),
+    responses={
+        **problem_responses(ValidationProblem),
+        200: {"content": {XLSX_MEDIA_TYPE: {}}, "description": "The page, or the workbook"},
+    },
 )
 def list_problems(
     session: SessionDep,
-    principal: CurrentPrincipal,
+    filters: ProblemFilters,
     page: PageDep,
-    chain_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
-    state: ProblemState | None = None,
-    level: ProblemLevel | None = None,
-    category: Annotated[str | None, Query(max_length=32)] = None,
-    subject: ProblemSubject | None = None,
-    overdue: bool | None = None,
-    mine: bool = False,
-    responsible_unit: Annotated[str | None, Query(max_length=128)] = None,
-) -> Page[ProblemListItem]:
-    filters = service.LoopFilters(
-        chain_id, state, level, category, subject, overdue,
-        principal.id if mine else None, responsible_unit,
-    )  # fmt: skip
+    format: Annotated[Literal["json", "xlsx"], Query(description="json (default) or xlsx")] = (
+        "json"
+    ),
+) -> Any:
+    if format == "xlsx":
+        return Response(
+            export.workbook(service.export_problems(session, filters)),
+            media_type=XLSX_MEDIA_TYPE,
+            headers={"Content-Disposition": export.DISPOSITION},
+        )
     return service.list_problems(session, filters, page)
 
 

@@ -396,11 +396,7 @@ def _item(row: Any, today: dt.date) -> ProblemListItem:
     )
 
 
-def list_problems(
-    session: Session, filters: LoopFilters, page: PageParams
-) -> Page[ProblemListItem]:
-    """The problems matching the filters, newest first: two statements at any size."""
-    today = office_today()
+def _filtered(filters: LoopFilters, today: dt.date) -> Select[Any]:
     stmt = _list_stmt()
     if filters.chain_id is not None:
         stmt = stmt.where(Problem.chain_id == filters.chain_id)
@@ -421,11 +417,29 @@ def list_problems(
         stmt = stmt.where(_overdue_clause(today))
     elif filters.overdue is False:
         stmt = stmt.where(not_(_overdue_clause(today)))
-    stmt = stmt.order_by(Problem.raised_at.desc(), Problem.id.desc())
-    total, rows = paginate(session, stmt, page)
+    return stmt.order_by(Problem.raised_at.desc(), Problem.id.desc())
+
+
+def list_problems(
+    session: Session, filters: LoopFilters, page: PageParams
+) -> Page[ProblemListItem]:
+    """The problems matching the filters, newest first: two statements at any size."""
+    today = office_today()
+    total, rows = paginate(session, _filtered(filters, today), page)
     return Page(
         items=[_item(r, today) for r in rows], total=total, limit=page.limit, offset=page.offset
     )
+
+
+#: At most this many rows in one export (the province has a few thousand open problems).
+EXPORT_LIMIT = 50_000
+
+
+def export_problems(session: Session, filters: LoopFilters) -> list[ProblemListItem]:
+    """Every problem matching the filters (not one page), newest first: one statement."""
+    today = office_today()
+    rows = session.execute(_filtered(filters, today).limit(EXPORT_LIMIT)).all()
+    return [_item(r, today) for r in rows]
 
 
 def _steps(session: Session, problem_id: int) -> list[StepOut]:
