@@ -17,13 +17,8 @@ API = "/api/v1"
 
 
 def _problems(db, chain, n: int, **kw) -> list[Problem]:
-    rows = [
-        Problem(
-            subject="chain", chain_id=chain.id, period=f"{office_today():%Y-%m}",
-            description=kw.pop("description", "链上问题"), **kw,
-        )
-        for _ in range(n)
-    ]  # fmt: skip
+    fields = {"subject": "chain", "period": f"{office_today():%Y-%m}", "description": "链上问题"}
+    rows = [Problem(chain_id=chain.id, **{**fields, **kw}) for _ in range(n)]
     db.add_all(rows)
     db.flush()
     return rows
@@ -69,3 +64,62 @@ def test_excel_export_reads_the_lists_filters(db, make_user, client_for, count_s
     assert len(rows) == 1
     assert me.get(f"{API}/problems", params={"format": "pdf"}).status_code == 422
 
+
+def _at(day: str, hour: int = 2) -> dt.datetime:
+    return dt.datetime.fromisoformat(f"{day}T{hour:02d}:00:00+00:00")
+
+
+def test_report_and_dashboard_show_the_loop_figures_as_of_a_day(db, make_user, client_for):
+    chain = make_chain(db)
+    me = client_for(make_user(UserRole.VIEWER))
+    # September: raised on the 20th (18:00 UTC is the 21st in the office), handled on the 30th
+    _problems(
+        db, chain, 1, period="2026-09", raised_at=_at("2026-09-20", 18), state="handled",
+        status="resolved", resolved_on=dt.date(2026, 9, 30),
+    )  # fmt: skip
+    # October: one handled in 4 days and rated 满意, one overdue, one rated 基本满意
+    _problems(
+        db, chain, 1, period="2026-10", raised_at=_at("2026-10-05"), state="rated",
+        status="resolved", resolved_on=dt.date(2026, 10, 9), satisfaction="satisfied",
+    )  # fmt: skip
+    _problems(
+        db, chain, 1, period="2026-10", raised_at=_at("2026-10-06"), state="rated",
+        status="resolved", resolved_on=dt.date(2026, 10, 11), satisfaction="fairly",
+    )  # fmt: skip
+    _problems(
+        db, chain, 1, period="2026-10", raised_at=_at("2026-10-10"), state="in_progress",
+        deadline=dt.date(2026, 10, 20),
+    )  # fmt: skip
+
+    october = me.get(f"{API}/reports/chains/{chain.id}", params={"period": "2026-10"}).json()
+    loop = october["problems"]["loop"]
+    # closed by the day: 9 (the 21st to the 30th), 4 and 5 days; 2 of 2 rated satisfied
+    assert loop == {
+        "open": 1,
+        "overdue": 1,
+        "closed_this_month": 2,
+        "average_days_to_close": "6.0",
+        "satisfaction_pct": "100.00",
+    }
+    september = me.get(f"{API}/reports/chains/{chain.id}", params={"period": "2026-09"}).json()
+    assert september["problems"]["loop"] == {
+        "open": 0,
+        "overdue": 0,
+        "closed_this_month": 1,
+        "average_days_to_close": "9.0",
+        "satisfaction_pct": None,
+    }
+    csv = me.get(
+        f"{API}/reports/chains/{chain.id}", params={"period": "2026-10", "format": "csv"}
+    ).content.decode("utf-8-sig")
+    assert "【问题闭环】" in csv and "平均办结用时（天）,6.0" in csv
+
+    board = me.get(f"{API}/reports/dashboard", params={"period": "2026-10"}).json()
+    row = next(r for r in board["rows"] if r["chain_id"] == chain.id)
+    assert (row["open_problems"], row["overdue_problems"], row["closed_this_month"]) == (1, 1, 2)
+    assert row["average_days_to_close"] == "6.0" and row["satisfaction_pct"] == "100.00"
+    totals = board["totals"]
+    assert totals["closed_this_month"] >= 2 and totals["average_days_to_close"] is not None
+    xlsx = me.get(f"{API}/reports/dashboard", params={"period": "2026-10", "format": "xlsx"})
+    header = _sheet(xlsx.content)[0]
+    assert "平均办结用时（天）" in header and "问题满意率（%）" in header

@@ -27,7 +27,7 @@ from chaintrack.errors import (
 )
 from chaintrack.history import office_today
 from chaintrack.models import Problem
-from chaintrack.models.enums import ProblemLevel, ProblemState, ProblemSubject, UserRole
+from chaintrack.models.enums import UserRole
 from chaintrack.problems import export, service
 from chaintrack.problems.filters import ProblemFilters
 from chaintrack.problems.schemas import (
@@ -46,8 +46,8 @@ from chaintrack.problems.schemas import (
     SuperviseIn,
 )
 from chaintrack.progress.schemas import ProblemOut
-from chaintrack.reports.render import XLSX_MEDIA_TYPE
 from chaintrack.progress.service_problems import problem_out
+from chaintrack.reports.render import XLSX_MEDIA_TYPE
 
 router = APIRouter(tags=["problems"])
 API_PREFIX = "/api/v1"

@@ -39,7 +39,7 @@ from chaintrack.models.enums import (
     ProblemSubject,
     Satisfaction,
 )
-from chaintrack.problems import rules
+from chaintrack.problems import figures_sql, rules
 from chaintrack.problems.schemas import (
     CategoryOut,
     NoticeOut,
@@ -547,7 +547,7 @@ def loop_figures(session: Session, as_of: dt.date | None = None) -> dict[str, An
     month_start = day.replace(day=1)
     raised = Problem.raised_at < end
     closed_by = and_(Problem.resolved_on.is_not(None), Problem.resolved_on <= day)
-    handled = and_(closed_by, Problem.state.in_((ProblemState.HANDLED, ProblemState.RATED)))
+    handled = figures_sql.closed_by(day)
     open_ = and_(raised, not_(closed_by))
 
     def n(cond: Any) -> Any:
@@ -567,14 +567,8 @@ def loop_figures(session: Session, as_of: dt.date | None = None) -> dict[str, An
                 )
             ),
             n(and_(handled, Problem.resolved_on >= month_start)),
-            n(and_(raised, Problem.state == ProblemState.RATED)),
-            n(
-                and_(
-                    raised,
-                    Problem.state == ProblemState.RATED,
-                    Problem.satisfaction.in_((Satisfaction.SATISFIED, Satisfaction.FAIRLY)),
-                )
-            ),
+            n(and_(raised, figures_sql.rated())),
+            n(and_(raised, figures_sql.satisfied())),
         )
         .where(raised)
         .group_by(Problem.chain_id)
