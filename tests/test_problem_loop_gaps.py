@@ -123,3 +123,10 @@ def test_report_and_dashboard_show_the_loop_figures_as_of_a_day(db, make_user, c
     xlsx = me.get(f"{API}/reports/dashboard", params={"period": "2026-10", "format": "xlsx"})
     header = _sheet(xlsx.content)[0]
     assert "平均办结用时（天）" in header and "问题满意率（%）" in header
+
+    # the pages show them: the chain report's card and the overview's columns
+    page = me.get(f"/chains/{chain.id}/report", params={"period": "2026-10"})
+    assert page.status_code == 200 and 'id="problem-figures"' in page.text
+    assert "平均办结用时 6.0 天" in page.text and "满意率 100.00%" in page.text
+    page = me.get("/overview", params={"period": "2026-10"})
+    assert page.status_code == 200 and "平均办结天数" in page.text and "问题满意率" in page.text
