@@ -13,7 +13,7 @@ from fastapi import APIRouter, Path, Query, Response
 from sqlalchemy.orm import Session
 
 from chaintrack.auth.deps import CurrentPrincipal, Principal
-from chaintrack.auth.permissions import ChainOf, Ref, chain_write, raiser_only
+from chaintrack.auth.permissions import ChainOf, Ref, chain_write, project_write, raiser_only
 from chaintrack.common.concurrency import IfMatch, created, set_etag
 from chaintrack.common.deps import SessionDep
 from chaintrack.common.pagination import Page, PageDep
@@ -85,7 +85,7 @@ def categories(session: SessionDep) -> list[CategoryOut]:
 @router.post(
     "/problems",
     dependencies=[
-        chain_write(
+        project_write(
             ChainOf.body_chain(), Ref.project("project_id"), Ref.enterprise("enterprise_id")
         )
     ],
@@ -95,7 +95,8 @@ def categories(session: SessionDep) -> list[CategoryOut]:
     description=(
         "On a chain, one of its projects (`project_id`) or one of its enterprises "
         "(`enterprise_id`, 企业诉求). It starts 待受理 at the county level with a deadline "
-        "15 days away unless one is given; the raiser is the signed-in user."
+        "15 days away unless one is given; the raiser is the signed-in user. A reporter "
+        "(填报员) raises problems on the projects and enterprises of their region."
     ),
     responses=problem_responses(NotFound, ValidationProblem),
 )

@@ -159,7 +159,7 @@ def new_problem(
     dependencies=[
         page_rule(
             Rule(
-                Access.CHAIN,
+                Access.PROJECT,
                 ChainOf.body_chain(),
                 (Ref.project("project_id"), Ref.enterprise("enterprise_id")),
             )
