@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import itertools
 
 from openpyxl import load_workbook
 
@@ -170,3 +171,37 @@ def test_reporters_raise_problems_in_their_scope(db, make_user, client_for):
     pid = raise_on(project_id=here.id).json()["id"]
     r = me.post(f"{API}/problems/{pid}/accept", json={}, headers={"If-Match": '"1"'})
     assert r.status_code == 403
+
+
+def test_generate_runs_problems_through_the_loop(db):
+    from sqlalchemy import func, select
+
+    from chaintrack.models import ProblemStep, SupervisionNotice
+    from chaintrack.seeding.synthetic import generate
+
+    nested = db.begin_nested()
+    counts = generate(db.connection(), seed=5, scale=0.02, end_period="2026-10")
+    assert counts["problems"] > 50 and counts["problem_steps"] > 2 * counts["problems"]
+    assert counts["supervision_notices"] > 0
+    states = dict(
+        db.execute(select(Problem.state, func.count()).group_by(Problem.state)).tuples().all()
+    )
+    assert {"in_progress", "handled", "rated", "returned"} <= {str(s) for s in states}
+    horizon = dt.date(2026, 10, 31)
+    # every problem's steps start with 提出 and chain from state to state to its own
+    steps: dict[int, list[ProblemStep]] = {}
+    for s in db.scalars(select(ProblemStep).order_by(ProblemStep.problem_id, ProblemStep.id)):
+        steps.setdefault(s.problem_id, []).append(s)
+    for p in db.scalars(select(Problem)):
+        trail = steps[p.id]
+        assert trail[0].action == "raise" and trail[0].from_state is None
+        for before, after in itertools.pairwise(trail):
+            assert (after.from_state, after.from_level) == (before.to_state, before.to_level)
+            assert after.acted_at >= before.acted_at
+        assert (trail[-1].to_state, trail[-1].to_level) == (p.state, p.level)
+        assert p.raised_at.date() <= horizon and (p.resolved_on or horizon) <= horizon
+        if p.resolved_on is not None:
+            assert p.resolved_on >= p.raised_at.date()
+    late = db.scalar(select(func.max(SupervisionNotice.issued_at)))
+    assert late is not None and late.date() <= horizon
+    nested.rollback()
