@@ -47,13 +47,14 @@ from chaintrack.problems.schemas import (
 )
 from chaintrack.progress.schemas import ProblemOut
 from chaintrack.progress.service_problems import problem_out
-from chaintrack.reports.render import XLSX_MEDIA_TYPE
+from chaintrack.reports.render import XLSX_MEDIA_TYPE, to_json
 
 router = APIRouter(tags=["problems"])
 API_PREFIX = "/api/v1"
 MAX_ID = 2_147_483_647
 ProblemId = Annotated[int, Path(ge=1, le=MAX_ID, description="Problem id")]
 NoticeId = Annotated[int, Path(ge=1, le=MAX_ID, description="Supervision notice id")]
+JSON = "application/json"
 STEP_ERRORS = problem_responses(
     NotFound, Conflict, PreconditionFailed, PreconditionRequired, ValidationProblem
 )
@@ -135,7 +136,8 @@ def list_problems(
             media_type=XLSX_MEDIA_TYPE,
             headers={"Content-Disposition": export.DISPOSITION},
         )
-    return service.list_problems(session, filters, page)
+    # validated once, as built: written straight to JSON (as the reports are)
+    return Response(to_json(service.list_problems(session, filters, page)), media_type=JSON)
 
 
 @router.get(
@@ -163,8 +165,9 @@ def timeline(
         "督办 — as of a day (today by default). A fixed number of statements at any size."
     ),
 )
-def figures(session: SessionDep, as_of: dt.date | None = None) -> ProblemFiguresOut:
-    return ProblemFiguresOut.model_validate(service.figures(session, as_of or office_today()))
+def figures(session: SessionDep, as_of: dt.date | None = None) -> Any:
+    out = ProblemFiguresOut.model_validate(service.figures(session, as_of or office_today()))
+    return Response(to_json(out), media_type=JSON)
 
 
 # --- the steps: If-Match on the problem; 409 with the allowed actions otherwise --------

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session, aliased
 from chaintrack.chains.service import require_chain
 from chaintrack.common.concurrency import check_if_match
 from chaintrack.common.pagination import Page, PageParams, paginate
+from chaintrack.common.sql import SQL_ONE, SQL_ZERO
 from chaintrack.errors import Conflict, FieldError, ValidationProblem, not_found
 from chaintrack.history import OFFICE_TZ, office_today
 from chaintrack.models import (
@@ -396,8 +397,10 @@ def _item(row: Any, today: dt.date) -> ProblemListItem:
     )
 
 
-def _filtered(filters: LoopFilters, today: dt.date) -> Select[Any]:
-    stmt = _list_stmt()
+def _filtered(
+    filters: LoopFilters, today: dt.date, base: Select[Any] | None = None
+) -> Select[Any]:
+    stmt = _list_stmt() if base is None else base
     if filters.chain_id is not None:
         stmt = stmt.where(Problem.chain_id == filters.chain_id)
     if filters.state is not None:
@@ -425,7 +428,10 @@ def list_problems(
 ) -> Page[ProblemListItem]:
     """The problems matching the filters, newest first: two statements at any size."""
     today = office_today()
-    total, rows = paginate(session, _filtered(filters, today), page)
+    stmt = _filtered(filters, today)
+    # the count reads the problems alone: the joins add a name each, never a row
+    count = _filtered(filters, today, select(Problem.id))
+    total, rows = paginate(session, stmt, page, count=count)
     return Page(
         items=[_item(r, today) for r in rows], total=total, limit=page.limit, offset=page.offset
     )
@@ -548,15 +554,16 @@ def loop_figures(session: Session, as_of: dt.date | None = None) -> dict[str, An
     raised = Problem.raised_at < end
     closed_by = and_(Problem.resolved_on.is_not(None), Problem.resolved_on <= day)
     handled = figures_sql.closed_by(day)
-    open_ = and_(raised, not_(closed_by))
+    # Every row counted is raised by the day (the WHERE), so no CASE repeats it.
+    open_ = not_(closed_by)
 
     def n(cond: Any) -> Any:
-        return func.coalesce(func.sum(case((cond, 1), else_=0)), 0)
+        return func.coalesce(func.sum(case((cond, SQL_ONE), else_=SQL_ZERO)), SQL_ZERO)
 
     stmt = (
         select(
             Problem.chain_id,
-            n(raised),
+            func.count(),
             n(open_),
             n(and_(open_, Problem.deadline.is_not(None), Problem.deadline < day)),
             n(handled),
@@ -567,8 +574,8 @@ def loop_figures(session: Session, as_of: dt.date | None = None) -> dict[str, An
                 )
             ),
             n(and_(handled, Problem.resolved_on >= month_start)),
-            n(and_(raised, figures_sql.rated())),
-            n(and_(raised, figures_sql.satisfied())),
+            n(figures_sql.rated()),
+            n(figures_sql.satisfied()),
         )
         .where(raised)
         .group_by(Problem.chain_id)
