@@ -86,7 +86,7 @@ class ReplyIn(InputModel):
     reply: Note = Field(description="督办回复 / the reply")
 
 
-class StepOut(OutputModel):
+class ProblemStepOut(OutputModel):
     id: int
     action: ProblemAction
     action_label: str
@@ -125,7 +125,7 @@ class ProblemListItem(ProblemOut):
 
 
 class ProblemTimeline(ProblemListItem):
-    steps: list[StepOut]
+    steps: list[ProblemStepOut]
     notices: list[NoticeOut]
     allowed_actions: list[ProblemAction] = Field(description="What the signed-in user may do now")
 

@@ -50,10 +50,10 @@ from chaintrack.problems.schemas import (
     ProblemRaise,
     ProblemRate,
     ProblemReturn,
+    ProblemStepOut,
     ProblemTimeline,
     ReplyIn,
     StepNote,
-    StepOut,
     SuperviseIn,
 )
 from chaintrack.problems.steps import record_step
@@ -397,9 +397,7 @@ def _item(row: Any, today: dt.date) -> ProblemListItem:
     )
 
 
-def _filtered(
-    filters: LoopFilters, today: dt.date, base: Select[Any] | None = None
-) -> Select[Any]:
+def _filtered(filters: LoopFilters, today: dt.date, base: Select[Any] | None = None) -> Select[Any]:
     stmt = _list_stmt() if base is None else base
     if filters.chain_id is not None:
         stmt = stmt.where(Problem.chain_id == filters.chain_id)
@@ -448,7 +446,7 @@ def export_problems(session: Session, filters: LoopFilters) -> list[ProblemListI
     return [_item(r, today) for r in rows]
 
 
-def _steps(session: Session, problem_id: int) -> list[StepOut]:
+def _steps(session: Session, problem_id: int) -> list[ProblemStepOut]:
     actor = aliased(User)
     rows = session.execute(
         select(ProblemStep, actor.display_name)
@@ -457,7 +455,7 @@ def _steps(session: Session, problem_id: int) -> list[StepOut]:
         .order_by(ProblemStep.id)
     ).all()
     return [
-        StepOut(
+        ProblemStepOut(
             id=s.id,
             action=s.action,
             action_label=s.action.label_zh,
