@@ -58,11 +58,35 @@ TIERS = (
     "quasi_unicorn",
 )
 
+# The problem loop's figures (chaintrack/problems/figures_sql.py): open and overdue, then
+# closed this month, closed by the day, their days to close, rated, satisfied.
+# DAYS_TO_CLOSE is replaced per driver in ``run``.
+PR_OPEN = (
+    "pr.period <= :period AND (pr.resolved_on IS NULL OR pr.resolved_on > :day) "
+    "AND (pr.status = 'open' OR pr.resolved_on IS NOT NULL)"
+)
+PR_CLOSED = "pr.resolved_on <= :day AND pr.state IN ('handled', 'rated')"
+PROBLEM_FIGURES = (
+    f"sum(CASE WHEN {PR_OPEN} THEN 1 ELSE 0 END), "
+    f"sum(CASE WHEN {PR_OPEN} AND pr.deadline < :day THEN 1 ELSE 0 END), "
+    f"sum(CASE WHEN {PR_CLOSED} AND pr.resolved_on >= :month_start THEN 1 ELSE 0 END), "
+    f"sum(CASE WHEN {PR_CLOSED} THEN 1 ELSE 0 END), "
+    f"sum(CASE WHEN {PR_CLOSED} THEN DAYS_TO_CLOSE ELSE 0 END), "
+    "sum(CASE WHEN pr.state = 'rated' THEN 1 ELSE 0 END), "
+    "sum(CASE WHEN pr.state = 'rated' AND pr.satisfaction IN ('satisfied', 'fairly') "
+    "THEN 1 ELSE 0 END)"
+)
+DAYS_TO_CLOSE = {
+    "sqlite": "CAST(julianday(pr.resolved_on) - julianday(date(pr.raised_at, '+8 hours')) "
+    "AS INTEGER)",
+    "pyformat": "(pr.resolved_on - CAST(timezone('Asia/Shanghai', pr.raised_at) AS DATE))",
+}
+
 CHAIN_REPORT = [
     # Every single figure in one row: the chain, node counts by assessment, members
     # (now, previous, by role, nodes covered), tiers, investment, previous period.
     "SELECT c.id, c.code, c.name_zh, c.name_en, g.name_zh, c.status, nc.*, mc.*, tc.*, inv.*, "
-    "prev.*, (SELECT count(*) FROM problems pr JOIN projects p ON p.id = pr.project_id "
+    "prev.*, pf.*, (SELECT count(*) FROM problems pr JOIN projects p ON p.id = pr.project_id "
     "WHERE p.chain_id = :chain AND pr.period <= :prev_period AND (pr.resolved_on IS NULL "
     "OR pr.resolved_on > :prev_day)) "
     "FROM chains c LEFT JOIN chain_groups g ON g.id = c.group_id "
@@ -93,6 +117,8 @@ CHAIN_REPORT = [
     "WHERE p.chain_id = :chain AND r.period <= :period AND r.superseded_at IS NULL) inv "
     "CROSS JOIN (SELECT count(*), sum(CASE WHEN status = 'under_construction' THEN 1 ELSE 0 END) "
     f"FROM ({_status(':prev_day')}) ps) prev "
+    f"CROSS JOIN (SELECT {PROBLEM_FIGURES} FROM problems pr "
+    "WHERE pr.chain_id = :chain AND pr.period <= :period) pf "
     "WHERE c.id = :chain",
     "SELECT role, person_name, title, organisation, start_on FROM chain_leaders "
     "WHERE chain_id = :chain AND start_on <= :day AND (end_on IS NULL OR end_on > :day) "
@@ -164,10 +190,8 @@ DASHBOARD = [
     "sum(CASE WHEN r.period >= :year_start THEN r.investment_month ELSE 0 END), "
     "sum(r.investment_month) FROM progress_reports r JOIN projects p ON p.id = r.project_id "
     "WHERE r.period <= :period AND r.superseded_at IS NULL GROUP BY p.chain_id",
-    "SELECT p.chain_id, count(*), sum(CASE WHEN pr.deadline IS NOT NULL AND pr.deadline < :day "
-    "THEN 1 ELSE 0 END) FROM problems pr JOIN projects p ON p.id = pr.project_id "
-    "WHERE pr.period <= :period AND (pr.resolved_on IS NULL OR pr.resolved_on > :day) "
-    "GROUP BY p.chain_id",
+    f"SELECT pr.chain_id, {PROBLEM_FIGURES} FROM problems pr WHERE pr.period <= :period "
+    "GROUP BY pr.chain_id",
 ]
 
 _NAMED = re.compile(r":([a-z_]+)")
@@ -185,6 +209,7 @@ def run(conn: Any, statements: list[str], params: dict[str, Any], paramstyle: st
     pyformat = paramstyle == "pyformat"
     cur.execute("BEGIN ISOLATION LEVEL REPEATABLE READ" if pyformat else "BEGIN")
     for sql in statements:
+        sql = sql.replace("DAYS_TO_CLOSE", DAYS_TO_CLOSE["pyformat" if pyformat else "sqlite"])
         if pyformat:
             sql = _NAMED.sub(r"%(\1)s", sql)
         cur.execute(sql, params)

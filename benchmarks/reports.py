@@ -74,9 +74,11 @@ def floor_params(engine_name: str, chain_id: int, period: str) -> dict[str, Any]
         "year_start": f"{year}-01",
         "prev_year_start": f"{prev_period[:4]}-01",
         "year": year,
+        "month_start": day.replace(day=1),
     }
     if engine_name == "sqlite":
         params["day"], params["prev_day"] = day.isoformat(), prev_day.isoformat()
+        params["month_start"] = day.replace(day=1).isoformat()
     return params
 
 

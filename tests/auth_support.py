@@ -472,7 +472,10 @@ def _loop_problem(w: World, state: str = "pending", raised_by: int | None = None
 
 @builder("POST", "/problems")
 def _raise_problem(w: World) -> Req:
-    return Req("POST", f"{API}/problems", {"chain_id": w.chain.id, "description": "用地紧张"})
+    # on a project of the world (in the region of reporter_in, issue 17 wave 3)
+    p = make_project(w.db, w.chain)
+    body = {"chain_id": w.chain.id, "project_id": p.id, "description": "用地紧张"}
+    return Req("POST", f"{API}/problems", body)
 
 
 @builder("POST", "/problems/{problem_id}/accept")
@@ -910,7 +913,9 @@ def _page_task_note(w: World) -> PageReq:
 
 @page_builder("/problems/new")
 def _page_raise_problem(w: World) -> PageReq:
-    return PageReq("/problems/new", {"chain_id": str(w.chain.id), "description": "页面问题"})
+    p = make_project(w.db, w.chain)  # in reporter_in's region (issue 17 wave 3)
+    body = {"chain_id": str(w.chain.id), "project_id": str(p.id), "description": "页面问题"}
+    return PageReq("/problems/new", body)
 
 
 @page_builder("/problems/{problem_id}/accept")

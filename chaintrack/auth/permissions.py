@@ -374,7 +374,7 @@ def require(rule: Rule) -> DependsParam:
         }
         body = await _validated_body(request) if rule.needs_body else None
         if principal.role is UserRole.REPORTER:
-            await run_in_threadpool(check_reporter_rule, rule, principal, session, path)
+            await run_in_threadpool(check_reporter_rule, rule, principal, session, path, body)
             return
         await run_in_threadpool(check_chain_rule, rule, principal, session, path, body)
 
@@ -386,16 +386,61 @@ def require(rule: Rule) -> DependsParam:
 
 
 def check_reporter_rule(
-    rule: Rule, principal: Principal, session: Session, path: dict[str, int | None]
+    rule: Rule,
+    principal: Principal,
+    session: Session,
+    path: dict[str, int | None],
+    body: Any = None,
 ) -> None:
-    """For a reporter: the target project (path id) must lie in their scope."""
+    """For a reporter: the target project (path id) must lie in their scope; for a rule
+    on a body (raising a problem), the project or enterprise it names must."""
     from chaintrack.dispatch.scope import project_in_scope
 
     target = rule.target
+    if target is not None and target.location == "body":
+        check_reporter_body(rule, principal, session, body)
+        return
     value = path.get(target.field) if target is not None else None
     if target is None or value is None or target.entity not in ("project", "problem"):
         raise forbidden("填报员不能进行此操作 / a reporter cannot do this")
     project_in_scope(session, principal.id, target.entity, value)
+
+
+def check_reporter_body(rule: Rule, principal: Principal, session: Session, body: Any) -> None:
+    """A reporter raises problems on the projects of their scope and on the enterprises of
+    their region (their own enterprise, if the scope names one); not on a whole chain."""
+    from chaintrack.dispatch.scope import scope_of
+    from chaintrack.models import Enterprise
+
+    named = False
+    places: list[tuple[str, int | None]] = []
+    for ref in rule.refs:
+        for value in _body_values(body, ref):
+            named = True
+            if ref.entity == "project":
+                stmt = select(Project.region_code, Project.owner_enterprise_id)
+                row = session.execute(stmt.where(Project.id == value)).first()
+            elif ref.entity == "enterprise":
+                stmt = select(Enterprise.region_code, Enterprise.id)
+                row = session.execute(stmt.where(Enterprise.id == value)).first()
+            else:
+                continue
+            if row is not None:  # an unknown one: the endpoint answers 422 naming the field
+                places.append((row[0], row[1]))
+    if not named:
+        raise forbidden(
+            "填报员只能就本辖区的项目或企业提出问题 / a reporter raises problems on a project "
+            "or an enterprise of their region, not on a whole chain"
+        )
+    scope = scope_of(session, principal.id)
+    for region_code, owner in places:
+        if scope is None or not scope.covers(region_code, owner):
+            where = scope.region_code if scope else "（未设置）"
+            raise Forbidden(
+                f"项目或企业不在您的填报辖区（{where}）内 / the project or enterprise is outside "
+                f"your region ({where})",
+                rule="reporter_scope",
+            )
 
 
 def project_write(target: Target, *refs: Target) -> DependsParam:
@@ -456,6 +501,12 @@ def _permission_text(rule: Rule | None) -> str:
             "register is shared); viewers get 403."
         )
     target = rule.target.describe() if rule.target else ""
+    if rule.access is Access.PROJECT and rule.target and rule.target.location == "body":
+        return (
+            f"管理员、该产业链的编辑，或就本辖区项目/企业提出的填报员 / administrators, editors "
+            f"of the chain of `{target}`, or reporters naming a project or enterprise of their "
+            "region; others get 403."
+        )
     if rule.access is Access.PROJECT:
         return (
             f"管理员、该产业链的编辑或辖区覆盖该项目的填报员 / administrators, editors of the "

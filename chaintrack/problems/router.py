@@ -6,13 +6,13 @@ The project routes of before (``POST /projects/{id}/problems``, ``PATCH /problem
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query, Response
 from sqlalchemy.orm import Session
 
 from chaintrack.auth.deps import CurrentPrincipal, Principal
-from chaintrack.auth.permissions import ChainOf, Ref, chain_write, raiser_only
+from chaintrack.auth.permissions import ChainOf, Ref, chain_write, project_write, raiser_only
 from chaintrack.common.concurrency import IfMatch, created, set_etag
 from chaintrack.common.deps import SessionDep
 from chaintrack.common.pagination import Page, PageDep
@@ -27,8 +27,9 @@ from chaintrack.errors import (
 )
 from chaintrack.history import office_today
 from chaintrack.models import Problem
-from chaintrack.models.enums import ProblemLevel, ProblemState, ProblemSubject, UserRole
-from chaintrack.problems import service
+from chaintrack.models.enums import UserRole
+from chaintrack.problems import export, service
+from chaintrack.problems.filters import ProblemFilters
 from chaintrack.problems.schemas import (
     CategoryOut,
     NoticeOut,
@@ -46,12 +47,14 @@ from chaintrack.problems.schemas import (
 )
 from chaintrack.progress.schemas import ProblemOut
 from chaintrack.progress.service_problems import problem_out
+from chaintrack.reports.render import XLSX_MEDIA_TYPE, to_json
 
 router = APIRouter(tags=["problems"])
 API_PREFIX = "/api/v1"
 MAX_ID = 2_147_483_647
 ProblemId = Annotated[int, Path(ge=1, le=MAX_ID, description="Problem id")]
 NoticeId = Annotated[int, Path(ge=1, le=MAX_ID, description="Supervision notice id")]
+JSON = "application/json"
 STEP_ERRORS = problem_responses(
     NotFound, Conflict, PreconditionFailed, PreconditionRequired, ValidationProblem
 )
@@ -83,7 +86,7 @@ def categories(session: SessionDep) -> list[CategoryOut]:
 @router.post(
     "/problems",
     dependencies=[
-        chain_write(
+        project_write(
             ChainOf.body_chain(), Ref.project("project_id"), Ref.enterprise("enterprise_id")
         )
     ],
@@ -93,7 +96,8 @@ def categories(session: SessionDep) -> list[CategoryOut]:
     description=(
         "On a chain, one of its projects (`project_id`) or one of its enterprises "
         "(`enterprise_id`, 企业诉求). It starts 待受理 at the county level with a deadline "
-        "15 days away unless one is given; the raiser is the signed-in user."
+        "15 days away unless one is given; the raiser is the signed-in user. A reporter "
+        "(填报员) raises problems on the projects and enterprises of their region."
     ),
     responses=problem_responses(NotFound, ValidationProblem),
 )
@@ -109,27 +113,31 @@ def raise_problem(
     "/problems",
     response_model=Page[ProblemListItem],
     summary="Problems across chains (问题清单)",
-    description="Newest first; filters combine. `mine=true`: those I raised.",
-    responses=problem_responses(ValidationProblem),
+    description=(
+        "Newest first; filters combine. `mine=true`: those I raised. `format=xlsx`: every "
+        "matching problem (not one page) as an Excel workbook, with the same filters."
+    ),
+    responses={
+        **problem_responses(ValidationProblem),
+        200: {"content": {XLSX_MEDIA_TYPE: {}}, "description": "The page, or the workbook"},
+    },
 )
 def list_problems(
     session: SessionDep,
-    principal: CurrentPrincipal,
+    filters: ProblemFilters,
     page: PageDep,
-    chain_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
-    state: ProblemState | None = None,
-    level: ProblemLevel | None = None,
-    category: Annotated[str | None, Query(max_length=32)] = None,
-    subject: ProblemSubject | None = None,
-    overdue: bool | None = None,
-    mine: bool = False,
-    responsible_unit: Annotated[str | None, Query(max_length=128)] = None,
-) -> Page[ProblemListItem]:
-    filters = service.LoopFilters(
-        chain_id, state, level, category, subject, overdue,
-        principal.id if mine else None, responsible_unit,
-    )  # fmt: skip
-    return service.list_problems(session, filters, page)
+    format: Annotated[Literal["json", "xlsx"], Query(description="json (default) or xlsx")] = (
+        "json"
+    ),
+) -> Any:
+    if format == "xlsx":
+        return Response(
+            export.workbook(service.export_problems(session, filters)),
+            media_type=XLSX_MEDIA_TYPE,
+            headers={"Content-Disposition": export.DISPOSITION},
+        )
+    # validated once, as built: written straight to JSON (as the reports are)
+    return Response(to_json(service.list_problems(session, filters, page)), media_type=JSON)
 
 
 @router.get(
@@ -157,8 +165,9 @@ def timeline(
         "督办 — as of a day (today by default). A fixed number of statements at any size."
     ),
 )
-def figures(session: SessionDep, as_of: IsoDate | None = None) -> ProblemFiguresOut:
-    return ProblemFiguresOut.model_validate(service.figures(session, as_of or office_today()))
+def figures(session: SessionDep, as_of: IsoDate | None = None) -> Any:
+    out = ProblemFiguresOut.model_validate(service.figures(session, as_of or office_today()))
+    return Response(to_json(out), media_type=JSON)
 
 
 # --- the steps: If-Match on the problem; 409 with the allowed actions otherwise --------

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session, aliased
 from chaintrack.chains.service import require_chain
 from chaintrack.common.concurrency import check_if_match
 from chaintrack.common.pagination import Page, PageParams, paginate
+from chaintrack.common.sql import SQL_ONE, SQL_ZERO
 from chaintrack.errors import Conflict, FieldError, ValidationProblem, not_found
 from chaintrack.history import OFFICE_TZ, office_today
 from chaintrack.models import (
@@ -39,7 +40,7 @@ from chaintrack.models.enums import (
     ProblemSubject,
     Satisfaction,
 )
-from chaintrack.problems import rules
+from chaintrack.problems import figures_sql, rules
 from chaintrack.problems.schemas import (
     CategoryOut,
     NoticeOut,
@@ -396,12 +397,8 @@ def _item(row: Any, today: dt.date) -> ProblemListItem:
     )
 
 
-def list_problems(
-    session: Session, filters: LoopFilters, page: PageParams
-) -> Page[ProblemListItem]:
-    """The problems matching the filters, newest first: two statements at any size."""
-    today = office_today()
-    stmt = _list_stmt()
+def _filtered(filters: LoopFilters, today: dt.date, base: Select[Any] | None = None) -> Select[Any]:
+    stmt = _list_stmt() if base is None else base
     if filters.chain_id is not None:
         stmt = stmt.where(Problem.chain_id == filters.chain_id)
     if filters.state is not None:
@@ -421,11 +418,32 @@ def list_problems(
         stmt = stmt.where(_overdue_clause(today))
     elif filters.overdue is False:
         stmt = stmt.where(not_(_overdue_clause(today)))
-    stmt = stmt.order_by(Problem.raised_at.desc(), Problem.id.desc())
-    total, rows = paginate(session, stmt, page)
+    return stmt.order_by(Problem.raised_at.desc(), Problem.id.desc())
+
+
+def list_problems(
+    session: Session, filters: LoopFilters, page: PageParams
+) -> Page[ProblemListItem]:
+    """The problems matching the filters, newest first: two statements at any size."""
+    today = office_today()
+    stmt = _filtered(filters, today)
+    # the count reads the problems alone: the joins add a name each, never a row
+    count = _filtered(filters, today, select(Problem.id))
+    total, rows = paginate(session, stmt, page, count=count)
     return Page(
         items=[_item(r, today) for r in rows], total=total, limit=page.limit, offset=page.offset
     )
+
+
+#: At most this many rows in one export (the province has a few thousand open problems).
+EXPORT_LIMIT = 50_000
+
+
+def export_problems(session: Session, filters: LoopFilters) -> list[ProblemListItem]:
+    """Every problem matching the filters (not one page), newest first: one statement."""
+    today = office_today()
+    rows = session.execute(_filtered(filters, today).limit(EXPORT_LIMIT)).all()
+    return [_item(r, today) for r in rows]
 
 
 def _steps(session: Session, problem_id: int) -> list[ProblemStepOut]:
@@ -533,16 +551,17 @@ def loop_figures(session: Session, as_of: dt.date | None = None) -> dict[str, An
     month_start = day.replace(day=1)
     raised = Problem.raised_at < end
     closed_by = and_(Problem.resolved_on.is_not(None), Problem.resolved_on <= day)
-    handled = and_(closed_by, Problem.state.in_((ProblemState.HANDLED, ProblemState.RATED)))
-    open_ = and_(raised, not_(closed_by))
+    handled = figures_sql.closed_by(day)
+    # Every row counted is raised by the day (the WHERE), so no CASE repeats it.
+    open_ = not_(closed_by)
 
     def n(cond: Any) -> Any:
-        return func.coalesce(func.sum(case((cond, 1), else_=0)), 0)
+        return func.coalesce(func.sum(case((cond, SQL_ONE), else_=SQL_ZERO)), SQL_ZERO)
 
     stmt = (
         select(
             Problem.chain_id,
-            n(raised),
+            func.count(),
             n(open_),
             n(and_(open_, Problem.deadline.is_not(None), Problem.deadline < day)),
             n(handled),
@@ -553,14 +572,8 @@ def loop_figures(session: Session, as_of: dt.date | None = None) -> dict[str, An
                 )
             ),
             n(and_(handled, Problem.resolved_on >= month_start)),
-            n(and_(raised, Problem.state == ProblemState.RATED)),
-            n(
-                and_(
-                    raised,
-                    Problem.state == ProblemState.RATED,
-                    Problem.satisfaction.in_((Satisfaction.SATISFIED, Satisfaction.FAIRLY)),
-                )
-            ),
+            n(figures_sql.rated()),
+            n(figures_sql.satisfied()),
         )
         .where(raised)
         .group_by(Problem.chain_id)

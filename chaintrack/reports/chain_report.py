@@ -32,6 +32,7 @@ from chaintrack.models.enums import (
     ProjectType,
     Tier,
 )
+from chaintrack.problems.figures_sql import closing_figures
 from chaintrack.projects.lifecycle import behind_schedule_reason
 from chaintrack.reports import schemas as s
 from chaintrack.reports.chain_queries import chain_statements
@@ -40,6 +41,7 @@ from chaintrack.reports.chain_summary import (
     MEMBER_COLUMNS,
     NODE_COLUMNS,
     PREVIOUS_COLUMNS,
+    PROBLEM_COLUMNS,
     TIER_COLUMNS,
 )
 from chaintrack.reports.sql import ZERO, AnySelect, window_values
@@ -70,7 +72,14 @@ CHANGE_LABELS = {
 
 def _figures(row: Sequence[Any]) -> dict[str, Any]:
     """The summary row's figures after the chain's own six columns, by name."""
-    names = (*NODE_COLUMNS, *MEMBER_COLUMNS, *TIER_COLUMNS, *INVESTMENT_COLUMNS, *PREVIOUS_COLUMNS)
+    names = (
+        *NODE_COLUMNS,
+        *MEMBER_COLUMNS,
+        *TIER_COLUMNS,
+        *INVESTMENT_COLUMNS,
+        *PREVIOUS_COLUMNS,
+        *PROBLEM_COLUMNS,
+    )
     return dict(zip(names, row[6:], strict=True))
 
 
@@ -225,7 +234,7 @@ class ChainReportBuilder:
             not_reported=silent,
         )
 
-    def problems(self) -> dict[str, Any]:
+    def problems(self, f: dict[str, Any]) -> dict[str, Any]:
         day = self.w.day
         items = [
             dict(
@@ -241,13 +250,22 @@ class ChainReportBuilder:
             )
             for pid, prj, code, name, period, desc, unit, deadline in self._run(self.q.problems)
         ]
-        return dict(open=len(items), overdue=sum(1 for i in items if i["overdue"]), items=items)
+        closing = [f[c] for c in PROBLEM_COLUMNS[2:]]
+        loop = dict(
+            open=f["problems_open"], overdue=f["problems_overdue"], **closing_figures(closing)
+        )
+        return dict(
+            open=len(items),
+            overdue=sum(1 for i in items if i["overdue"]),
+            items=items,
+            loop=loop,
+        )
 
     def build(self, generated_at: dt.datetime) -> dict[str, Any]:
         """The report as plain data in the shape of :class:`schemas.ChainReport`."""
         chain, f = self.summary()
         projects = self.projects(f)
-        problems = self.problems()
+        problems = self.problems(f)
         headline = dict(
             enterprises=f["members_now"],
             nodes_with_enterprises=f["nodes_with_enterprises"],

@@ -22,9 +22,12 @@ from chaintrack.models import (
     Project,
 )
 from chaintrack.models.enums import Assessment, MembershipRole, ProjectStatus, Tier
+from chaintrack.problems.figures_sql import closing_columns
 from chaintrack.reports.sql import (
     CHAIN,
     DAY,
+    MONTH,
+    MONTH_START,
     PERIOD,
     PREV_DAY,
     PREV_MONTH,
@@ -47,6 +50,31 @@ MEMBER_COLUMNS = (
 TIER_COLUMNS = tuple(t.value for t in Tier)
 INVESTMENT_COLUMNS = ("month", "year", "total", "prev_month", "prev_year", "prev_total")
 PREVIOUS_COLUMNS = ("prev_projects", "prev_under_construction", "prev_open_problems")
+#: The loop's figures of every problem of the chain (project, enterprise or chain):
+#: open and overdue, then ``problems.figures_sql.closing_columns``.
+PROBLEM_COLUMNS = (
+    "problems_open",
+    "problems_overdue",
+    "problems_closed_this_month",
+    "problems_closed",
+    "problems_close_days",
+    "problems_rated",
+    "problems_satisfied",
+)
+
+
+def _problem_figures() -> Subquery:
+    still_open = problem_open(DAY, MONTH)
+    columns = [
+        count_where(still_open),
+        count_where(and_(still_open, Problem.deadline.is_not(None), Problem.deadline < DAY)),
+        *closing_columns(DAY, MONTH_START),
+    ]
+    return (
+        select(*(c.label(n) for c, n in zip(columns, PROBLEM_COLUMNS, strict=True)))
+        .where(Problem.chain_id == CHAIN, Problem.period <= MONTH)
+        .subquery("problem_figures")
+    )
 
 
 def _node_counts() -> Subquery:
@@ -139,6 +167,7 @@ def summary_statement(on_record: ColumnElement[bool]) -> AnySelect:
     """The chain and every single figure of the report, in one row."""
     nodes, members, tiers = _node_counts(), _member_counts(), _tier_counts()
     investment, previous = _investment(on_record), _previous_projects()
+    problems = _problem_figures()
     prev_open_problems = (
         select(func.count())
         .select_from(Problem)
@@ -162,6 +191,7 @@ def summary_statement(on_record: ColumnElement[bool]) -> AnySelect:
             previous.c.prev_projects,
             previous.c.prev_under_construction,
             prev_open_problems,
+            *(problems.c[c] for c in PROBLEM_COLUMNS),
         )
         .select_from(Chain)
         .outerjoin(ChainGroup, ChainGroup.id == Chain.group_id)
@@ -170,5 +200,6 @@ def summary_statement(on_record: ColumnElement[bool]) -> AnySelect:
         .join(tiers, true())
         .join(investment, true())
         .join(previous, true())
+        .join(problems, true())
         .where(Chain.id == CHAIN)
     )

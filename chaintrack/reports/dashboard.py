@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from chaintrack.common.numbers import percent
 from chaintrack.errors import ValidationProblem
+from chaintrack.problems.figures_sql import CLOSING_ZEROS, closing_figures
 from chaintrack.reports import schemas as s
 from chaintrack.reports.dashboard_queries import chains_statement, figure_statements
 from chaintrack.reports.sql import ZERO, window_values
@@ -39,7 +40,7 @@ NO_ROW: dict[str, tuple[Any, ...]] = {
     "projects": (0, 0, ZERO, 0, 0),
     "plans": (ZERO,),
     "investment": (ZERO, ZERO, ZERO),
-    "problems": (0, 0),
+    "problems": (0, 0, *CLOSING_ZEROS),
 }
 
 Figures = dict[str, dict[int, tuple[Any, ...]]]
@@ -108,6 +109,9 @@ def _row(chain: Sequence[Any], figures: Figures) -> dict[str, Any]:
         not_reported=p[4],
         open_problems=prob[0],
         overdue_problems=prob[1],
+        **closing_figures(prob[2:]),
+        # summed into the totals' average and rate (not fields of the row)
+        _closing=prob[2:],
     )
 
 
@@ -142,4 +146,6 @@ def _totals(rows: list[dict[str, Any]]) -> dict[str, Any]:
     for key in MONEY_FIELDS:
         fields[key] = Decimal(sums[key]) if sums[key] else ZERO
     fields["year_completion_pct"] = percent(fields["completed_year"], fields["year_plan"])
+    closing = [sum(col) for col in zip(*(r["_closing"] for r in rows), strict=True)]
+    fields.update(closing_figures(closing or CLOSING_ZEROS))
     return fields

@@ -37,12 +37,14 @@ from chaintrack.models import (
     ProjectTarget,
 )
 from chaintrack.models.enums import Assessment, MembershipRole, ProjectStatus
+from chaintrack.problems.figures_sql import closing_columns
 from chaintrack.projects.lifecycle import behind_schedule_condition
 from chaintrack.reports.sql import (
     CUTOFF,
     DAY,
     GROUP,
     MONTH,
+    MONTH_START,
     PERIOD,
     YEAR,
     YEAR_START,
@@ -166,15 +168,18 @@ def _investment(on_record: ColumnElement[bool]) -> AnySelect:
 
 
 def _problems() -> AnySelect:
+    """Every problem of the chain (on a project, an enterprise or the chain itself) raised
+    by the month: open, overdue, then the loop's closing figures (figures_sql.py)."""
+    still_open = problem_open(DAY, MONTH)
     return (
         select(
-            Project.chain_id,
-            func.count(),
+            Problem.chain_id,
+            count_where(still_open),
             count_where(_overdue_problem()),
+            *closing_columns(DAY, MONTH_START),
         )
-        .join(Project, Project.id == Problem.project_id)
-        .where(problem_open(DAY, MONTH))
-        .group_by(Project.chain_id)
+        .where(Problem.period <= MONTH)
+        .group_by(Problem.chain_id)
     )
 
 

@@ -160,10 +160,26 @@ class ProjectSection(BaseModel):
     not_reported: list[ProjectRow]
 
 
-class ProblemSection(BaseModel):
+class ProblemFigures(BaseModel):
+    """The loop's figures over every problem of the chain (on a project, an enterprise or
+    the chain itself), as of the report's day."""
+
     open: int
     overdue: int
+    closed_this_month: int = Field(description="Handled (办结) in the month so far")
+    average_days_to_close: Decimal | None = Field(
+        description="Days from raising to 办结, over the problems closed by the day"
+    )
+    satisfaction_pct: Decimal | None = Field(
+        description="满意 or 基本满意 among the rated problems, in %"
+    )
+
+
+class ProblemSection(BaseModel):
+    open: int = Field(description="Open project problems (the items)")
+    overdue: int
     items: list[ProblemRow]
+    loop: ProblemFigures
 
 
 class ChainReport(BaseModel):
@@ -204,6 +220,13 @@ class DashboardRow(BaseModel):
     not_reported: int
     open_problems: int
     overdue_problems: int
+    closed_this_month: int = Field(description="Problems handled (办结) in the month so far")
+    average_days_to_close: Decimal | None = Field(
+        description="Days from raising to 办结, over the problems closed by the day"
+    )
+    satisfaction_pct: Decimal | None = Field(
+        description="满意 or 基本满意 among the rated problems, in %"
+    )
 
 
 class Dashboard(BaseModel):

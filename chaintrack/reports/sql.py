@@ -38,6 +38,7 @@ GROUP = bindparam("group", type_=Integer)
 DAY = bindparam("day", type_=Date)
 PREV_DAY = bindparam("prev_day", type_=Date)
 MONTH = bindparam("month", type_=String)  # the month of DAY, YYYY-MM
+MONTH_START = bindparam("month_start", type_=Date)  # the first day of DAY's month
 PREV_MONTH = bindparam("prev_month", type_=String)
 PERIOD = bindparam("period", type_=String)
 PREV_PERIOD = bindparam("prev_period", type_=String)
@@ -58,6 +59,7 @@ def window_values(window: Window) -> dict[str, Any]:
         "day": window.day,
         "prev_day": prev.day,
         "month": _month(window.day),
+        "month_start": window.day.replace(day=1),
         "prev_month": _month(prev.day),
         "period": window.period,
         "prev_period": prev.period,

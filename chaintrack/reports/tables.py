@@ -181,6 +181,21 @@ def _problems(items: list[s.ProblemRow]) -> Section:
     )
 
 
+def _problem_figures(f: s.ProblemFigures) -> Section:
+    return Section(
+        "problem_figures",
+        "问题闭环",
+        ["指标", "数值"],
+        [
+            ["未办结问题（个）", f.open],
+            ["超期问题（个）", f.overdue],
+            ["本月办结（个）", f.closed_this_month],
+            ["平均办结用时（天）", f.average_days_to_close],
+            ["满意率（%）", f.satisfaction_pct],
+        ],
+    )
+
+
 def chain_report_sections(r: s.ChainReport) -> list[Section]:
     return [
         _overview(r),
@@ -189,6 +204,7 @@ def chain_report_sections(r: s.ChainReport) -> list[Section]:
         _enterprises(r.enterprises),
         *_projects(r.projects),
         _problems(r.problems.items),
+        _problem_figures(r.problems.loop),
     ]
 
 
@@ -215,6 +231,9 @@ DASHBOARD_HEADERS = [
     ("not_reported", "未报送项目（个）"),
     ("open_problems", "未解决问题（个）"),
     ("overdue_problems", "超期问题（个）"),
+    ("closed_this_month", "本月办结问题（个）"),
+    ("average_days_to_close", "平均办结用时（天）"),
+    ("satisfaction_pct", "问题满意率（%）"),
 ]
 
 

@@ -4,8 +4,9 @@ Deterministic from a seed value: the same seed, scale and end period give the
 same rows. At scale 1.0: 40 chains (the seeded ones plus synthetic ones), about
 1,500 map nodes, 50,000 enterprises, 80,000 memberships, 20,000 designations,
 8,000 projects with 24 months of progress each (~190,000 reports) and their
-problems. Chains differ in size on purpose, so a report's cost can be compared
-against its chain's own size.
+problems going through the loop (steps, 督办: synthetic_problems.py). Chains
+differ in size on purpose, so a report's cost can be compared against its chain's
+own size.
 
 Rows go in with Core ``executemany`` in batches (no ORM unit of work), with ids
 assigned here so foreign keys need no round trips; PostgreSQL sequences are
@@ -30,11 +31,13 @@ from chaintrack.models import (
     MapNode,
     Membership,
     Problem,
+    ProblemStep,
     ProgressReport,
     Project,
     ProjectAnnualPlan,
     ProjectStatusChange,
     ProjectTarget,
+    SupervisionNotice,
 )
 from chaintrack.models.enums import (
     Assessment,
@@ -348,6 +351,8 @@ class _Generator:
             "project_status_changes",
             "progress_reports",
             "problems",
+            "problem_steps",
+            "supervision_notices",
         )
         models = {
             "projects": Project,
@@ -356,8 +361,17 @@ class _Generator:
             "project_status_changes": ProjectStatusChange,
             "progress_reports": ProgressReport,
             "problems": Problem,
+            "problem_steps": ProblemStep,
+            "supervision_notices": SupervisionNotice,
         }
-        with_ids = ("projects", "project_status_changes", "progress_reports", "problems")
+        with_ids = (
+            "projects",
+            "project_status_changes",
+            "progress_reports",
+            "problems",
+            "problem_steps",
+            "supervision_notices",
+        )
         rows = ProjectRows(
             rng=self.rng,
             seed=self.seed,
@@ -384,6 +398,8 @@ class _Generator:
             ProjectStatusChange,
             ProgressReport,
             Problem,
+            ProblemStep,
+            SupervisionNotice,
         ):
             name = table.__tablename__
             self.conn.execute(

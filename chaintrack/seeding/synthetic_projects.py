@@ -1,5 +1,6 @@
 """Synthetic projects with their targets, plans, status history, monthly progress
-(with occasional corrections) and problems — the bulk of the synthetic dataset."""
+(with occasional corrections) and problems (synthetic_problems.py) — the bulk of the
+synthetic dataset."""
 
 from __future__ import annotations
 
@@ -9,7 +10,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from chaintrack.models.enums import ProblemState, ProblemStatus, ProjectStatus, ProjectType
+from chaintrack.models.enums import ProjectStatus, ProjectType
+from chaintrack.seeding.synthetic_problems import ProblemFlow
 
 S = ProjectStatus
 CENT = Decimal("0.01")
@@ -47,6 +49,7 @@ class ProjectRows:
     next_ids: dict[str, int]
     tables: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     chain_of: dict[int, int] = field(default_factory=dict)  # project -> chain (problems)
+    _flow: ProblemFlow | None = None
 
     def _id(self, table: str) -> int:
         value = self.next_ids[table]
@@ -161,23 +164,13 @@ class ProjectRows:
                     },
                 )
             if rng.random() < 0.05:
-                self._problem(pid, period, dt.date(year, month, 1) + dt.timedelta(days=60))
+                self.flow.problem(pid, self.chain_of[pid], period)
 
-    def _problem(self, pid: int, period: str, deadline: dt.date) -> None:
-        resolved = self.rng.random() < 0.6
-        self._add(
-            "problems",
-            {
-                "id": self._id("problems"),
-                "project_id": pid,
-                "chain_id": self.chain_of[pid],
-                "state": ProblemState.HANDLED if resolved else ProblemState.IN_PROGRESS,
-                "period": period,
-                "description": "合成问题",
-                "responsible_unit": "合成责任单位",
-                "deadline": deadline,
-                "status": ProblemStatus.RESOLVED if resolved else ProblemStatus.OPEN,
-                "resolved_on": deadline - dt.timedelta(days=10) if resolved else None,
-                "version": 1,
-            },
-        )
+    @property
+    def flow(self) -> ProblemFlow:
+        """The problems' loop (synthetic_problems.py), up to the last day of the periods."""
+        if self._flow is None:
+            year, month = map(int, self.periods[-1].split("-"))
+            horizon = dt.date(year + month // 12, month % 12 + 1, 1) - dt.timedelta(days=1)
+            self._flow = ProblemFlow(self.rng, horizon, self._id, self._add)
+        return self._flow

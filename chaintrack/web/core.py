@@ -18,7 +18,14 @@ from starlette.concurrency import run_in_threadpool
 
 from chaintrack import __version__
 from chaintrack.auth.deps import CurrentPrincipal, Principal
-from chaintrack.auth.permissions import Access, Rule, Target, check_chain_rule, require
+from chaintrack.auth.permissions import (
+    Access,
+    Rule,
+    Target,
+    check_chain_rule,
+    check_reporter_rule,
+    require,
+)
 from chaintrack.common.deps import SessionDep
 from chaintrack.errors import Conflict, Forbidden, Problem, ValidationProblem
 from chaintrack.identifiers import IdentifierError
@@ -177,19 +184,36 @@ def page_rule(rule: Rule) -> DependsParam:
         t for t in (rule.target, *rule.refs) if t is not None and t.location == "body"
     ]
 
-    async def check_page_permission(
-        request: Request, principal: CurrentPrincipal, session: SessionDep
-    ) -> None:
-        await base(request, principal, session)
-        if not body_targets or principal.is_admin or rule.access is not Access.CHAIN:
-            return
+    async def form_body(request: Request) -> dict[str, Any]:
         form = await request.form()
-        body = {
+        return {
             t.field: _ints(form.getlist(t.field))
             if t.many
             else next(iter(_ints(form.getlist(t.field))), None)
             for t in body_targets
         }
+
+    async def check_page_permission(
+        request: Request, principal: CurrentPrincipal, session: SessionDep
+    ) -> None:
+        if (
+            principal.role is UserRole.REPORTER
+            and rule.access is Access.PROJECT
+            and path_target is None
+            and body_targets
+        ):  # a reporter raising a problem: the project or enterprise named in the form
+            body = await form_body(request)
+            await run_in_threadpool(check_reporter_rule, rule, principal, session, {}, body)
+            return
+        await base(request, principal, session)
+        if (
+            not body_targets
+            or principal.is_admin
+            or principal.role is UserRole.REPORTER
+            or rule.access not in (Access.CHAIN, Access.PROJECT)
+        ):
+            return
+        body = await form_body(request)
         target = rule.target if rule.target in body_targets else None
         refs = tuple(t for t in body_targets if t is not target)
         await run_in_threadpool(

@@ -42,6 +42,9 @@ COLUMNS = (
     ("behind_schedule", "进度滞后"),
     ("not_reported", "未报送"),
     ("open_problems", "未解决问题"),
+    ("closed_this_month", "本月办结问题"),
+    ("average_days_to_close", "平均办结天数"),
+    ("satisfaction_pct", "问题满意率"),
 )
 MONEY = {"total_planned", "completed_month", "completed_year"}
 

@@ -98,6 +98,8 @@ def problems(
             "rows": result.items,
             "page": {"total": result.total, "limit": PAGE_SIZE, "offset": page.offset},
             "base": "/problems?" + urlencode(query),
+            # the API's export reads the same filters (problems/filters.py)
+            "xlsx_url": "/api/v1/problems?" + urlencode({**query, "format": "xlsx"}),
             "f": query,
             "chains": _chains(session),
             "states": _options(ProblemState),
@@ -157,7 +159,7 @@ def new_problem(
     dependencies=[
         page_rule(
             Rule(
-                Access.CHAIN,
+                Access.PROJECT,
                 ChainOf.body_chain(),
                 (Ref.project("project_id"), Ref.enterprise("enterprise_id")),
             )

@@ -100,3 +100,15 @@ def test_list_filters_and_statements_at_two_sizes(db, admin_page, count_statemen
     assert c1.count == c2.count
     r = admin_page.get(f"/problems?chain_id={large.id}&category=energy&overdue=1")
     assert r.text.count("逾期</span>") == 7
+
+
+# --- the Excel export link (issue 17, wave 3) ----------------------------------------
+
+
+def test_the_list_page_links_its_export(db, make_user, page_for):
+    chain = make_chain(db)
+    _problem(db, chain)
+    page = page_for(make_user(UserRole.VIEWER))
+    r = page.get(f"/problems?chain_id={chain.id}&overdue=1")
+    assert r.status_code == 200
+    assert f'href="/api/v1/problems?chain_id={chain.id}&amp;overdue=1&amp;format=xlsx"' in r.text
