@@ -6,7 +6,6 @@ The project routes of before (``POST /projects/{id}/problems``, ``PATCH /problem
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Response
@@ -16,7 +15,9 @@ from chaintrack.auth.deps import CurrentPrincipal, Principal
 from chaintrack.auth.permissions import ChainOf, Ref, chain_write, raiser_only
 from chaintrack.common.concurrency import IfMatch, created, set_etag
 from chaintrack.common.deps import SessionDep
+from chaintrack.common.ids import StrictId
 from chaintrack.common.pagination import Page, PageDep
+from chaintrack.common.schemas import IsoDate
 from chaintrack.errors import (
     Conflict,
     NotFound,
@@ -49,9 +50,8 @@ from chaintrack.progress.service_problems import problem_out
 
 router = APIRouter(tags=["problems"])
 API_PREFIX = "/api/v1"
-MAX_ID = 2_147_483_647
-ProblemId = Annotated[int, Path(ge=1, le=MAX_ID, description="Problem id")]
-NoticeId = Annotated[int, Path(ge=1, le=MAX_ID, description="Supervision notice id")]
+ProblemId = Annotated[StrictId, Path(description="Problem id")]
+NoticeId = Annotated[StrictId, Path(description="Supervision notice id")]
 STEP_ERRORS = problem_responses(
     NotFound, Conflict, PreconditionFailed, PreconditionRequired, ValidationProblem
 )
@@ -116,7 +116,7 @@ def list_problems(
     session: SessionDep,
     principal: CurrentPrincipal,
     page: PageDep,
-    chain_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
+    chain_id: Annotated[StrictId | None, Query()] = None,
     state: ProblemState | None = None,
     level: ProblemLevel | None = None,
     category: Annotated[str | None, Query(max_length=32)] = None,
@@ -157,7 +157,9 @@ def timeline(
         "督办 — as of a day (today by default). A fixed number of statements at any size."
     ),
 )
-def figures(session: SessionDep, as_of: dt.date | None = None) -> ProblemFiguresOut:
+def figures(
+    session: SessionDep, as_of: Annotated[IsoDate | None, Query()] = None
+) -> ProblemFiguresOut:
     return ProblemFiguresOut.model_validate(service.figures(session, as_of or office_today()))
 
 
