@@ -38,6 +38,14 @@ def created(response: Response, location: str, obj: Versioned | None) -> None:
         set_etag(response, obj)
 
 
+IF_MATCH = "If-Match"
+# The If-Match values that can ever succeed: an entity-tag list holding at least one
+# strong or weak tag of a version (``"3"``, ``W/"3"``, ``"2", "3"``). ``*`` and anything
+# without such a tag are refused (428 or 412). The OpenAPI document states this pattern
+# and marks the header required (``common/openapi.py``); the route itself keeps it
+# optional so that a missing header is answered 428 with a problem, not 422.
+IF_MATCH_PATTERN = r'^(?:[^,]*,)*\s*(?:W/)?"[1-9][0-9]*"\s*(?:,.*)?$'
+
 IfMatch = Annotated[
     str | None,
     Header(
