@@ -9,9 +9,10 @@ problems any request can get from the framework itself: 422 (invalid parameters 
 body), and for operations with a body 400 (not JSON) and 413 (body too large).
 
 ``If-Match`` is declared optional on the routes (a missing one is answered 428 with a
-problem, not a framework 422) but is required by every operation that reads it: the
-document says so, with the pattern of the values that can succeed, so that a client
-generated from it always sends one.
+problem, not a framework 422) but is required by every operation that reads it, except
+a PUT that may create (201, no If-Match for a new record): the document says so, with
+the pattern of the values that can succeed, so that a client generated from it always
+sends one.
 """
 
 from __future__ import annotations
@@ -32,22 +33,25 @@ def _problem(description: str) -> dict[str, Any]:
     return {"description": description, "content": {PROBLEM_MEDIA_TYPE: {"schema": PROBLEM_REF}}}
 
 
-def _require_if_match(operation: dict[str, Any]) -> None:
+def _require_if_match(method: str, operation: dict[str, Any]) -> None:
     for parameter in operation.get("parameters", []):
         if parameter.get("in") == "header" and parameter.get("name") == IF_MATCH:
             schema = parameter.get("schema", {})
             string: dict[str, Any] = next(
                 (s for s in schema.get("anyOf", [schema]) if s.get("type") == "string"), {}
             )
-            parameter["required"] = True
+            # A PUT that creates (201) takes no If-Match for a new record: optional there.
+            parameter["required"] = not (
+                method == "put" and "201" in operation.get("responses", {})
+            )
             parameter["schema"] = {**string, "type": "string", "pattern": IF_MATCH_PATTERN}
             operation.setdefault("responses", {}).setdefault(
                 "428", _problem("Precondition required (send If-Match with the ETag you read)")
             )
 
 
-def _fix_operation(operation: dict[str, Any]) -> None:
-    _require_if_match(operation)
+def _fix_operation(method: str, operation: dict[str, Any]) -> None:
+    _require_if_match(method, operation)
     responses: dict[str, Any] = operation.setdefault("responses", {})
     for status, response in responses.items():
         if not status.startswith(("4", "5")):
@@ -70,7 +74,7 @@ def rewrite(document: dict[str, Any]) -> dict[str, Any]:
     for item in document.get("paths", {}).values():
         for method in METHODS:
             if method in item:
-                _fix_operation(item[method])
+                _fix_operation(method, item[method])
     schemas = document.get("components", {}).get("schemas", {})
     if "ProblemDetail" in schemas:
         for name in FRAMEWORK_SCHEMAS:
