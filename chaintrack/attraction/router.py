@@ -191,6 +191,7 @@ def funnel(
     summary="Gap coverage / 缺链弱链的招商覆盖",
     description="Each weak or missing node with its open leads and its projects; "
     "`covered` is false for the gaps with neither.",
+    responses=problem_responses(NotFound),
 )
 def gaps(chain_id: Annotated[StrictId, Path()], session: SessionDep) -> list[GapCoverage]:
     return service.gap_coverage(session, chain_id)

@@ -149,7 +149,10 @@ def close_round(
 
 
 @router.get(
-    "/rounds/{round_id}/chase", response_model=list[ChaseRow], summary="The chase list (催报清单)"
+    "/rounds/{round_id}/chase",
+    response_model=list[ChaseRow],
+    summary="The chase list (催报清单)",
+    responses=problem_responses(NotFound),
 )
 def chase(round_id: RoundId, session: SessionDep, as_of: AsOf = None) -> list[ChaseRow]:
     rnd = service.get_round(session, round_id, as_of)
@@ -157,7 +160,10 @@ def chase(round_id: RoundId, session: SessionDep, as_of: AsOf = None) -> list[Ch
 
 
 @router.get(
-    "/rounds/{round_id}/warnings", response_model=list[WarningRow], summary="Warnings (红黄绿预警)"
+    "/rounds/{round_id}/warnings",
+    response_model=list[WarningRow],
+    summary="Warnings (红黄绿预警)",
+    responses=problem_responses(NotFound),
 )
 def warnings(
     round_id: RoundId, session: SessionDep, as_of: AsOf = None, level: str | None = None
