@@ -144,3 +144,99 @@ def test_operation_id_rule(tag: str, name: str, expected: str) -> None:
 
     route = APIRoute("/x", endpoint, name=name, tags=[tag])
     assert operation_id(route) == expected
+
+
+# --- the document is as strict as the server (issue 13) ----------------------------
+
+
+def _parameter(document: dict[str, Any], method: str, path: str, name: str) -> dict[str, Any]:
+    operation = document["paths"][path][method]
+    return next(p for p in operation["parameters"] if p["name"] == name)
+
+
+def _branch(schema: dict[str, Any], kind: str) -> dict[str, Any]:
+    return next(s for s in schema.get("anyOf", [schema]) if s.get("type") == kind)
+
+
+def test_every_id_parameter_is_bounded(document) -> None:
+    loose = [
+        (method, path, p["name"])
+        for method, path, op in _operations(document)
+        for p in op.get("parameters", [])
+        if p["name"] == "id" or p["name"].endswith("_id")
+        if "string" not in str(p["schema"])  # audit's entity_id and request_id are texts
+        if (s := _branch(p["schema"], "integer")).get("minimum") != 1
+        or s.get("maximum") != 2_147_483_647
+    ]
+    assert loose == []
+
+
+def test_sort_parameters_are_patterns_of_their_keys(document) -> None:
+    free_text = [
+        (method, path)
+        for method, path, op in _operations(document)
+        for p in op.get("parameters", [])
+        if p["name"] == "sort" and "pattern" not in _branch(p["schema"], "string")
+    ]
+    assert free_text == []
+    pattern = re.compile(
+        _branch(_parameter(document, "get", "/api/v1/chains", "sort")["schema"], "string")[
+            "pattern"
+        ]
+    )
+    assert pattern.fullmatch("-created_at,code")
+    assert pattern.fullmatch("name_zh")
+    for refused in ("", "nope", "code,", "code, name_zh", "--code", "code;drop"):
+        assert pattern.fullmatch(refused) is None, refused
+
+
+def test_sort_outside_the_pattern_is_refused(client) -> None:
+    for value in ("code, name_zh", "--code", "code,"):
+        r = client.get("/api/v1/chains", params={"sort": value})
+        assert r.status_code == 422, (value, r.text)
+    assert client.get("/api/v1/chains", params={"sort": "-created_at,code"}).status_code == 200
+
+
+def test_if_match_is_required_where_428_is_answered(document) -> None:
+    for method, path, op in _operations(document):
+        headers = [p for p in op.get("parameters", []) if p["name"] == "If-Match"]
+        for header in headers:
+            # a PUT that may create (201) takes none for a new record
+            creates = method == "PUT" and "201" in op["responses"]
+            assert header["required"] is not creates, (method, path)
+            assert header["schema"]["type"] == "string", (method, path)
+            assert "428" in op["responses"], (method, path)
+    header = _parameter(document, "patch", "/api/v1/chains/{chain_id}", "If-Match")
+    pattern = re.compile(header["schema"]["pattern"])
+    assert pattern.fullmatch('"3"') and pattern.fullmatch('W/"3"')
+    assert pattern.fullmatch("*") is None and pattern.fullmatch("3") is None
+
+
+def test_codes_periods_and_money_carry_their_patterns(document) -> None:
+    schemas = document["components"]["schemas"]
+    enterprise = schemas["EnterpriseCreate"]["properties"]
+    uscc = re.compile(enterprise["uscc"]["pattern"])
+    assert uscc.fullmatch("91110000600037341L")
+    assert uscc.fullmatch("9111000060003734IL") is None  # I is never used
+    region = re.compile(enterprise["region_code"]["pattern"])
+    assert region.fullmatch("370600") and region.fullmatch("990600") is None
+    username = re.compile(schemas["UserCreate"]["properties"]["username"]["pattern"])
+    assert username.fullmatch("zhang.wei") and username.fullmatch(".x") is None
+    period = _parameter(
+        document, "get", "/api/v1/projects/{project_id}/progress/{period}", "period"
+    )
+    period_re = re.compile(_branch(period["schema"], "string")["pattern"])
+    assert period_re.fullmatch("2025-03")
+    assert period_re.fullmatch("2025-13") is None and period_re.fullmatch("1999-12") is None
+    money = _branch(schemas["FundsIn"]["properties"]["amount"], "string")
+    money_re = re.compile(money["pattern"])
+    assert money_re.fullmatch("1250.50") and money_re.fullmatch("1250.12345") is None
+    assert money_re.fullmatch("-1") is None and money_re.fullmatch("1e3") is None
+
+
+def test_patch_fields_that_refuse_null_are_not_nullable(document) -> None:
+    props = document["components"]["schemas"]["EnterpriseUpdate"]["properties"]
+    assert "anyOf" not in props["name"] and props["name"]["type"] == "string"
+    assert "default" not in props["name"]
+    node = document["components"]["schemas"]["NodeUpdate"]["properties"]
+    assert all("anyOf" not in node[f] for f in ("code", "name_zh", "position"))

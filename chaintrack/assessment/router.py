@@ -13,6 +13,7 @@ from chaintrack.auth.deps import CurrentPrincipal
 from chaintrack.auth.permissions import ChainOf, admin_only, chain_write
 from chaintrack.common.concurrency import IfMatch, check_if_match, created, set_etag
 from chaintrack.common.deps import SessionDep
+from chaintrack.common.ids import StrictId
 from chaintrack.common.schemas import IsoDate
 from chaintrack.errors import (
     Conflict,
@@ -46,7 +47,9 @@ AsOfQ = Annotated[IsoDate | None, Query(description="as of this day (default tod
     summary="A chain's annual task list (年度任务清单) as of a day",
     responses=problem_responses(NotFound, ValidationProblem),
 )
-def list_tasks(chain_id: int, session: SessionDep, year: YearQ, as_of: AsOfQ = None) -> s.TaskList:
+def list_tasks(
+    chain_id: StrictId, session: SessionDep, year: YearQ, as_of: AsOfQ = None
+) -> s.TaskList:
     return tasks.task_list(session, chain_id, year, as_of)
 
 
@@ -59,7 +62,7 @@ def list_tasks(chain_id: int, session: SessionDep, year: YearQ, as_of: AsOfQ = N
     responses=problem_responses(*WRITE),
 )
 def create_task(
-    chain_id: int, data: s.TaskCreate, session: SessionDep, response: Response
+    chain_id: StrictId, data: s.TaskCreate, session: SessionDep, response: Response
 ) -> s.TaskOut:
     task = tasks.create_task(session, chain_id, data)
     created(response, f"{API}/chains/{chain_id}/tasks/{task.id}", task)
@@ -72,7 +75,9 @@ def create_task(
     summary="One task with its notes (as of today)",
     responses=problem_responses(NotFound),
 )
-def get_task(chain_id: int, task_id: int, session: SessionDep, response: Response) -> s.TaskOut:
+def get_task(
+    chain_id: StrictId, task_id: StrictId, session: SessionDep, response: Response
+) -> s.TaskOut:
     task = tasks.get_task(session, chain_id, task_id)
     set_etag(response, task)
     return _task_out(session, chain_id, task.id, task.year)
@@ -91,8 +96,8 @@ def _task_out(session: SessionDep, chain_id: int, task_id: int, year: int) -> s.
     responses=problem_responses(*WRITE),
 )
 def update_task(
-    chain_id: int,
-    task_id: int,
+    chain_id: StrictId,
+    task_id: StrictId,
     data: s.TaskUpdate,
     session: SessionDep,
     response: Response,
@@ -114,8 +119,8 @@ def update_task(
     responses=problem_responses(*WRITE),
 )
 def add_note(
-    chain_id: int,
-    task_id: int,
+    chain_id: StrictId,
+    task_id: StrictId,
     data: s.NoteCreate,
     session: SessionDep,
     principal: CurrentPrincipal,
@@ -246,7 +251,7 @@ def create_figure(data: s.FigureCreate, session: SessionDep, response: Response)
     summary="One hand-entered figure",
     responses=problem_responses(NotFound),
 )
-def get_figure(figure_id: int, session: SessionDep, response: Response) -> s.FigureOut:
+def get_figure(figure_id: StrictId, session: SessionDep, response: Response) -> s.FigureOut:
     figure = service.get_row(session, IndicatorFigure, figure_id, "figure")
     set_etag(response, figure)
     return s.FigureOut.model_validate(figure)
@@ -274,7 +279,9 @@ def create_adjustment(
     summary="One bonus or deduction",
     responses=problem_responses(NotFound),
 )
-def get_adjustment(adjustment_id: int, session: SessionDep, response: Response) -> s.AdjustmentOut:
+def get_adjustment(
+    adjustment_id: StrictId, session: SessionDep, response: Response
+) -> s.AdjustmentOut:
     item = service.get_row(session, ScoreAdjustment, adjustment_id, "adjustment")
     set_etag(response, item)
     return s.AdjustmentOut.model_validate(item)
@@ -459,7 +466,7 @@ def create_scheme(data: s.SchemeCreate, session: SessionDep, response: Response)
     summary="One version of a scheme",
     responses=problem_responses(NotFound),
 )
-def get_scheme(scheme_id: int, session: SessionDep, response: Response) -> s.SchemeOut:
+def get_scheme(scheme_id: StrictId, session: SessionDep, response: Response) -> s.SchemeOut:
     scheme = service.get_scheme(session, scheme_id)
     set_etag(response, scheme)
     return s.SchemeOut.model_validate(scheme)
@@ -473,7 +480,7 @@ def get_scheme(scheme_id: int, session: SessionDep, response: Response) -> s.Sch
     responses=problem_responses(*WRITE),
 )
 def update_scheme(
-    scheme_id: int,
+    scheme_id: StrictId,
     data: s.SchemeUpdate,
     session: SessionDep,
     response: Response,
@@ -494,7 +501,7 @@ def update_scheme(
     responses=problem_responses(*WRITE),
 )
 def publish_scheme(
-    scheme_id: int, session: SessionDep, response: Response, if_match: IfMatch = None
+    scheme_id: StrictId, session: SessionDep, response: Response, if_match: IfMatch = None
 ) -> s.SchemeOut:
     scheme = service.get_scheme(session, scheme_id)
     check_if_match(if_match, scheme)

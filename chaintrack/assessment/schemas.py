@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 from pydantic import Field
 
-from chaintrack.common.schemas import InputModel, IsoDate, OutputModel
+from chaintrack.common.schemas import InputModel, IsoDate, OutputModel, not_null
 from chaintrack.models.assessment import (
     IndicatorKind,
     SchemeStatus,
@@ -49,6 +49,8 @@ class TaskUpdate(InputModel):
     deadline: IsoDate | None = None
     evidence: str | None = Field(default=None, max_length=4000)
     evidence_files: list[EvidenceFile] | None = Field(default=None, max_length=50)
+
+    _no_null = not_null("title", "owner_unit", "deadline")
 
 
 class NoteCreate(InputModel):

@@ -22,6 +22,7 @@ from chaintrack.attraction.schemas import (
 from chaintrack.auth.permissions import ChainOf, Ref, chain_write
 from chaintrack.common.concurrency import IfMatch, check_if_match, created
 from chaintrack.common.deps import SessionDep
+from chaintrack.common.ids import StrictId
 from chaintrack.common.pagination import Page, PageDep
 from chaintrack.errors import (
     Conflict,
@@ -36,7 +37,7 @@ from chaintrack.models.attraction import LeadSource, LeadStage
 
 router = APIRouter(tags=["attraction"])
 
-LeadId = Annotated[int, Path(ge=1, description="Lead id")]
+LeadId = Annotated[StrictId, Path(description="Lead id")]
 LEAD = ChainOf.path("lead", "lead_id")
 WRITE_PROBLEMS = problem_responses(
     NotFound, Conflict, PreconditionFailed, PreconditionRequired, ValidationProblem
@@ -85,13 +86,13 @@ def create_lead(data: LeadCreate, session: SessionDep, response: Response) -> Le
 def list_leads(
     session: SessionDep,
     page: PageDep,
-    chain_id: Annotated[int | None, Query(ge=1)] = None,
+    chain_id: Annotated[StrictId | None, Query()] = None,
     stage: LeadStage | None = None,
     source: LeadSource | None = None,
     responsible: Annotated[str | None, Query(max_length=64)] = None,
-    node_id: Annotated[int | None, Query(ge=1)] = None,
-    enterprise_id: Annotated[int | None, Query(ge=1)] = None,
-    project_id: Annotated[int | None, Query(ge=1)] = None,
+    node_id: Annotated[StrictId | None, Query()] = None,
+    enterprise_id: Annotated[StrictId | None, Query()] = None,
+    project_id: Annotated[StrictId | None, Query()] = None,
 ) -> Page[LeadListItem]:
     filters = service.LeadFilters(
         chain_id, stage, source, responsible, node_id, enterprise_id, project_id
@@ -179,7 +180,7 @@ def land(
 def funnel(
     session: SessionDep,
     year: Annotated[int, Query(ge=2000, le=2200)],
-    chain_id: Annotated[int | None, Query(ge=1)] = None,
+    chain_id: Annotated[StrictId | None, Query()] = None,
 ) -> FunnelOut:
     return service.funnel(session, chain_id, year)
 
@@ -192,5 +193,5 @@ def funnel(
     "`covered` is false for the gaps with neither.",
     responses=problem_responses(NotFound),
 )
-def gaps(chain_id: Annotated[int, Path(ge=1)], session: SessionDep) -> list[GapCoverage]:
+def gaps(chain_id: Annotated[StrictId, Path()], session: SessionDep) -> list[GapCoverage]:
     return service.gap_coverage(session, chain_id)

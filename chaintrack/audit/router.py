@@ -12,7 +12,7 @@ from chaintrack.audit.schemas import AuditRecordOut
 from chaintrack.auth.permissions import admin_only
 from chaintrack.common.deps import SessionDep
 from chaintrack.common.ids import StrictId
-from chaintrack.common.pagination import Page, PageDep
+from chaintrack.common.pagination import Page, PageDep, sort_query
 from chaintrack.common.schemas import IsoAwareDatetime
 from chaintrack.errors import Forbidden, NotFound, ValidationProblem, problem_responses
 from chaintrack.models.enums import AuditAction
@@ -47,7 +47,7 @@ def list_audit(
         IsoAwareDatetime | None, Query(alias="from", examples=["2026-01-01T00:00:00+08:00"])
     ] = None,
     to: Annotated[IsoAwareDatetime | None, Query(examples=["2026-02-01T00:00:00+08:00"])] = None,
-    sort: Annotated[str | None, Query(description="id or occurred_at; `-` for desc")] = None,
+    sort: Annotated[str | None, sort_query(service.SORT_KEYS)] = None,
 ) -> Page[AuditRecordOut]:
     filters = service.AuditFilters(
         user_id=user_id,

@@ -7,7 +7,7 @@ from typing import Annotated
 
 from pydantic import AfterValidator, Field
 
-from chaintrack.common.schemas import InputModel, OutputModel
+from chaintrack.common.schemas import InputModel, OutputModel, not_null
 from chaintrack.models.enums import UserRole
 
 
@@ -24,6 +24,8 @@ Username = Annotated[
         pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{1,63}$",
         description="Letters, digits, `.`, `_`, `-`; stored in lower case / 登录名",
         examples=["zhang.wei"],
+        # after the lower-casing validator pydantic leaves the pattern out of the schema
+        json_schema_extra={"pattern": r"^[A-Za-z0-9][A-Za-z0-9._-]{1,63}$"},
     ),
 ]
 Password = Annotated[
@@ -84,6 +86,8 @@ class UserUpdate(InputModel):
     is_active: bool | None = Field(
         default=None, description="false: the user can no longer sign in; tokens are revoked"
     )
+
+    _no_null = not_null("display_name", "role", "is_active")
 
 
 class PasswordReset(InputModel):

@@ -19,7 +19,7 @@ from chaintrack.auth.schemas import (
 from chaintrack.common.concurrency import IfMatch, created, set_etag
 from chaintrack.common.deps import SessionDep
 from chaintrack.common.ids import StrictId
-from chaintrack.common.pagination import Page, PageDep
+from chaintrack.common.pagination import Page, PageDep, sort_query
 from chaintrack.errors import (
     Conflict,
     Forbidden,
@@ -60,9 +60,7 @@ def list_users(
     is_active: Annotated[bool | None, Query()] = None,
     chain_id: Annotated[StrictId | None, Query(description="Editors of this chain")] = None,
     q: Annotated[str | None, Query(max_length=64, pattern=r"^[^\x00]*$")] = None,
-    sort: Annotated[
-        str | None, Query(description="username, display_name, role, created_at; `-` for desc")
-    ] = None,
+    sort: Annotated[str | None, sort_query(service.SORT_KEYS)] = None,
 ) -> Page[UserOut]:
     total, items = service.list_users(
         session, page, role=role, is_active=is_active, chain_id=chain_id, q=q, sort=sort

@@ -22,7 +22,7 @@ from chaintrack.chains.schemas import (
 from chaintrack.common.concurrency import IfMatch, created, set_etag
 from chaintrack.common.deps import SessionDep
 from chaintrack.common.ids import StrictId
-from chaintrack.common.pagination import Page, PageDep
+from chaintrack.common.pagination import Page, PageDep, sort_query
 from chaintrack.common.schemas import IsoDate
 from chaintrack.errors import (
     Conflict,
@@ -38,10 +38,9 @@ router = APIRouter(tags=["chains"])
 
 API = service.API
 WRITE_PROBLEMS = (NotFound, Conflict, PreconditionFailed, PreconditionRequired, ValidationProblem)
-Sort = Annotated[
-    str | None,
-    Query(description="Comma-separated keys, `-` for descending, e.g. `-created_at,code`"),
-]
+GroupSort = Annotated[str | None, sort_query(service.GROUP_SORTS)]
+ChainSort = Annotated[str | None, sort_query(service.CHAIN_SORTS)]
+LeaderSort = Annotated[str | None, sort_query(service_leaders.LEADER_SORTS)]
 
 
 # --- chain groups -----------------------------------------------------------------
@@ -74,7 +73,7 @@ def list_groups(
     q: Annotated[
         str | None, Query(max_length=64, description="Name (zh/en) or code fragment")
     ] = None,
-    sort: Sort = None,
+    sort: GroupSort = None,
 ) -> Page[ChainGroupOut]:
     total, rows = service.list_groups(session, page, q=q, sort=sort)
     return Page[ChainGroupOut](
@@ -156,7 +155,7 @@ def list_chains(
         str | None,
         Query(max_length=64, description="Name fragment (zh/en) or code", examples=["半导体"]),
     ] = None,
-    sort: Sort = None,
+    sort: ChainSort = None,
 ) -> Page[ChainOut]:
     total, rows = service.list_chains(
         session, page, group_id=group_id, status=status, region_code=region_code, q=q, sort=sort
@@ -226,7 +225,7 @@ def list_leaders(
     current: Annotated[bool, Query(description="Only terms in office today")] = False,
     as_of: Annotated[IsoDate | None, Query(description="Only terms in office on this day")] = None,
     role: Annotated[LeaderRole | None, Query()] = None,
-    sort: Sort = None,
+    sort: LeaderSort = None,
 ) -> Page[ChainLeaderOut]:
     total, rows = service_leaders.list_leaders(
         session, chain_id, page, current=current, as_of=as_of, role=role, sort=sort

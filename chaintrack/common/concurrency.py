@@ -7,6 +7,7 @@ editing the same record can never silently overwrite each other.
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Protocol
 
 from fastapi import Header, Response
@@ -38,6 +39,14 @@ def created(response: Response, location: str, obj: Versioned | None) -> None:
         set_etag(response, obj)
 
 
+IF_MATCH = "If-Match"
+# The If-Match values that can ever succeed: an entity-tag list holding at least one
+# strong or weak tag of a version (``"3"``, ``W/"3"``, ``"2", "3"``). ``*`` and anything
+# without such a tag are refused (428 or 412). The OpenAPI document states this pattern
+# and marks the header required (``common/openapi.py``); the route itself keeps it
+# optional so that a missing header is answered 428 with a problem, not 422.
+IF_MATCH_PATTERN = r'^(?:[^,]*,)*\s*(?:W/)?"[1-9][0-9]*"\s*(?:,.*)?$'
+
 IfMatch = Annotated[
     str | None,
     Header(
@@ -55,6 +64,13 @@ def check_if_match(if_match: str | None, obj: Versioned) -> None:
             "Send If-Match with the ETag you read, so concurrent edits are not lost."
         )
     current = etag_for(obj)
+    if re.fullmatch(IF_MATCH_PATTERN, if_match) is None:
+        # "*" or no version tag at all: nothing the client read, exactly the blind
+        # overwrite this check prevents (the document states this pattern).
+        raise PreconditionRequired(
+            f'If-Match must hold the ETag you read (e.g. "3"), not {if_match[:40]!r}.',
+            current_etag=current,
+        )
     tags = [t.strip().removeprefix("W/") for t in if_match.split(",")]
     if "*" in tags:
         # "*" would match any version: exactly the blind overwrite this check prevents.

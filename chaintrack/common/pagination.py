@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import re
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Annotated, Any, Generic, NamedTuple, TypeVar
 
@@ -44,22 +45,52 @@ def page_params(
 PageDep = Annotated[PageParams, Depends(page_params)]
 
 
+def sort_pattern(keys: Iterable[str], *, multiple: bool = True) -> str:
+    """The ``sort`` values a list accepts: one or more of ``keys``, comma-separated, each
+    with an optional ``-`` (descending) or ``+``; no spaces, no empty keys."""
+    names = sorted(keys, key=lambda k: (-len(k), k))
+    one = "[+-]?(?:" + "|".join(re.escape(k) for k in names) + ")"
+    return f"^{one}(?:,{one})*$" if multiple else f"^{one}$"
+
+
+def sort_query(
+    keys: Iterable[str],
+    description: str | None = None,
+    example: str | None = None,
+    *,
+    multiple: bool = True,
+) -> Any:
+    """The ``Query`` of a list's ``sort`` parameter (``Annotated[str | None, sort_query(..)]``):
+    documented (and checked) as exactly the values :func:`sort_clause` accepts for
+    ``keys``, so a generated client cannot send a key the server refuses."""
+    names = list(keys)
+    if description is None:
+        description = (
+            "Comma-separated keys, `-` for descending" if multiple else "`-` for descending"
+        )
+    return Query(
+        pattern=sort_pattern(names, multiple=multiple),
+        description=f"{description}: {', '.join(names)}",
+        examples=[example or f"-{names[0]}"],
+    )
+
+
 def sort_clause(sort: str | None, allowed: dict[str, Any], default: Sequence[Any]) -> list[Any]:
-    """``sort=name`` or ``sort=-created_at``; unknown keys are a 422 naming the choices."""
+    """``sort=name`` or ``sort=-created_at,code``; anything else is a 422 naming the
+    choices (the same rule as the documented pattern, :func:`sort_pattern`)."""
     if not sort:
         return list(default)
+    if re.fullmatch(sort_pattern(allowed), sort) is None:
+        raise ValidationProblem.for_field(
+            "sort",
+            f"sort must be keys from {', '.join(sorted(allowed))}, comma-separated, "
+            "each with an optional '-' for descending",
+            location="query",
+        )
     clauses = []
     for key in sort.split(","):
-        key = key.strip()
         desc = key.startswith("-")
-        name = key.lstrip("-+")
-        if name not in allowed:
-            raise ValidationProblem.for_field(
-                "sort",
-                f"unknown sort key '{name}'; use one of {', '.join(sorted(allowed))}",
-                location="query",
-            )
-        col = allowed[name]
+        col = allowed[key.lstrip("-+")]
         clauses.append(col.desc() if desc else col.asc())
     return [*clauses, *default]
 

@@ -17,12 +17,18 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    GetJsonSchemaHandler,
     ValidationInfo,
     field_validator,
 )
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import CoreSchema
 
 from chaintrack.common.text import check_text, is_multiline
 from chaintrack.identifiers import (
+    PROVINCE_PREFIXES,
+    USCC_ALPHABET,
+    USCC_AUTHORITIES,
     validate_internal_project_code,
     validate_national_project_code,
     validate_period,
@@ -158,10 +164,70 @@ class InputModel(BaseModel):
                 check_text(text, multiline=multiline is True)
         return value
 
+    @classmethod
+    def __get_pydantic_json_schema__(
+        cls, core_schema: CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        # PATCH models: a field checked by not_null() may be left out but not sent as
+        # null, so the document must not offer null for it (its default None only
+        # means "left out").
+        schema = handler(core_schema)
+        refused = _null_refused(cls)
+        if refused:
+            properties = handler.resolve_ref_schema(schema).get("properties", {})
+            for name in refused:
+                field = cls.model_fields[name]
+                prop = properties.get(field.alias or name)
+                if prop is not None:
+                    _drop_null(prop)
+        return schema
+
+
+def _null_refused(cls: type[BaseModel]) -> list[str]:
+    """The fields of ``cls`` whose before-validator is :func:`reject_null`."""
+    names: list[str] = []
+    for decorator in cls.__pydantic_decorators__.field_validators.values():
+        func = getattr(decorator.func, "__func__", decorator.func)
+        if func is reject_null:
+            fields = decorator.info.fields
+            names.extend(cls.model_fields if fields == ("*",) else fields)
+    return [n for n in names if n in cls.model_fields]
+
+
+def _drop_null(prop: dict[str, Any]) -> None:
+    branches = prop.get("anyOf")
+    if branches is not None:
+        kept = [b for b in branches if b.get("type") != "null"]
+        if len(kept) == 1:
+            del prop["anyOf"]
+            # the remaining branch's own keys; the property's title/description win
+            prop.update({k: v for k, v in kept[0].items() if k not in prop})
+        else:
+            prop["anyOf"] = kept
+    if prop.get("default", ...) is None:
+        del prop["default"]
+
 
 class OutputModel(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
+
+def _decimal_schema(pattern: str, maximum: int) -> Any:
+    """json_schema_extra for a Decimal input: the string form gets its pattern (the
+    canonical spelling the server reads), the number form its bound."""
+
+    def extra(schema: dict[str, Any]) -> None:
+        for branch in schema.get("anyOf", [schema]):
+            if branch.get("type") == "string":
+                branch["pattern"] = pattern
+            elif branch.get("type") == "number":
+                branch["maximum"] = maximum
+
+    return extra
+
+
+MONEY_PATTERN = r"^[0-9]{1,12}(?:\.[0-9]{1,4})?$"
+PERCENT_PATTERN = r"^(?:100(?:\.0{1,2})?|[0-9]{1,2}(?:\.[0-9]{1,2})?)$"
 
 Money = Annotated[
     Decimal,
@@ -171,14 +237,37 @@ Money = Annotated[
         decimal_places=4,
         description="万元 (10,000 yuan), exact decimal; sent and returned as a string",
         examples=["1250.50"],
+        json_schema_extra=_decimal_schema(MONEY_PATTERN, 999_999_999_999),
     ),
 ]
 PercentValue = Annotated[
-    Decimal, Field(ge=0, le=100, max_digits=5, decimal_places=2, examples=["45.5"])
+    Decimal,
+    Field(
+        ge=0,
+        le=100,
+        max_digits=5,
+        decimal_places=2,
+        examples=["45.5"],
+        json_schema_extra=_decimal_schema(PERCENT_PATTERN, 100),
+    ),
 ]
 
 # Identifiers are checked by their validators (with the position of a wrong
-# character); the lengths here only bound what is read and document it.
+# character, after normalising full-width characters, case and spaces); the patterns
+# below document the canonical spelling for clients (``json_schema_extra``: the
+# validators, not the pattern, decide) and the lengths bound what is read.
+_PROVINCE = "(?:" + "|".join(sorted(PROVINCE_PREFIXES)) + ")"
+USCC_PATTERN = (
+    f"^[{USCC_AUTHORITIES}][{USCC_ALPHABET}]{_PROVINCE}[0-9]{{4}}[{USCC_ALPHABET}]{{10}}$"
+)
+REGION_CODE_PATTERN = f"^{_PROVINCE}[0-9]{{4}}$"
+NATIONAL_PROJECT_CODE_PATTERN = (
+    f"^(?:20[0-9]{{2}}|[0-9]{{2}}(?:0[1-9]|1[0-2]))-{_PROVINCE}[0-9]{{4}}"
+    "-[0-9]{2}-[0-9]{2}-[A-Z0-9]{6}$"
+)
+INTERNAL_PROJECT_CODE_PATTERN = r"^[A-Z0-9][A-Z0-9_-]{1,31}$"
+PERIOD_PATTERN = r"^(?:20[0-9]{2}|21[0-9]{2}|2200)-(?:0[1-9]|1[0-2])$"
+
 Uscc = Annotated[
     str,
     AfterValidator(validate_uscc),
@@ -186,12 +275,18 @@ Uscc = Annotated[
         max_length=64,
         description="统一社会信用代码 (18 characters)",
         examples=["91110000600037341L"],
+        json_schema_extra={"pattern": USCC_PATTERN},
     ),
 ]
 RegionCode = Annotated[
     str,
     AfterValidator(validate_region_code),
-    Field(max_length=16, description="GB/T 2260 region code", examples=["370600"]),
+    Field(
+        max_length=16,
+        description="GB/T 2260 region code",
+        examples=["370600"],
+        json_schema_extra={"pattern": REGION_CODE_PATTERN},
+    ),
 ]
 NationalProjectCode = Annotated[
     str,
@@ -200,17 +295,27 @@ NationalProjectCode = Annotated[
         max_length=64,
         description="GB/T 40058-2021 project code",
         examples=["2104-370600-04-01-A1B2C3"],
+        json_schema_extra={"pattern": NATIONAL_PROJECT_CODE_PATTERN},
     ),
 ]
 InternalProjectCode = Annotated[
     str,
     AfterValidator(validate_internal_project_code),
-    Field(max_length=64, examples=["SD-GDZB-2025-001"]),
+    Field(
+        max_length=64,
+        examples=["SD-GDZB-2025-001"],
+        json_schema_extra={"pattern": INTERNAL_PROJECT_CODE_PATTERN},
+    ),
 ]
 Period = Annotated[
     str,
     AfterValidator(validate_period),
-    Field(max_length=16, description="YYYY-MM", examples=["2025-03"]),
+    Field(
+        max_length=16,
+        description="YYYY-MM",
+        examples=["2025-03"],
+        json_schema_extra={"pattern": PERIOD_PATTERN},
+    ),
 ]
 
 

@@ -10,6 +10,7 @@ from chaintrack.auth.deps import CurrentPrincipal
 from chaintrack.auth.permissions import ChainOf, Target, chain_write, project_write
 from chaintrack.common.concurrency import IfMatch, created, set_etag
 from chaintrack.common.deps import SessionDep
+from chaintrack.common.ids import StrictId
 from chaintrack.common.schemas import Period
 from chaintrack.dispatch import export, service
 from chaintrack.dispatch.schemas import (
@@ -43,7 +44,7 @@ WarningLevel = Annotated[
 ]
 
 router = APIRouter(prefix="/dispatch", tags=["dispatch"])
-RoundId = Annotated[int, Path(ge=1, le=2_147_483_647, description="Dispatch round id")]
+RoundId = Annotated[StrictId, Path(description="Dispatch round id")]
 ROUND = ChainOf.path("dispatch_round", "round_id")
 ExportFormat = Annotated[
     Literal["json", "xlsx"] | None,

@@ -11,7 +11,7 @@ from chaintrack.auth.permissions import register_write
 from chaintrack.common.concurrency import IfMatch, created, set_etag
 from chaintrack.common.deps import SessionDep
 from chaintrack.common.ids import StrictId
-from chaintrack.common.pagination import Page, PageDep
+from chaintrack.common.pagination import Page, PageDep, sort_query
 from chaintrack.common.schemas import IsoDate
 from chaintrack.enterprises import service, service_designations
 from chaintrack.enterprises.params import EnterpriseFiltersDep
@@ -125,9 +125,7 @@ def search_enterprises(
     session: SessionDep,
     page: PageDep,
     filters: EnterpriseFiltersDep,
-    sort: Annotated[
-        str | None, Query(description="name, uscc, created_at, region_code; -key descending")
-    ] = None,
+    sort: Annotated[str | None, sort_query(service.SORT_KEYS)] = None,
 ) -> Page[EnterpriseOut]:
     total, rows, tiers = service.search_enterprises(session, filters, sort, page)
     return Page[EnterpriseOut](
@@ -195,7 +193,7 @@ def list_figures(
     page: PageDep,
     from_year: Annotated[int | None, Query(ge=1900, le=2200)] = None,
     to_year: Annotated[int | None, Query(ge=1900, le=2200)] = None,
-    sort: Annotated[str | None, Query(description="year or -year (default -year)")] = None,
+    sort: Annotated[str | None, sort_query(service.FIGURES_SORT, "Default -year")] = None,
 ) -> Page[FiguresOut]:
     total, rows = service.list_figures(
         session, enterprise_id, page, from_year=from_year, to_year=to_year, sort=sort

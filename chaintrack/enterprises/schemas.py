@@ -7,7 +7,14 @@ from typing import Annotated
 
 from pydantic import Field, computed_field, field_validator
 
-from chaintrack.common.schemas import InputModel, Money, OutputModel, RegionCode, not_null
+from chaintrack.common.schemas import (
+    USCC_PATTERN,
+    InputModel,
+    Money,
+    OutputModel,
+    RegionCode,
+    not_null,
+)
 from chaintrack.enterprises.rules import STATE_LABELS_ZH, DesignationState
 from chaintrack.history import office_today
 from chaintrack.models.enums import Level, ListingStatus, Ownership, SizeClass, Tier
@@ -25,6 +32,7 @@ UsccText = Annotated[
             "the position."
         ),
         examples=["91110000600037341L"],
+        json_schema_extra={"pattern": USCC_PATTERN},
     ),
 ]
 Name = Annotated[

@@ -10,7 +10,7 @@ from chaintrack.auth.permissions import ChainOf, Ref, admin_only, chain_write
 from chaintrack.common.concurrency import IfMatch, created, set_etag
 from chaintrack.common.deps import SessionDep
 from chaintrack.common.ids import StrictId
-from chaintrack.common.pagination import Page, PageDep
+from chaintrack.common.pagination import Page, PageDep, sort_query
 from chaintrack.errors import (
     Conflict,
     NotFound,
@@ -124,9 +124,7 @@ def list_list_types(
         Literal["enterprise", "project", "node", "none"] | None,
         Query(description="What entries point at; `none` for stand-alone lists"),
     ] = None,
-    sort: Annotated[
-        str | None, Query(description="code, name_zh, created_at, updated_at; `-` for desc")
-    ] = None,
+    sort: Annotated[str | None, sort_query(service_types._SORTS)] = None,
 ) -> Page[ListTypeOut]:
     total, rows = service_types.list_list_types(
         session, page, active=active, q=q, entry_ref=entry_ref, sort=sort
@@ -225,9 +223,7 @@ def list_chain_lists(
     year: Annotated[
         int | None, Query(ge=2000, le=2100, description="Periods of this year (2025, 2025-Q1, ...)")
     ] = None,
-    sort: Annotated[
-        str | None, Query(description="period, type, created_at, updated_at; `-` for desc")
-    ] = None,
+    sort: Annotated[str | None, sort_query(service._SORTS)] = None,
 ) -> Page[ChainListOut]:
     total, views = service.list_chain_lists(
         session,

@@ -9,7 +9,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, Field, field_validator, model_validator
 
 from chaintrack.common.refs import EnterpriseRef, NodeRef, ProjectRef
-from chaintrack.common.schemas import InputModel, OutputModel, key_bound
+from chaintrack.common.schemas import InputModel, OutputModel, key_bound, not_null
 from chaintrack.models.enums import FieldType
 
 MAX_ID = 2_147_483_647
@@ -170,6 +170,8 @@ class ListTypeUpdate(_Input):
     )
     is_active: bool | None = Field(default=None, description="false deactivates the type")
 
+    _no_null = not_null("code", "name_zh", "name_en", "is_active", "fields")
+
 
 class FieldDefinitionOut(OutputModel):
     name: str
@@ -225,6 +227,8 @@ class ChainListUpdate(_Input):
         if "period" in self.model_fields_set and self.period is None:
             raise ValueError("period cannot be null / 期间不能为空")
         return self
+
+    _no_null = not_null("period")
 
 
 class _ChainListFields(OutputModel):
@@ -298,6 +302,8 @@ class EntryUpdate(_Input):
             if name in self.model_fields_set and getattr(self, name) is None:
                 raise ValueError(f"{name} cannot be null / 不能为空")
         return self
+
+    _no_null = not_null("title", "position", "attributes")
 
 
 class EntryOut(OutputModel):

@@ -10,7 +10,7 @@ from chaintrack.auth.permissions import ChainOf, Ref, chain_write
 from chaintrack.common.concurrency import IfMatch, check_if_match, created, set_etag
 from chaintrack.common.deps import SessionDep
 from chaintrack.common.ids import StrictId
-from chaintrack.common.pagination import Page, PageDep
+from chaintrack.common.pagination import Page, PageDep, sort_query
 from chaintrack.common.schemas import IsoDate
 from chaintrack.errors import (
     BadRequest,
@@ -40,10 +40,9 @@ router = APIRouter(tags=["map"])
 
 ChainId = Annotated[StrictId, Path(description="产业链 id / chain id")]
 NodeId = Annotated[StrictId, Path(description="节点 id / map node id")]
-SortParam = Annotated[
-    str | None,
-    Query(description="Sort keys, comma-separated; prefix `-` for descending", examples=["code"]),
-]
+NodeSort = Annotated[str | None, sort_query(service.NODE_SORTS)]
+RelationSort = Annotated[str | None, sort_query(service.RELATION_SORTS)]
+VersionSort = Annotated[str | None, sort_query(versions.VERSION_SORTS)]
 PREFIX = "/api/v1"
 
 
@@ -102,7 +101,7 @@ def list_nodes(
             max_length=100, description="编码或名称包含 / code or name contains", examples=["衬底"]
         ),
     ] = None,
-    sort: SortParam = None,
+    sort: NodeSort = None,
 ) -> Page[NodeOut]:
     filters = service.NodeFilters(
         stage=stage,
@@ -224,7 +223,7 @@ def list_relations(
     from_node_id: Annotated[StrictId | None, Query()] = None,
     to_node_id: Annotated[StrictId | None, Query()] = None,
     kind: Annotated[RelationKind | None, Query()] = None,
-    sort: SortParam = None,
+    sort: RelationSort = None,
 ) -> Page[RelationOut]:
     filters = service.RelationFilters(
         node_id=node_id, from_node_id=from_node_id, to_node_id=to_node_id, kind=kind
@@ -322,7 +321,7 @@ def publish_version(
     responses=problem_responses(NotFound, ValidationProblem),
 )
 def list_versions(
-    chain_id: ChainId, session: SessionDep, page: PageDep, sort: SortParam = None
+    chain_id: ChainId, session: SessionDep, page: PageDep, sort: VersionSort = None
 ) -> Page[MapVersionOut]:
     total, rows = versions.list_versions(session, chain_id, sort, page)
     return Page[MapVersionOut](

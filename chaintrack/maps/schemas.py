@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from pydantic import Field, computed_field
 
 from chaintrack.common.refs import ChainRef
-from chaintrack.common.schemas import InputModel, OutputModel
+from chaintrack.common.schemas import InputModel, OutputModel, not_null
 from chaintrack.models.enums import Assessment, GapKind, NodeKind, RelationKind, Stage
 
 NodeCode = Annotated[
@@ -106,6 +106,8 @@ class NodeUpdate(InputModel):
     )
     description: str | None = Field(default=None, max_length=4000)
     position: int | None = Field(default=None, ge=0, le=1_000_000)
+
+    _no_null = not_null("code", "name_zh", "kind", "stage", "position")
 
 
 class NodeOut(OutputModel):

@@ -12,7 +12,7 @@ from chaintrack.auth.permissions import ChainOf, Ref, chain_write
 from chaintrack.common.concurrency import IfMatch, created, set_etag
 from chaintrack.common.deps import SessionDep
 from chaintrack.common.ids import StrictId
-from chaintrack.common.pagination import Page, PageDep, PageParams
+from chaintrack.common.pagination import Page, PageDep, PageParams, sort_query
 from chaintrack.common.schemas import IsoDate
 from chaintrack.errors import (
     Conflict,
@@ -39,13 +39,7 @@ WRITE_PROBLEMS = (NotFound, Conflict, PreconditionFailed, PreconditionRequired, 
 CURRENT_RULE = (
     "A membership is current on D when `started_on <= D` and `ended_on` is empty or after D."
 )
-Sort = Annotated[
-    str | None,
-    Query(
-        description="Comma-separated keys (`started_on`, `ended_on`, `role`, `name`, `uscc`, "
-        "`region_code`, `created_at`), `-` for descending"
-    ),
-]
+Sort = Annotated[str | None, sort_query(service.SORTS)]
 AsOf = Annotated[
     IsoDate | None,
     Query(description="Only memberships current on this day (implies `current=true`)"),

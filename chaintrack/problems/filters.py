@@ -8,15 +8,14 @@ from typing import Annotated
 from fastapi import Depends, Query
 
 from chaintrack.auth.deps import CurrentPrincipal
+from chaintrack.common.ids import StrictId
 from chaintrack.models.enums import ProblemLevel, ProblemState, ProblemSubject
 from chaintrack.problems.service import LoopFilters
-
-MAX_ID = 2_147_483_647
 
 
 def problem_filters(
     principal: CurrentPrincipal,
-    chain_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
+    chain_id: Annotated[StrictId | None, Query()] = None,
     state: ProblemState | None = None,
     level: ProblemLevel | None = None,
     category: Annotated[str | None, Query(max_length=32)] = None,

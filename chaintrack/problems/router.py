@@ -15,6 +15,7 @@ from chaintrack.auth.deps import CurrentPrincipal, Principal
 from chaintrack.auth.permissions import ChainOf, Ref, chain_write, project_write, raiser_only
 from chaintrack.common.concurrency import IfMatch, created, set_etag
 from chaintrack.common.deps import SessionDep
+from chaintrack.common.ids import StrictId
 from chaintrack.common.pagination import Page, PageDep
 from chaintrack.common.schemas import IsoDate
 from chaintrack.errors import (
@@ -51,9 +52,8 @@ from chaintrack.reports.render import XLSX_MEDIA_TYPE, to_json
 
 router = APIRouter(tags=["problems"])
 API_PREFIX = "/api/v1"
-MAX_ID = 2_147_483_647
-ProblemId = Annotated[int, Path(ge=1, le=MAX_ID, description="Problem id")]
-NoticeId = Annotated[int, Path(ge=1, le=MAX_ID, description="Supervision notice id")]
+ProblemId = Annotated[StrictId, Path(description="Problem id")]
+NoticeId = Annotated[StrictId, Path(description="Supervision notice id")]
 JSON = "application/json"
 STEP_ERRORS = problem_responses(
     NotFound, Conflict, PreconditionFailed, PreconditionRequired, ValidationProblem

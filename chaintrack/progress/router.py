@@ -10,7 +10,7 @@ from chaintrack.auth.permissions import ChainOf, Ref, chain_write, project_write
 from chaintrack.common.concurrency import IfMatch, created, etag_for, set_etag
 from chaintrack.common.deps import SessionDep
 from chaintrack.common.ids import StrictId
-from chaintrack.common.pagination import Page, PageDep
+from chaintrack.common.pagination import Page, PageDep, sort_query
 from chaintrack.common.schemas import IsoAwareDatetime, Period
 from chaintrack.errors import (
     Conflict,
@@ -61,13 +61,8 @@ UnitQ = Annotated[
     str | None,
     Query(max_length=128, description="责任单位 contains this text", examples=["自然资源"]),
 ]
-SortQ = Annotated[
-    str | None,
-    Query(
-        description="period, deadline, created_at, status, responsible_unit; '-' for descending",
-        examples=["deadline"],
-    ),
-]
+SortQ = Annotated[str | None, sort_query(service_problems.SORT_KEYS, example="deadline")]
+ChainSortQ = Annotated[str | None, sort_query(service_problems.CHAIN_SORT_KEYS, example="deadline")]
 
 
 def _revision_etag(response: Response, revision: int) -> None:
@@ -327,7 +322,7 @@ def list_chain_problems(
     overdue: OverdueQ = None,
     responsible_unit: UnitQ = None,
     period: Annotated[Period | None, Query(description="Raised in this month")] = None,
-    sort: SortQ = None,
+    sort: ChainSortQ = None,
 ) -> Page[ChainProblemOut]:
     filters = ProblemFilters(status_, overdue, responsible_unit, period, sort)
     return service_problems.list_chain_problems(session, chain_id, filters, page)

@@ -5,13 +5,13 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query, Response, status
+from fastapi import APIRouter, Path, Response, status
 
 from chaintrack.auth.permissions import ChainOf, Ref, chain_write
 from chaintrack.common.concurrency import IfMatch, check_if_match, created, set_etag
 from chaintrack.common.deps import SessionDep
 from chaintrack.common.ids import StrictId
-from chaintrack.common.pagination import Page, PageDep
+from chaintrack.common.pagination import Page, PageDep, sort_query
 from chaintrack.errors import (
     Conflict,
     NotFound,
@@ -168,14 +168,7 @@ def list_projects(
     session: SessionDep,
     page: PageDep,
     filters: ProjectFiltersDep,
-    sort: Annotated[
-        str | None,
-        Query(
-            description="Comma-separated keys, `-` for descending: "
-            + ", ".join(sorted(queries.SORT_KEYS)),
-            examples=["-total_investment"],
-        ),
-    ] = None,
+    sort: Annotated[str | None, sort_query(queries.SORT_KEYS, example="-total_investment")] = None,
 ) -> Page[ProjectListItem]:
     total, rows = queries.list_projects(session, filters, sort, page, office_today())
     return Page[ProjectListItem](

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query
 
 from chaintrack.common.deps import SessionDep
-from chaintrack.common.pagination import Page, PageDep
+from chaintrack.common.pagination import Page, PageDep, sort_query
 from chaintrack.errors import NotFound, ValidationProblem, problem_responses
 from chaintrack.reference import service
 from chaintrack.reference.schemas import ProjectTypeOut, RegionOut, TierOut
@@ -40,9 +40,7 @@ def list_regions(
         str | None,
         Query(max_length=64, description="Name fragment (zh/en) or exact code", examples=["烟台"]),
     ] = None,
-    sort: Annotated[
-        str | None, Query(description="`code` or `name_zh`, `-` for descending")
-    ] = None,
+    sort: Annotated[str | None, sort_query(service.REGION_SORTS)] = None,
 ) -> Page[RegionOut]:
     total, rows = service.list_regions(
         session,

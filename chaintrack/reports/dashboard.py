@@ -7,6 +7,7 @@ report is (chain_report.py)."""
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections import defaultdict
 from collections.abc import Sequence
 from decimal import Decimal
@@ -16,6 +17,7 @@ from sqlalchemy import Connection
 from sqlalchemy.orm import Session
 
 from chaintrack.common.numbers import percent
+from chaintrack.common.pagination import sort_pattern
 from chaintrack.errors import ValidationProblem
 from chaintrack.problems.figures_sql import CLOSING_ZEROS, closing_figures
 from chaintrack.reports import schemas as s
@@ -119,7 +121,7 @@ def _sorted(rows: list[dict[str, Any]], sort: str | None) -> list[dict[str, Any]
     if not sort:
         return rows
     key = sort.lstrip("-+")
-    if key not in SORT_KEYS:
+    if re.fullmatch(sort_pattern(SORT_KEYS, multiple=False), sort) is None:
         raise ValidationProblem.for_field(
             "sort",
             f"unknown sort key '{key}'; use one of {', '.join(SORT_KEYS)}",

@@ -15,6 +15,7 @@ from pydantic import BaseModel, PlainValidator, WithJsonSchema
 from chaintrack.auth.deps import checks_account_in_work, run_signed_in_read
 from chaintrack.common.deps import SessionDep
 from chaintrack.common.ids import StrictId
+from chaintrack.common.pagination import sort_query
 from chaintrack.errors import NotFound, ValidationProblem, problem_responses
 from chaintrack.history import OFFICE_TZ
 from chaintrack.identifiers import IdentifierError
@@ -204,10 +205,7 @@ async def dashboard(
     as_of: AsOfQuery = None,
     sort: Annotated[
         str | None,
-        Query(
-            description=f"A row field, '-' for descending: {', '.join(SORT_KEYS)}",
-            examples=["-completed_year"],
-        ),
+        sort_query(SORT_KEYS, "A row field, '-' for descending", "-completed_year", multiple=False),
     ] = None,
     group_id: Annotated[StrictId | None, Query(description="Only chains of this group")] = None,
     format: FormatQuery = None,
