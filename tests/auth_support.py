@@ -1057,3 +1057,12 @@ def _page_lead_funds(w: World) -> PageReq:
 def _page_lead_land(w: World) -> PageReq:
     lead = _lead(w, "signed")
     return PageReq(f"/attraction/leads/{lead.id}/land", {**_land_body(), "etag": '"1"'})
+
+
+# --- attraction, wave 3: PATCH of a lead -------------------------------------------------
+
+
+@builder("PATCH", "/attraction/leads/{lead_id}")
+def _lead_patch(w: World) -> Req:
+    body = {"intended_investment": "2000"}
+    return Req("PATCH", f"{API}/attraction/leads/{_lead(w).id}", body, IF1)

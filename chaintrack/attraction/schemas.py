@@ -173,3 +173,20 @@ class GapCoverage(OutputModel):
 class SourceOut(OutputModel):
     code: LeadSource
     name_zh: str
+
+
+class LeadPatch(InputModel):
+    """Change a lead's fields or nodes (only the fields sent). The chain, the stage and
+    the conversion links change through their own routes."""
+
+    company_name: Text200 | None = None
+    uscc: str | None = Field(default=None, max_length=64)
+    origin: str | None = Field(default=None, max_length=64)
+    source: LeadSource | None = None
+    intended_investment: Money | None = None
+    responsible_unit: str | None = Field(default=None, min_length=1, max_length=128)
+    responsible_person: str | None = Field(default=None, min_length=1, max_length=64)
+    node_ids: list[int] | None = Field(
+        default=None, min_length=1, max_length=50, description="Replaces the lead's nodes"
+    )
+    note: str | None = Field(default=None, max_length=4000)

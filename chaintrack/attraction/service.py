@@ -11,12 +11,13 @@ and the ``enterprise_id`` / ``project_id`` filters of :func:`list_leads`.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, func, select, type_coerce
+from pydantic import ValidationError
+from sqlalchemy import ColumnElement, Select, and_, delete, func, select, type_coerce
 from sqlalchemy.orm import Session
 
 from chaintrack.attraction import pipeline
@@ -92,39 +93,6 @@ def touch(lead: AttractionLead) -> None:
     lead.updated_at = utcnow()
 
 
-def _check_nodes(
-    session: Session, chain_id: int, node_ids: Sequence[int], errors: list[FieldError]
-) -> list[int]:
-    """Distinct node ids; unknown ones and other chains' nodes are 422 on ``node_ids.i``."""
-    wanted = list(dict.fromkeys(node_ids))
-    found: dict[int, int] = {
-        node_id: node_chain
-        for node_id, node_chain in session.execute(
-            select(MapNode.id, MapNode.chain_id).where(MapNode.id.in_(wanted))
-        )
-    }
-    for i, node_id in enumerate(node_ids):
-        name = f"node_ids.{i}"
-        if node_id not in found:
-            errors.append(
-                _field(
-                    name,
-                    f"图谱节点 {node_id} 不存在 / map node {node_id} does not exist",
-                    "unknown_reference",
-                )
-            )
-        elif found[node_id] != chain_id:
-            errors.append(
-                _field(
-                    name,
-                    f"图谱节点 {node_id} 不属于本产业链 / map node {node_id} belongs to "
-                    f"another chain (cross-chain reference)",
-                    "cross_chain",
-                )
-            )
-    return wanted
-
-
 def _not_future(name: str, day: dt.date, today: dt.date, errors: list[FieldError]) -> None:
     if day > today:
         errors.append(
@@ -178,13 +146,24 @@ def _refuse_move(lead: AttractionLead, target: LeadStage) -> Conflict:
 # --- writes ----------------------------------------------------------------------------
 
 
-def create_lead(
-    session: Session, data: LeadCreate, today: dt.date, actor: str | None = None
-) -> AttractionLead:
+def lead_errors(
+    data: LeadCreate,
+    today: dt.date,
+    *,
+    chain_known: bool,
+    node_chains: Mapping[int, int],
+    check_found_on: bool = True,
+) -> tuple[str | None, list[FieldError]]:
+    """The rules of a lead's fields, on what the caller looked up: the checked USCC (or
+    the origin without one), a known chain, nodes of that chain, a date not in the
+    future. The API (create, PATCH) and the spreadsheet import share this."""
     errors: list[FieldError] = []
     uscc: str | None = None
     if data.uscc:
-        uscc = checked_uscc(data.uscc)
+        try:
+            uscc = checked_uscc(data.uscc)
+        except ValidationProblem as problem:
+            errors.extend(problem.errors or [_field("uscc", problem.detail or "invalid")])
     elif not data.origin:
         errors.append(
             _field(
@@ -194,13 +173,57 @@ def create_lead(
                 "required",
             )
         )
-    if session.get(Chain, data.chain_id) is None:
+    if not chain_known:
         errors.append(_field("chain_id", f"产业链 {data.chain_id} 不存在", "unknown_reference"))
-        _raise_if(errors)
-    node_ids = _check_nodes(session, data.chain_id, data.node_ids, errors)
-    found_on = data.found_on or today
-    _not_future("found_on", found_on, today, errors)
+        return uscc, errors
+    for i, node_id in enumerate(data.node_ids):
+        name = f"node_ids.{i}"
+        if node_id not in node_chains:
+            errors.append(
+                _field(
+                    name,
+                    f"图谱节点 {node_id} 不存在 / map node {node_id} does not exist",
+                    "unknown_reference",
+                )
+            )
+        elif node_chains[node_id] != data.chain_id:
+            errors.append(
+                _field(
+                    name,
+                    f"图谱节点 {node_id} 不属于本产业链 / map node {node_id} belongs to "
+                    f"another chain (cross-chain reference)",
+                    "cross_chain",
+                )
+            )
+    if check_found_on:
+        _not_future("found_on", data.found_on or today, today, errors)
+    return uscc, errors
+
+
+def node_chains_of(session: Session, node_ids: Sequence[int]) -> dict[int, int]:
+    """node id -> its chain, for the given ids (one statement)."""
+    if not node_ids:
+        return {}
+    return {
+        node_id: chain_id
+        for node_id, chain_id in session.execute(
+            select(MapNode.id, MapNode.chain_id).where(MapNode.id.in_(set(node_ids)))
+        )
+    }
+
+
+def create_lead(
+    session: Session, data: LeadCreate, today: dt.date, actor: str | None = None
+) -> AttractionLead:
+    uscc, errors = lead_errors(
+        data,
+        today,
+        chain_known=session.get(Chain, data.chain_id) is not None,
+        node_chains=node_chains_of(session, data.node_ids),
+    )
     _raise_if(errors)
+    node_ids = list(dict.fromkeys(data.node_ids))
+    found_on = data.found_on or today
     lead = AttractionLead(
         chain_id=data.chain_id,
         company_name=data.company_name,
@@ -229,6 +252,68 @@ def create_lead(
     )
     session.flush()
     return lead
+
+
+#: The fields PATCH (and an import's update) may change; the chain, the stage and the
+#: conversion links move only through their own routes.
+EDITABLE = (
+    "company_name",
+    "uscc",
+    "origin",
+    "source",
+    "intended_investment",
+    "responsible_unit",
+    "responsible_person",
+    "note",
+)
+
+
+def update_lead(
+    session: Session, lead: AttractionLead, changes: Mapping[str, Any], today: dt.date
+) -> list[str]:
+    """Change a lead's fields and nodes (``changes``: the PATCH body's set fields, ``node_ids``
+    replacing the nodes). The merged lead passes :func:`lead_errors` as a new one would;
+    a landed lead keeps its USCC (it is the registered enterprise's). Returns the names
+    of what changed."""
+    current_nodes = node_ids_of(session, lead.id)
+    merged = {name: getattr(lead, name) for name in EDITABLE}
+    merged["node_ids"] = current_nodes
+    merged.update({k: v for k, v in changes.items() if k in (*EDITABLE, "node_ids")})
+    try:
+        data = LeadCreate.model_validate({"chain_id": lead.chain_id, **merged})
+    except ValidationError as exc:
+        _raise_if(
+            [_field(".".join(str(p) for p in e["loc"]), e["msg"], e["type"]) for e in exc.errors()]
+        )
+        raise
+    uscc, errors = lead_errors(
+        data,
+        today,
+        chain_known=True,
+        node_chains=node_chains_of(session, data.node_ids),
+        check_found_on=False,
+    )
+    if lead.enterprise_id is not None and uscc != lead.uscc:
+        errors.append(
+            _field("uscc", "已落地线索的信用代码不能修改 / a landed lead keeps its USCC", "locked")
+        )
+    _raise_if(errors)
+    values = {name: getattr(data, name) for name in EDITABLE}
+    values["uscc"] = uscc
+    changed = [name for name, value in values.items() if getattr(lead, name) != value]
+    for name in changed:
+        setattr(lead, name, values[name])
+    node_ids = list(dict.fromkeys(data.node_ids))
+    if sorted(node_ids) != current_nodes:
+        session.execute(delete(AttractionLeadNode).where(AttractionLeadNode.lead_id == lead.id))
+        session.add_all(
+            AttractionLeadNode(lead_id=lead.id, node_id=n, chain_id=lead.chain_id) for n in node_ids
+        )
+        changed.append("node_ids")
+    if changed:
+        touch(lead)
+    session.flush()
+    return changed
 
 
 def add_step(
@@ -494,14 +579,9 @@ def _item(lead: AttractionLead, chain: Chain, nodes: list[NodeRef]) -> dict[str,
     }
 
 
-def list_leads(
-    session: Session, f: LeadFilters, page: PageParams
-) -> tuple[int, list[LeadListItem]]:
-    """One page of leads: three statements at any size (count, page, their nodes)."""
-    stmt: Select[Any] = select(AttractionLead, Chain).join(
-        Chain, Chain.id == AttractionLead.chain_id
-    )
-    conditions = []
+def lead_conditions(f: LeadFilters) -> list[ColumnElement[bool]]:
+    """The WHERE of the lead list (and its export)."""
+    conditions: list[ColumnElement[bool]] = []
     if f.chain_id is not None:
         conditions.append(AttractionLead.chain_id == f.chain_id)
     if f.stage is not None:
@@ -524,6 +604,17 @@ def list_leads(
                 select(AttractionLeadNode.lead_id).where(AttractionLeadNode.node_id == f.node_id)
             )
         )
+    return conditions
+
+
+def list_leads(
+    session: Session, f: LeadFilters, page: PageParams
+) -> tuple[int, list[LeadListItem]]:
+    """One page of leads: three statements at any size (count, page, their nodes)."""
+    stmt: Select[Any] = select(AttractionLead, Chain).join(
+        Chain, Chain.id == AttractionLead.chain_id
+    )
+    conditions = lead_conditions(f)
     stmt = stmt.where(*conditions).order_by(
         AttractionLead.stage_on.desc(), AttractionLead.id.desc()
     )
