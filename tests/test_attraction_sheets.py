@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import func, select
@@ -12,7 +14,7 @@ from chaintrack.sheets.reader import open_sheet
 from chaintrack.sheets.writer import csv_bytes
 from tests.factories import fake_uscc, make_chain, make_node
 from tests.problems import assert_problem
-from tests.test_attraction_api import URL, advance, new_lead
+from tests.test_attraction_api import TODAY, URL, YEAR, advance, land_body, new_lead
 
 
 def _row(chain: Any, *nodes: Any, **kw: Any) -> dict[str, Any]:
@@ -144,8 +146,89 @@ def test_patch_changes_fields_and_nodes_with_if_match(client, db):
     assert r.status_code == 412
     fresh = {"If-Match": f'"{body["version"]}"'}
     r = client.patch(f"{URL}/{lead['id']}", json={"node_ids": [foreign.id]}, headers=fresh)
-    assert r.status_code in (403, 404, 422)
+    assert_problem(r, 422, "validation", field="node_ids.0")
     r = client.patch(f"{URL}/{lead['id']}", json={"uscc": None, "origin": None}, headers=fresh)
     assert_problem(r, 422, "validation", field="origin")
     r = client.patch(f"{URL}/{lead['id']}", json={"source": None}, headers=fresh)
     assert_problem(r, 422, "validation", field="source")
+
+
+# --- the funnel per city, as of a day, against the year's targets ------------------------
+
+FUNNEL = "/api/v1/attraction/funnel"
+
+
+def _stages(body: dict[str, Any]) -> dict[str, tuple[int, int]]:
+    return {s["stage"]: (s["current"], s["reached"]) for s in body["stages"]}
+
+
+def test_funnel_as_of_a_day_per_city_and_against_targets(client, db):
+    from chaintrack.models.assessment import AssessmentTarget, Indicator, IndicatorKind
+
+    chain = make_chain(db)
+    node = make_node(db, chain)
+    d0, d1, d2 = (TODAY - dt.timedelta(days=n) for n in (30, 20, 10))
+    a = new_lead(client, chain, [node], company_name="甲", found_on=d0.isoformat())
+    a = advance(client, a, "contact", happened_on=d1.isoformat())
+    a = advance(client, a, "visit", "negotiation", "signed", happened_on=d2.isoformat())
+    r = client.post(
+        f"{URL}/{a['id']}/land",
+        json=land_body(region_code="370602", happened_on=d2.isoformat()),
+        headers={"If-Match": f'"{a["version"]}"'},
+    )
+    assert r.status_code == 200, r.text
+    c = new_lead(client, chain, [node], company_name="丙", found_on=d0.isoformat())
+    advance(client, c, "terminated", happened_on=d1.isoformat(), reason="无意向")
+    new_lead(client, chain, [node], company_name="乙", found_on=d2.isoformat())
+
+    def funnel(**params: Any) -> dict[str, Any]:
+        r = client.get(FUNNEL, params={"year": YEAR, "chain_id": chain.id, **params})
+        assert r.status_code == 200, r.text
+        return r.json()
+
+    then = funnel(as_of=d0.isoformat())
+    assert _stages(then)["lead"] == (2, 2) and _stages(then)["contact"] == (0, 0)
+    assert then["terminated"] == 0
+    mid = funnel(as_of=d1.isoformat())
+    assert _stages(mid)["lead"] == (0, 2) and _stages(mid)["contact"] == (1, 1)
+    assert mid["terminated"] == 1 and mid["signed_count"] == 0
+    now = funnel()
+    assert _stages(now)["landed"] == (1, 1) and _stages(now)["lead"] == (1, 3)
+    assert funnel(as_of=TODAY.isoformat())["stages"] == now["stages"]
+    # Per city: the leads that landed there (the assessment's rule).
+    city = client.get(FUNNEL, params={"year": YEAR, "city": "370600"}).json()
+    assert _stages(city)["landed"] == (1, 1) and _stages(city)["lead"] == (0, 1)
+    assert city["signed_count"] == 1 and city["signed_target"] is None
+    elsewhere = client.get(FUNNEL, params={"year": YEAR, "city": "370200"}).json()
+    assert _stages(elsewhere)["lead"] == (0, 0) and elsewhere["signed_count"] == 0
+    # Against the year's targets when the assessment has them.
+    assert now["signed_target"] is None and now["signed_pct"] is None
+    db.add_all(
+        [
+            Indicator(code="ATT_N", name_zh="签约数", kind=IndicatorKind.LEADS_SIGNED, params={}),
+            Indicator(code="ATT_F", name_zh="到位", kind=IndicatorKind.FUNDS_RECEIVED, params={}),
+        ]
+    )
+    db.flush()
+    chain_subject = {"subject_kind": "chain", "chain_id": chain.id, "year": YEAR}
+    db.add_all(
+        [
+            AssessmentTarget(indicator_code="ATT_N", value=Decimal(4), **chain_subject),
+            AssessmentTarget(indicator_code="ATT_F", value=Decimal(1000), **chain_subject),
+            AssessmentTarget(
+                indicator_code="ATT_N",
+                value=Decimal(2),
+                subject_kind="city",
+                region_code="370600",
+                year=YEAR,
+            ),
+        ]
+    )
+    db.flush()
+    now = funnel()
+    assert Decimal(now["signed_target"]) == 4 and now["signed_pct"] == "25.0"
+    assert Decimal(now["received_target"]) == 1000 and now["received_pct"] == "0.0"
+    city = client.get(FUNNEL, params={"year": YEAR, "city": "370600"}).json()
+    assert Decimal(city["signed_target"]) == 2 and city["signed_pct"] == "50.0"
+    r = client.get(FUNNEL, params={"year": YEAR, "city": "370602"})
+    assert_problem(r, 422, "validation")

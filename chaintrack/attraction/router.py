@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import threading
 from typing import Annotated
 
@@ -283,14 +284,26 @@ def land(
     response_model=FunnelOut,
     summary="Attraction funnel / 招商漏斗",
     description="Counts and intended amounts by stage, conversion between stages, and the "
-    "year's signed and received amounts, for a chain or (without `chain_id`) the province.",
+    "year's signed and received amounts, for a chain, a city (where leads landed) or "
+    "(without either) the province; as of any day (`as_of`: the stage of each lead's "
+    "latest step by then); against the year's assessment targets of the leads-signed "
+    "and funds-received indicators when the chain or city has them.",
 )
 def funnel(
     session: SessionDep,
     year: Annotated[int, Query(ge=2000, le=2200)],
     chain_id: Annotated[int | None, Query(ge=1)] = None,
+    city: Annotated[
+        str | None,
+        Query(
+            pattern=r"^\d{4}00$", description="City (地市) code, e.g. 370600: leads landed there"
+        ),
+    ] = None,
+    as_of: Annotated[
+        dt.date | None, Query(description="Stages as of this day, totals up to it")
+    ] = None,
 ) -> FunnelOut:
-    return service.funnel(session, chain_id, year)
+    return service.funnel(session, chain_id, year, city=city, as_of=as_of)
 
 
 @router.get(

@@ -147,12 +147,22 @@ class StageFigure(OutputModel):
 
 class FunnelOut(OutputModel):
     chain_id: int | None
+    city: str | None = Field(description="City (地市) code: leads that landed there")
     year: int
+    as_of: dt.date | None = Field(description="Stages as of this day (default: now)")
     stages: list[StageFigure]
     terminated: int
     signed_count: int = Field(description="Leads signed in the year")
     signed_total: OutMoney
     received_total: OutMoney = Field(description="到位资金 in the year")
+    signed_target: Decimal | None = Field(
+        description="The year's target of the leads-signed indicator (chain or city), if set"
+    )
+    signed_pct: Decimal | None = Field(description="signed_count / signed_target × 100")
+    received_target: Decimal | None = Field(
+        description="The year's target of the funds-received indicator (万元), if set"
+    )
+    received_pct: Decimal | None = Field(description="received_total / received_target × 100")
 
 
 class GapLead(OutputModel):

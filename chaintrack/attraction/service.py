@@ -17,9 +17,10 @@ from decimal import Decimal
 from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy import ColumnElement, Select, and_, delete, func, select, type_coerce
+from sqlalchemy import ColumnElement, Select, and_, case, delete, func, select, type_coerce
 from sqlalchemy.orm import Session
 
+from chaintrack.assessment.indicators import city_of
 from chaintrack.attraction import pipeline
 from chaintrack.attraction.schemas import (
     FundsIn,
@@ -55,6 +56,7 @@ from chaintrack.models import (
     Project,
     ProjectTarget,
 )
+from chaintrack.models.assessment import AssessmentTarget, Indicator, IndicatorKind, SubjectKind
 from chaintrack.models.attraction import LeadSource, LeadStage
 from chaintrack.models.base import Money, utcnow
 from chaintrack.models.enums import Assessment, MembershipRole, ProjectStatus, ProjectType
@@ -677,36 +679,55 @@ def _year_bounds(year: int) -> tuple[dt.date, dt.date]:
     return dt.date(year, 1, 1), dt.date(year, 12, 31)
 
 
-def attraction_figures(session: Session, chain_id: int | None, year: int) -> AttractionTotals:
-    """The year's signed and received totals for a chain (None: the province). One
-    statement. This is what the assessment reads."""
-    first, last = _year_bounds(year)
-    signed_where: list[ColumnElement[bool]] = [AttractionLead.signed_on.between(first, last)]
-    funds_where: list[ColumnElement[bool]] = [
-        AttractionFunds.period.between(f"{year:04d}-01", f"{year:04d}-12")
-    ]
+def _scoped(
+    stmt: Select[Any], chain_id: int | None, city: str | None, joined: bool = False
+) -> Select[Any]:
+    """Restrict a statement over AttractionLead to a chain and / or a city (where the
+    lead landed: its registered enterprise's city, as the assessment counts it)."""
     if chain_id is not None:
-        signed_where.append(AttractionLead.chain_id == chain_id)
-        funds_where.append(AttractionLead.chain_id == chain_id)
-    signed = (
-        select(func.coalesce(func.sum(AttractionLead.signed_amount), 0))
-        .where(*signed_where)
-        .scalar_subquery()
-    )
-    signed_count = select(func.count(AttractionLead.id)).where(*signed_where).scalar_subquery()
-    received = (
-        select(func.coalesce(func.sum(AttractionFunds.amount), 0))
-        .join(AttractionLead, AttractionLead.id == AttractionFunds.lead_id)
-        .where(*funds_where)
-        .scalar_subquery()
-    )
-    row = session.execute(
-        select(
-            type_coerce(signed, Money()).label("signed"),
-            type_coerce(received, Money()).label("received"),
-            signed_count.label("n"),
+        stmt = stmt.where(AttractionLead.chain_id == chain_id)
+    if city is not None:
+        stmt = stmt.join(Enterprise, Enterprise.id == AttractionLead.enterprise_id).where(
+            city_of(Enterprise.region_code) == city
         )
-    ).one()
+    return stmt
+
+
+def _totals_columns(
+    chain_id: int | None, year: int, city: str | None, as_of: dt.date | None
+) -> list[Any]:
+    """signed, received, n: the year's totals as scalar subqueries (one SELECT)."""
+    first, last = _year_bounds(year)
+    if as_of is not None:
+        last = min(last, as_of)
+    last_month = f"{last.year:04d}-{last.month:02d}" if last >= first else f"{year - 1:04d}-12"
+
+    def signed_sum(what: Any) -> Any:
+        stmt = (
+            select(what)
+            .select_from(AttractionLead)
+            .where(AttractionLead.signed_on.between(first, last))
+        )
+        return _scoped(stmt, chain_id, city).scalar_subquery()
+
+    received = _scoped(
+        select(func.coalesce(func.sum(AttractionFunds.amount), 0))
+        .select_from(AttractionFunds)
+        .join(AttractionLead, AttractionLead.id == AttractionFunds.lead_id)
+        .where(AttractionFunds.period.between(f"{year:04d}-01", last_month)),
+        chain_id,
+        city,
+    ).scalar_subquery()
+    return [
+        type_coerce(
+            signed_sum(func.coalesce(func.sum(AttractionLead.signed_amount), 0)), Money()
+        ).label("signed"),
+        type_coerce(received, Money()).label("received"),
+        signed_sum(func.count(AttractionLead.id)).label("n"),
+    ]
+
+
+def _totals(row: Any) -> AttractionTotals:
     return AttractionTotals(
         signed=row.signed if row.signed is not None else ZERO,
         received=row.received if row.received is not None else ZERO,
@@ -714,22 +735,116 @@ def attraction_figures(session: Session, chain_id: int | None, year: int) -> Att
     )
 
 
-def funnel(session: Session, chain_id: int | None, year: int) -> FunnelOut:
-    """Counts and amounts by stage, conversion between stages, the year's signed and
-    received totals, for a chain or the province: two statements at any size."""
-    stmt = select(
-        AttractionLead.stage,
-        AttractionLead.terminated_from,
+def attraction_figures(
+    session: Session,
+    chain_id: int | None,
+    year: int,
+    *,
+    city: str | None = None,
+    as_of: dt.date | None = None,
+) -> AttractionTotals:
+    """The year's signed and received totals (up to ``as_of``, if given) for a chain, a
+    city, both, or the province. One statement. This is what the assessment reads."""
+    columns = _totals_columns(chain_id, year, city, as_of)
+    return _totals(session.execute(select(*columns)).one())
+
+
+def _stage_counts(chain_id: int | None, city: str | None, as_of: dt.date | None) -> Select[Any]:
+    """(stage, stopped-at, count, intended) now, or as of a day from the dated steps:
+    a lead's stage on a day is the stage of its latest step up to that day (a lead with
+    no step by then did not exist yet)."""
+    if as_of is None:
+        stage: Any = AttractionLead.stage
+        stopped: Any = AttractionLead.terminated_from
+        stmt = select(AttractionLead.id).select_from(AttractionLead)
+    else:
+        rank = (
+            func.row_number()
+            .over(
+                partition_by=AttractionStep.lead_id,
+                order_by=(AttractionStep.happened_on.desc(), AttractionStep.id.desc()),
+            )
+            .label("rank")
+        )
+        latest = (
+            select(AttractionStep.lead_id, AttractionStep.to_stage, AttractionStep.from_stage, rank)
+            .where(AttractionStep.happened_on <= as_of)
+            .subquery()
+        )
+        stage = latest.c.to_stage
+        stopped = case((latest.c.to_stage == LeadStage.TERMINATED, latest.c.from_stage), else_=None)
+        stmt = (
+            select(AttractionLead.id)
+            .select_from(latest)
+            .join(AttractionLead, AttractionLead.id == latest.c.lead_id)
+            .where(latest.c.rank == 1)
+        )
+    stmt = stmt.with_only_columns(
+        stage.label("stage"),
+        stopped.label("stopped"),
         func.count(AttractionLead.id),
         func.sum(AttractionLead.intended_investment),
-    ).group_by(AttractionLead.stage, AttractionLead.terminated_from)
-    if chain_id is not None:
-        stmt = stmt.where(AttractionLead.chain_id == chain_id)
+        maintain_column_froms=True,
+    ).group_by(stage, stopped)
+    return _scoped(stmt, chain_id, city)
+
+
+def _target_columns(chain_id: int | None, city: str | None, year: int) -> list[Any]:
+    """The year's targets (考核目标) of the leads-signed and funds-received indicators for
+    the chain or the city, as scalar subqueries labelled by the indicator kind (NULL when
+    not set; none for the province or a chain within a city)."""
+    if (chain_id is None) == (city is None):
+        return []
+    subject = (
+        and_(
+            AssessmentTarget.subject_kind == SubjectKind.CHAIN,
+            AssessmentTarget.chain_id == chain_id,
+        )
+        if chain_id is not None
+        else and_(
+            AssessmentTarget.subject_kind == SubjectKind.CITY,
+            AssessmentTarget.region_code == city,
+        )
+    )
+    return [
+        type_coerce(
+            select(func.sum(AssessmentTarget.value))
+            .join(Indicator, Indicator.code == AssessmentTarget.indicator_code)
+            .where(
+                AssessmentTarget.year == year,
+                AssessmentTarget.quarter.is_(None),
+                Indicator.kind == kind,
+                subject,
+            )
+            .scalar_subquery(),
+            Money(),
+        ).label(kind.value)
+        for kind in (IndicatorKind.LEADS_SIGNED, IndicatorKind.FUNDS_RECEIVED)
+    ]
+
+
+def _pct(part: Decimal, whole: Decimal | None) -> Decimal | None:
+    if not whole:
+        return None
+    return (part * 100 / whole).quantize(Decimal("0.1"))
+
+
+def funnel(
+    session: Session,
+    chain_id: int | None,
+    year: int,
+    *,
+    city: str | None = None,
+    as_of: dt.date | None = None,
+) -> FunnelOut:
+    """Counts and amounts by stage (now, or as of a day), conversion between stages, the
+    year's signed and received totals and, for a chain or a city, the year's targets:
+    two statements at any size."""
     current: dict[LeadStage, int] = {}
     intended: dict[LeadStage, Decimal] = {}
     reached = [0] * len(pipeline.FORWARD)
     terminated = 0
-    for stage, stopped, n, amount in session.execute(stmt).all():
+    for stage, stopped, n, amount in session.execute(_stage_counts(chain_id, city, as_of)).all():
         current[stage] = current.get(stage, 0) + n
         intended[stage] = intended.get(stage, ZERO) + (amount or ZERO)
         if stage is LeadStage.TERMINATED:
@@ -750,15 +865,30 @@ def funnel(session: Session, chain_id: int | None, year: int) -> FunnelOut:
                 conversion_pct=pct,
             )
         )
-    totals = attraction_figures(session, chain_id, year)
+    row = session.execute(
+        select(
+            *_totals_columns(chain_id, year, city, as_of),
+            *_target_columns(chain_id, city, year),
+        )
+    ).one()
+    totals = _totals(row)
+    targets = row._mapping
+    signed_target = targets.get(IndicatorKind.LEADS_SIGNED.value)
+    received_target = targets.get(IndicatorKind.FUNDS_RECEIVED.value)
     return FunnelOut(
         chain_id=chain_id,
+        city=city,
         year=year,
+        as_of=as_of,
         stages=stages,
         terminated=terminated,
         signed_count=totals.signed_count,
         signed_total=totals.signed,
         received_total=totals.received,
+        signed_target=signed_target,
+        signed_pct=_pct(Decimal(totals.signed_count), signed_target),
+        received_target=received_target,
+        received_pct=_pct(totals.received, received_target),
     )
 
 
