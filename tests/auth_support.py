@@ -1066,3 +1066,12 @@ def _page_lead_land(w: World) -> PageReq:
 def _lead_patch(w: World) -> Req:
     body = {"intended_investment": "2000"}
     return Req("PATCH", f"{API}/attraction/leads/{_lead(w).id}", body, IF1)
+
+
+@page_builder("/attraction/leads/{lead_id}/edit")
+def _page_lead_edit(w: World) -> PageReq:
+    body = {**_lead_body(w), "etag": '"1"', "intended_investment": "3000"}
+    body.pop("chain_id", None)
+    lead = _lead(w)
+    body["node_ids"] = str(body["node_ids"][0])
+    return PageReq(f"/attraction/leads/{lead.id}/edit", body)

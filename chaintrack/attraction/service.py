@@ -533,6 +533,19 @@ def lead_of_project(session: Session, project_id: int) -> AttractionLead | None:
     ).first()
 
 
+def leads_of_enterprise(session: Session, enterprise_id: int) -> list[tuple[int, str]]:
+    """(id, company name) of the leads that landed as this enterprise (the enterprise ->
+    lead direction of the link), for the enterprise's page."""
+    return [
+        (i, n)
+        for i, n in session.execute(
+            select(AttractionLead.id, AttractionLead.company_name)
+            .where(AttractionLead.enterprise_id == enterprise_id)
+            .order_by(AttractionLead.id)
+        )
+    ]
+
+
 @dataclass(frozen=True)
 class LeadFilters:
     chain_id: int | None = None
