@@ -84,7 +84,7 @@ class LandIn(InputModel):
     summary: str | None = Field(default=None, max_length=4000)
 
 
-class StepOut(OutputModel):
+class LeadStepOut(OutputModel):
     id: int
     from_stage: LeadStage | None
     to_stage: LeadStage
@@ -129,7 +129,7 @@ class LeadOut(LeadListItem):
     enterprise: EnterpriseRef | None
     project: ProjectRef | None
     allowed_next: list[LeadStage]
-    steps: list[StepOut]
+    steps: list[LeadStepOut]
     funds: list[FundsOut]
     funds_total: OutMoney
 

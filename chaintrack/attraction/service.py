@@ -32,9 +32,9 @@ from chaintrack.attraction.schemas import (
     LeadCreate,
     LeadListItem,
     LeadOut,
+    LeadStepOut,
     StageFigure,
     StepIn,
-    StepOut,
 )
 from chaintrack.audit.capture import context as audit_context
 from chaintrack.common.pagination import Paged, PageParams, paginate
@@ -669,7 +669,7 @@ def lead_detail(session: Session, lead_id: int) -> LeadOut:
             "enterprise": EnterpriseRef.model_validate(enterprise) if enterprise else None,
             "project": ProjectRef.model_validate(project) if project else None,
             "allowed_next": pipeline.allowed_next(lead.stage),
-            "steps": [StepOut.model_validate(s) for s in steps],
+            "steps": [LeadStepOut.model_validate(s) for s in steps],
             "funds": [FundsOut.model_validate(x) for x in funds],
             "funds_total": sum((x.amount for x in funds), ZERO),
         }
