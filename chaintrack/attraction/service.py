@@ -568,7 +568,8 @@ def _nodes_by_lead(session: Session, lead_ids: Sequence[int]) -> dict[int, list[
         .order_by(AttractionLeadNode.lead_id, MapNode.position, MapNode.id)
     ).all()
     for lead_id, node_id, code, name in rows:
-        out[lead_id].append(NodeRef(id=node_id, code=code, name_zh=name))
+        # Read from the database, so valid already: no validation per node.
+        out[lead_id].append(NodeRef.model_construct(id=node_id, code=code, name_zh=name))
     return out
 
 
