@@ -1251,3 +1251,21 @@ def _page_delete_adjustment(w: World) -> PageReq:
 def _page_edit_task(w: World) -> PageReq:
     data = {"etag": '"1"', "title": "改后任务", "owner_unit": "工信局", "deadline": "2099-12-31"}
     return PageReq(f"/chains/{w.chain.id}/tasks/{_task(w).id}/edit", data)
+
+
+# --- attraction, wave 3: PATCH of a lead -------------------------------------------------
+
+
+@builder("PATCH", "/attraction/leads/{lead_id}")
+def _lead_patch(w: World) -> Req:
+    body = {"intended_investment": "2000"}
+    return Req("PATCH", f"{API}/attraction/leads/{_lead(w).id}", body, IF1)
+
+
+@page_builder("/attraction/leads/{lead_id}/edit")
+def _page_lead_edit(w: World) -> PageReq:
+    body = {**_lead_body(w), "etag": '"1"', "intended_investment": "3000"}
+    body.pop("chain_id", None)
+    lead = _lead(w)
+    body["node_ids"] = str(body["node_ids"][0])
+    return PageReq(f"/attraction/leads/{lead.id}/edit", body)

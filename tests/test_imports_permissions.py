@@ -144,3 +144,24 @@ def test_import_permission_matrix(db, make_user, client_for, method, path, rule,
         return
     assert response.status_code == expected, (response.status_code, response.text)
     assert db.scalar(select(func.count()).select_from(AuditRecord)) == before
+
+
+@builder("/attraction/leads/import")
+def _attraction_leads(w: Any) -> Upload:
+    from tests.factories import make_node
+
+    node = make_node(w.db, w.chain)
+    rows = [
+        [
+            "产业链代码",
+            "目标企业",
+            "来源国家或省份",
+            "线索来源",
+            "意向投资（万元）",
+            "责任单位",
+            "责任人",
+            "图谱节点代码",
+        ],
+        [w.chain.code, "矩阵导入线索公司", "德国", "展会", "100", "商务局", "王某", node.code],
+    ]
+    return Upload(f"{API}/attraction/leads/import", csv_text(rows), {"chain_id": w.chain.id})

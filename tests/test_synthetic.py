@@ -36,3 +36,36 @@ def test_same_seed_same_data(db):
     assert mismatched == 0
     assert counts["progress_reports"] > counts["projects"] * 10
     nested.rollback()
+
+
+def test_the_attraction_flow_is_plausible(db, client):
+    """Leads at every stage with steps, funds for signed ones only; the funnel reads it."""
+    from chaintrack.attraction import pipeline
+    from chaintrack.models import AttractionFunds, AttractionLead, AttractionStep
+
+    nested = db.begin_nested()
+    counts = generate(db.connection(), seed=5, scale=0.01, end_period="2026-10")
+    assert counts["attraction_leads"] >= 10
+    assert counts["attraction_steps"] > counts["attraction_leads"]
+    stages = set(db.scalars(select(AttractionLead.stage).distinct()))
+    assert len(stages) >= 4
+    unsigned_funded = db.scalar(
+        select(func.count())
+        .select_from(AttractionFunds)
+        .join(AttractionLead, AttractionLead.id == AttractionFunds.lead_id)
+        .where(AttractionLead.signed_on.is_(None))
+    )
+    assert unsigned_funded == 0
+    # Every lead's latest step is its stage (the as-of funnel agrees with the current one).
+    latest = {}
+    for lead_id, to in db.execute(
+        select(AttractionStep.lead_id, AttractionStep.to_stage).order_by(
+            AttractionStep.lead_id, AttractionStep.happened_on, AttractionStep.id
+        )
+    ):
+        latest[lead_id] = to
+    assert latest == dict(db.execute(select(AttractionLead.id, AttractionLead.stage)).all())
+    r = client.get("/api/v1/attraction/funnel", params={"year": 2026})
+    first = r.json()["stages"][0]
+    assert first["stage"] == pipeline.FORWARD[0] and first["reached"] >= counts["attraction_leads"]
+    nested.rollback()

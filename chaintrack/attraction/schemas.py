@@ -147,12 +147,22 @@ class StageFigure(OutputModel):
 
 class FunnelOut(OutputModel):
     chain_id: int | None
+    city: str | None = Field(description="City (地市) code: leads that landed there")
     year: int
+    as_of: dt.date | None = Field(description="Stages as of this day (default: now)")
     stages: list[StageFigure]
     terminated: int
     signed_count: int = Field(description="Leads signed in the year")
     signed_total: OutMoney
     received_total: OutMoney = Field(description="到位资金 in the year")
+    signed_target: Decimal | None = Field(
+        description="The year's target of the leads-signed indicator (chain or city), if set"
+    )
+    signed_pct: Decimal | None = Field(description="signed_count / signed_target × 100")
+    received_target: Decimal | None = Field(
+        description="The year's target of the funds-received indicator (万元), if set"
+    )
+    received_pct: Decimal | None = Field(description="received_total / received_target × 100")
 
 
 class GapLead(OutputModel):
@@ -173,3 +183,20 @@ class GapCoverage(OutputModel):
 class SourceOut(OutputModel):
     code: LeadSource
     name_zh: str
+
+
+class LeadPatch(InputModel):
+    """Change a lead's fields or nodes (only the fields sent). The chain, the stage and
+    the conversion links change through their own routes."""
+
+    company_name: Text200 | None = None
+    uscc: str | None = Field(default=None, max_length=64)
+    origin: str | None = Field(default=None, max_length=64)
+    source: LeadSource | None = None
+    intended_investment: Money | None = None
+    responsible_unit: str | None = Field(default=None, min_length=1, max_length=128)
+    responsible_person: str | None = Field(default=None, min_length=1, max_length=64)
+    node_ids: list[int] | None = Field(
+        default=None, min_length=1, max_length=50, description="Replaces the lead's nodes"
+    )
+    note: str | None = Field(default=None, max_length=4000)

@@ -11,14 +11,16 @@ and the ``enterprise_id`` / ``project_id`` filters of :func:`list_leads`.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, func, select, type_coerce
+from pydantic import ValidationError
+from sqlalchemy import ColumnElement, Select, and_, case, delete, func, select, type_coerce
 from sqlalchemy.orm import Session
 
+from chaintrack.assessment.indicators import city_of
 from chaintrack.attraction import pipeline
 from chaintrack.attraction.schemas import (
     FundsIn,
@@ -54,6 +56,7 @@ from chaintrack.models import (
     Project,
     ProjectTarget,
 )
+from chaintrack.models.assessment import AssessmentTarget, Indicator, IndicatorKind, SubjectKind
 from chaintrack.models.attraction import LeadSource, LeadStage
 from chaintrack.models.base import Money, utcnow
 from chaintrack.models.enums import Assessment, MembershipRole, ProjectStatus, ProjectType
@@ -90,39 +93,6 @@ def get_lead(session: Session, lead_id: int) -> AttractionLead:
 def touch(lead: AttractionLead) -> None:
     """Mark the lead changed, so its version (ETag) moves on at the next flush."""
     lead.updated_at = utcnow()
-
-
-def _check_nodes(
-    session: Session, chain_id: int, node_ids: Sequence[int], errors: list[FieldError]
-) -> list[int]:
-    """Distinct node ids; unknown ones and other chains' nodes are 422 on ``node_ids.i``."""
-    wanted = list(dict.fromkeys(node_ids))
-    found: dict[int, int] = {
-        node_id: node_chain
-        for node_id, node_chain in session.execute(
-            select(MapNode.id, MapNode.chain_id).where(MapNode.id.in_(wanted))
-        )
-    }
-    for i, node_id in enumerate(node_ids):
-        name = f"node_ids.{i}"
-        if node_id not in found:
-            errors.append(
-                _field(
-                    name,
-                    f"图谱节点 {node_id} 不存在 / map node {node_id} does not exist",
-                    "unknown_reference",
-                )
-            )
-        elif found[node_id] != chain_id:
-            errors.append(
-                _field(
-                    name,
-                    f"图谱节点 {node_id} 不属于本产业链 / map node {node_id} belongs to "
-                    f"another chain (cross-chain reference)",
-                    "cross_chain",
-                )
-            )
-    return wanted
 
 
 def _not_future(name: str, day: dt.date, today: dt.date, errors: list[FieldError]) -> None:
@@ -178,13 +148,24 @@ def _refuse_move(lead: AttractionLead, target: LeadStage) -> Conflict:
 # --- writes ----------------------------------------------------------------------------
 
 
-def create_lead(
-    session: Session, data: LeadCreate, today: dt.date, actor: str | None = None
-) -> AttractionLead:
+def lead_errors(
+    data: LeadCreate,
+    today: dt.date,
+    *,
+    chain_known: bool,
+    node_chains: Mapping[int, int],
+    check_found_on: bool = True,
+) -> tuple[str | None, list[FieldError]]:
+    """The rules of a lead's fields, on what the caller looked up: the checked USCC (or
+    the origin without one), a known chain, nodes of that chain, a date not in the
+    future. The API (create, PATCH) and the spreadsheet import share this."""
     errors: list[FieldError] = []
     uscc: str | None = None
     if data.uscc:
-        uscc = checked_uscc(data.uscc)
+        try:
+            uscc = checked_uscc(data.uscc)
+        except ValidationProblem as problem:
+            errors.extend(problem.errors or [_field("uscc", problem.detail or "invalid")])
     elif not data.origin:
         errors.append(
             _field(
@@ -194,13 +175,57 @@ def create_lead(
                 "required",
             )
         )
-    if session.get(Chain, data.chain_id) is None:
+    if not chain_known:
         errors.append(_field("chain_id", f"产业链 {data.chain_id} 不存在", "unknown_reference"))
-        _raise_if(errors)
-    node_ids = _check_nodes(session, data.chain_id, data.node_ids, errors)
-    found_on = data.found_on or today
-    _not_future("found_on", found_on, today, errors)
+        return uscc, errors
+    for i, node_id in enumerate(data.node_ids):
+        name = f"node_ids.{i}"
+        if node_id not in node_chains:
+            errors.append(
+                _field(
+                    name,
+                    f"图谱节点 {node_id} 不存在 / map node {node_id} does not exist",
+                    "unknown_reference",
+                )
+            )
+        elif node_chains[node_id] != data.chain_id:
+            errors.append(
+                _field(
+                    name,
+                    f"图谱节点 {node_id} 不属于本产业链 / map node {node_id} belongs to "
+                    f"another chain (cross-chain reference)",
+                    "cross_chain",
+                )
+            )
+    if check_found_on:
+        _not_future("found_on", data.found_on or today, today, errors)
+    return uscc, errors
+
+
+def node_chains_of(session: Session, node_ids: Sequence[int]) -> dict[int, int]:
+    """node id -> its chain, for the given ids (one statement)."""
+    if not node_ids:
+        return {}
+    return {
+        node_id: chain_id
+        for node_id, chain_id in session.execute(
+            select(MapNode.id, MapNode.chain_id).where(MapNode.id.in_(set(node_ids)))
+        )
+    }
+
+
+def create_lead(
+    session: Session, data: LeadCreate, today: dt.date, actor: str | None = None
+) -> AttractionLead:
+    uscc, errors = lead_errors(
+        data,
+        today,
+        chain_known=session.get(Chain, data.chain_id) is not None,
+        node_chains=node_chains_of(session, data.node_ids),
+    )
     _raise_if(errors)
+    node_ids = list(dict.fromkeys(data.node_ids))
+    found_on = data.found_on or today
     lead = AttractionLead(
         chain_id=data.chain_id,
         company_name=data.company_name,
@@ -229,6 +254,68 @@ def create_lead(
     )
     session.flush()
     return lead
+
+
+#: The fields PATCH (and an import's update) may change; the chain, the stage and the
+#: conversion links move only through their own routes.
+EDITABLE = (
+    "company_name",
+    "uscc",
+    "origin",
+    "source",
+    "intended_investment",
+    "responsible_unit",
+    "responsible_person",
+    "note",
+)
+
+
+def update_lead(
+    session: Session, lead: AttractionLead, changes: Mapping[str, Any], today: dt.date
+) -> list[str]:
+    """Change a lead's fields and nodes (``changes``: the PATCH body's set fields, ``node_ids``
+    replacing the nodes). The merged lead passes :func:`lead_errors` as a new one would;
+    a landed lead keeps its USCC (it is the registered enterprise's). Returns the names
+    of what changed."""
+    current_nodes = node_ids_of(session, lead.id)
+    merged = {name: getattr(lead, name) for name in EDITABLE}
+    merged["node_ids"] = current_nodes
+    merged.update({k: v for k, v in changes.items() if k in (*EDITABLE, "node_ids")})
+    try:
+        data = LeadCreate.model_validate({"chain_id": lead.chain_id, **merged})
+    except ValidationError as exc:
+        _raise_if(
+            [_field(".".join(str(p) for p in e["loc"]), e["msg"], e["type"]) for e in exc.errors()]
+        )
+        raise
+    uscc, errors = lead_errors(
+        data,
+        today,
+        chain_known=True,
+        node_chains=node_chains_of(session, data.node_ids),
+        check_found_on=False,
+    )
+    if lead.enterprise_id is not None and uscc != lead.uscc:
+        errors.append(
+            _field("uscc", "已落地线索的信用代码不能修改 / a landed lead keeps its USCC", "locked")
+        )
+    _raise_if(errors)
+    values = {name: getattr(data, name) for name in EDITABLE}
+    values["uscc"] = uscc
+    changed = [name for name, value in values.items() if getattr(lead, name) != value]
+    for name in changed:
+        setattr(lead, name, values[name])
+    node_ids = list(dict.fromkeys(data.node_ids))
+    if sorted(node_ids) != current_nodes:
+        session.execute(delete(AttractionLeadNode).where(AttractionLeadNode.lead_id == lead.id))
+        session.add_all(
+            AttractionLeadNode(lead_id=lead.id, node_id=n, chain_id=lead.chain_id) for n in node_ids
+        )
+        changed.append("node_ids")
+    if changed:
+        touch(lead)
+    session.flush()
+    return changed
 
 
 def add_step(
@@ -446,6 +533,19 @@ def lead_of_project(session: Session, project_id: int) -> AttractionLead | None:
     ).first()
 
 
+def leads_of_enterprise(session: Session, enterprise_id: int) -> list[tuple[int, str]]:
+    """(id, company name) of the leads that landed as this enterprise (the enterprise ->
+    lead direction of the link), for the enterprise's page."""
+    return [
+        (i, n)
+        for i, n in session.execute(
+            select(AttractionLead.id, AttractionLead.company_name)
+            .where(AttractionLead.enterprise_id == enterprise_id)
+            .order_by(AttractionLead.id)
+        )
+    ]
+
+
 @dataclass(frozen=True)
 class LeadFilters:
     chain_id: int | None = None
@@ -468,7 +568,8 @@ def _nodes_by_lead(session: Session, lead_ids: Sequence[int]) -> dict[int, list[
         .order_by(AttractionLeadNode.lead_id, MapNode.position, MapNode.id)
     ).all()
     for lead_id, node_id, code, name in rows:
-        out[lead_id].append(NodeRef(id=node_id, code=code, name_zh=name))
+        # Read from the database, so valid already: no validation per node.
+        out[lead_id].append(NodeRef.model_construct(id=node_id, code=code, name_zh=name))
     return out
 
 
@@ -494,14 +595,9 @@ def _item(lead: AttractionLead, chain: Chain, nodes: list[NodeRef]) -> dict[str,
     }
 
 
-def list_leads(
-    session: Session, f: LeadFilters, page: PageParams
-) -> tuple[int, list[LeadListItem]]:
-    """One page of leads: three statements at any size (count, page, their nodes)."""
-    stmt: Select[Any] = select(AttractionLead, Chain).join(
-        Chain, Chain.id == AttractionLead.chain_id
-    )
-    conditions = []
+def lead_conditions(f: LeadFilters) -> list[ColumnElement[bool]]:
+    """The WHERE of the lead list (and its export)."""
+    conditions: list[ColumnElement[bool]] = []
     if f.chain_id is not None:
         conditions.append(AttractionLead.chain_id == f.chain_id)
     if f.stage is not None:
@@ -524,6 +620,17 @@ def list_leads(
                 select(AttractionLeadNode.lead_id).where(AttractionLeadNode.node_id == f.node_id)
             )
         )
+    return conditions
+
+
+def list_leads(
+    session: Session, f: LeadFilters, page: PageParams
+) -> tuple[int, list[LeadListItem]]:
+    """One page of leads: three statements at any size (count, page, their nodes)."""
+    stmt: Select[Any] = select(AttractionLead, Chain).join(
+        Chain, Chain.id == AttractionLead.chain_id
+    )
+    conditions = lead_conditions(f)
     stmt = stmt.where(*conditions).order_by(
         AttractionLead.stage_on.desc(), AttractionLead.id.desc()
     )
@@ -586,36 +693,55 @@ def _year_bounds(year: int) -> tuple[dt.date, dt.date]:
     return dt.date(year, 1, 1), dt.date(year, 12, 31)
 
 
-def attraction_figures(session: Session, chain_id: int | None, year: int) -> AttractionTotals:
-    """The year's signed and received totals for a chain (None: the province). One
-    statement. This is what the assessment reads."""
-    first, last = _year_bounds(year)
-    signed_where: list[ColumnElement[bool]] = [AttractionLead.signed_on.between(first, last)]
-    funds_where: list[ColumnElement[bool]] = [
-        AttractionFunds.period.between(f"{year:04d}-01", f"{year:04d}-12")
-    ]
+def _scoped(
+    stmt: Select[Any], chain_id: int | None, city: str | None, joined: bool = False
+) -> Select[Any]:
+    """Restrict a statement over AttractionLead to a chain and / or a city (where the
+    lead landed: its registered enterprise's city, as the assessment counts it)."""
     if chain_id is not None:
-        signed_where.append(AttractionLead.chain_id == chain_id)
-        funds_where.append(AttractionLead.chain_id == chain_id)
-    signed = (
-        select(func.coalesce(func.sum(AttractionLead.signed_amount), 0))
-        .where(*signed_where)
-        .scalar_subquery()
-    )
-    signed_count = select(func.count(AttractionLead.id)).where(*signed_where).scalar_subquery()
-    received = (
-        select(func.coalesce(func.sum(AttractionFunds.amount), 0))
-        .join(AttractionLead, AttractionLead.id == AttractionFunds.lead_id)
-        .where(*funds_where)
-        .scalar_subquery()
-    )
-    row = session.execute(
-        select(
-            type_coerce(signed, Money()).label("signed"),
-            type_coerce(received, Money()).label("received"),
-            signed_count.label("n"),
+        stmt = stmt.where(AttractionLead.chain_id == chain_id)
+    if city is not None:
+        stmt = stmt.join(Enterprise, Enterprise.id == AttractionLead.enterprise_id).where(
+            city_of(Enterprise.region_code) == city
         )
-    ).one()
+    return stmt
+
+
+def _totals_columns(
+    chain_id: int | None, year: int, city: str | None, as_of: dt.date | None
+) -> list[Any]:
+    """signed, received, n: the year's totals as scalar subqueries (one SELECT)."""
+    first, last = _year_bounds(year)
+    if as_of is not None:
+        last = min(last, as_of)
+    last_month = f"{last.year:04d}-{last.month:02d}" if last >= first else f"{year - 1:04d}-12"
+
+    def signed_sum(what: Any) -> Any:
+        stmt = (
+            select(what)
+            .select_from(AttractionLead)
+            .where(AttractionLead.signed_on.between(first, last))
+        )
+        return _scoped(stmt, chain_id, city).scalar_subquery()
+
+    received = _scoped(
+        select(func.coalesce(func.sum(AttractionFunds.amount), 0))
+        .select_from(AttractionFunds)
+        .join(AttractionLead, AttractionLead.id == AttractionFunds.lead_id)
+        .where(AttractionFunds.period.between(f"{year:04d}-01", last_month)),
+        chain_id,
+        city,
+    ).scalar_subquery()
+    return [
+        type_coerce(
+            signed_sum(func.coalesce(func.sum(AttractionLead.signed_amount), 0)), Money()
+        ).label("signed"),
+        type_coerce(received, Money()).label("received"),
+        signed_sum(func.count(AttractionLead.id)).label("n"),
+    ]
+
+
+def _totals(row: Any) -> AttractionTotals:
     return AttractionTotals(
         signed=row.signed if row.signed is not None else ZERO,
         received=row.received if row.received is not None else ZERO,
@@ -623,22 +749,116 @@ def attraction_figures(session: Session, chain_id: int | None, year: int) -> Att
     )
 
 
-def funnel(session: Session, chain_id: int | None, year: int) -> FunnelOut:
-    """Counts and amounts by stage, conversion between stages, the year's signed and
-    received totals, for a chain or the province: two statements at any size."""
-    stmt = select(
-        AttractionLead.stage,
-        AttractionLead.terminated_from,
+def attraction_figures(
+    session: Session,
+    chain_id: int | None,
+    year: int,
+    *,
+    city: str | None = None,
+    as_of: dt.date | None = None,
+) -> AttractionTotals:
+    """The year's signed and received totals (up to ``as_of``, if given) for a chain, a
+    city, both, or the province. One statement. This is what the assessment reads."""
+    columns = _totals_columns(chain_id, year, city, as_of)
+    return _totals(session.execute(select(*columns)).one())
+
+
+def _stage_counts(chain_id: int | None, city: str | None, as_of: dt.date | None) -> Select[Any]:
+    """(stage, stopped-at, count, intended) now, or as of a day from the dated steps:
+    a lead's stage on a day is the stage of its latest step up to that day (a lead with
+    no step by then did not exist yet)."""
+    if as_of is None:
+        stage: Any = AttractionLead.stage
+        stopped: Any = AttractionLead.terminated_from
+        stmt = select(AttractionLead.id).select_from(AttractionLead)
+    else:
+        rank = (
+            func.row_number()
+            .over(
+                partition_by=AttractionStep.lead_id,
+                order_by=(AttractionStep.happened_on.desc(), AttractionStep.id.desc()),
+            )
+            .label("rank")
+        )
+        latest = (
+            select(AttractionStep.lead_id, AttractionStep.to_stage, AttractionStep.from_stage, rank)
+            .where(AttractionStep.happened_on <= as_of)
+            .subquery()
+        )
+        stage = latest.c.to_stage
+        stopped = case((latest.c.to_stage == LeadStage.TERMINATED, latest.c.from_stage), else_=None)
+        stmt = (
+            select(AttractionLead.id)
+            .select_from(latest)
+            .join(AttractionLead, AttractionLead.id == latest.c.lead_id)
+            .where(latest.c.rank == 1)
+        )
+    stmt = stmt.with_only_columns(
+        stage.label("stage"),
+        stopped.label("stopped"),
         func.count(AttractionLead.id),
         func.sum(AttractionLead.intended_investment),
-    ).group_by(AttractionLead.stage, AttractionLead.terminated_from)
-    if chain_id is not None:
-        stmt = stmt.where(AttractionLead.chain_id == chain_id)
+        maintain_column_froms=True,
+    ).group_by(stage, stopped)
+    return _scoped(stmt, chain_id, city)
+
+
+def _target_columns(chain_id: int | None, city: str | None, year: int) -> list[Any]:
+    """The year's targets (考核目标) of the leads-signed and funds-received indicators for
+    the chain or the city, as scalar subqueries labelled by the indicator kind (NULL when
+    not set; none for the province or a chain within a city)."""
+    if (chain_id is None) == (city is None):
+        return []
+    subject = (
+        and_(
+            AssessmentTarget.subject_kind == SubjectKind.CHAIN,
+            AssessmentTarget.chain_id == chain_id,
+        )
+        if chain_id is not None
+        else and_(
+            AssessmentTarget.subject_kind == SubjectKind.CITY,
+            AssessmentTarget.region_code == city,
+        )
+    )
+    return [
+        type_coerce(
+            select(func.sum(AssessmentTarget.value))
+            .join(Indicator, Indicator.code == AssessmentTarget.indicator_code)
+            .where(
+                AssessmentTarget.year == year,
+                AssessmentTarget.quarter.is_(None),
+                Indicator.kind == kind,
+                subject,
+            )
+            .scalar_subquery(),
+            Money(),
+        ).label(kind.value)
+        for kind in (IndicatorKind.LEADS_SIGNED, IndicatorKind.FUNDS_RECEIVED)
+    ]
+
+
+def _pct(part: Decimal, whole: Decimal | None) -> Decimal | None:
+    if not whole:
+        return None
+    return (part * 100 / whole).quantize(Decimal("0.1"))
+
+
+def funnel(
+    session: Session,
+    chain_id: int | None,
+    year: int,
+    *,
+    city: str | None = None,
+    as_of: dt.date | None = None,
+) -> FunnelOut:
+    """Counts and amounts by stage (now, or as of a day), conversion between stages, the
+    year's signed and received totals and, for a chain or a city, the year's targets:
+    two statements at any size."""
     current: dict[LeadStage, int] = {}
     intended: dict[LeadStage, Decimal] = {}
     reached = [0] * len(pipeline.FORWARD)
     terminated = 0
-    for stage, stopped, n, amount in session.execute(stmt).all():
+    for stage, stopped, n, amount in session.execute(_stage_counts(chain_id, city, as_of)).all():
         current[stage] = current.get(stage, 0) + n
         intended[stage] = intended.get(stage, ZERO) + (amount or ZERO)
         if stage is LeadStage.TERMINATED:
@@ -659,15 +879,30 @@ def funnel(session: Session, chain_id: int | None, year: int) -> FunnelOut:
                 conversion_pct=pct,
             )
         )
-    totals = attraction_figures(session, chain_id, year)
+    row = session.execute(
+        select(
+            *_totals_columns(chain_id, year, city, as_of),
+            *_target_columns(chain_id, city, year),
+        )
+    ).one()
+    totals = _totals(row)
+    targets = row._mapping
+    signed_target = targets.get(IndicatorKind.LEADS_SIGNED.value)
+    received_target = targets.get(IndicatorKind.FUNDS_RECEIVED.value)
     return FunnelOut(
         chain_id=chain_id,
+        city=city,
         year=year,
+        as_of=as_of,
         stages=stages,
         terminated=terminated,
         signed_count=totals.signed_count,
         signed_total=totals.signed,
         received_total=totals.received,
+        signed_target=signed_target,
+        signed_pct=_pct(Decimal(totals.signed_count), signed_target),
+        received_target=received_target,
+        received_pct=_pct(totals.received, received_target),
     )
 
 

@@ -25,6 +25,10 @@ from sqlalchemy import Connection, Table, func, insert, select, text
 
 from chaintrack.identifiers import Period, make_uscc
 from chaintrack.models import (
+    AttractionFunds,
+    AttractionLead,
+    AttractionLeadNode,
+    AttractionStep,
     Chain,
     Designation,
     Enterprise,
@@ -49,6 +53,7 @@ from chaintrack.models.enums import (
     Stage,
     Tier,
 )
+from chaintrack.seeding.synthetic_attraction import LEADS_AT_SCALE_1, AttractionRows
 from chaintrack.seeding.synthetic_projects import ProjectRows
 
 
@@ -385,6 +390,38 @@ class _Generator:
         for name in order:  # parents before children
             self._insert(_t(models[name]), rows.tables.get(name, []))
 
+    def attraction(
+        self,
+        chain_ids: list[int],
+        weights: list[float],
+        nodes: dict[int, list[int]],
+        on_chain: dict[int, list[int]],
+    ) -> None:
+        """Leads, their steps and funds (chaintrack.seeding.synthetic_attraction)."""
+        models = {
+            "attraction_leads": AttractionLead,
+            "attraction_lead_nodes": AttractionLeadNode,
+            "attraction_steps": AttractionStep,
+            "attraction_funds": AttractionFunds,
+        }
+        end = Period.parse(self.end_period).last_day
+        rows = AttractionRows(
+            random.Random(f"attraction-{self.seed}"),
+            end,
+            {
+                name: self._next_id(_t(models[name]))
+                for name in ("attraction_leads", "attraction_steps")
+            },
+        )
+        total = max(10, round(LEADS_AT_SCALE_1 * self.plan.projects / Plan().projects))
+        for cid, n in zip(chain_ids, self._spread(total, weights), strict=True):
+            if not nodes.get(cid):
+                continue
+            for _ in range(n):
+                rows.add_lead(cid, nodes[cid], on_chain.get(cid, []))
+        for name, model in models.items():  # parents before children
+            self._insert(_t(model), rows.tables[name])
+
     def fix_sequences(self) -> None:
         if self.conn.dialect.name != "postgresql":
             return
@@ -400,6 +437,8 @@ class _Generator:
             Problem,
             ProblemStep,
             SupervisionNotice,
+            AttractionLead,
+            AttractionStep,
         ):
             name = table.__tablename__
             self.conn.execute(
@@ -423,5 +462,6 @@ def generate(
     on_chain = gen.memberships(chain_ids, weights, nodes, enterprise_ids)
     gen.designations(enterprise_ids)
     gen.projects(chain_ids, weights, nodes, on_chain)
+    gen.attraction(chain_ids, weights, nodes, on_chain)
     gen.fix_sequences()
     return gen.counts.rows

@@ -3,6 +3,7 @@ funds, the 落地 conversion form prefilled from the lead) and the new-lead form
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 from urllib.parse import urlencode
 
@@ -11,7 +12,7 @@ from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
 from chaintrack.attraction import pipeline, service
-from chaintrack.attraction.schemas import FundsIn, LandIn, LeadCreate, StepIn
+from chaintrack.attraction.schemas import FundsIn, LandIn, LeadCreate, LeadPatch, StepIn
 from chaintrack.auth.deps import CurrentPrincipal
 from chaintrack.auth.permissions import Access, ChainOf, Ref, Rule
 from chaintrack.chains.service import get_chain, list_chains
@@ -60,10 +61,21 @@ def attraction(
     source: LeadSource | None = None,
     responsible: str | None = None,
     year: int | None = None,
+    city: str | None = None,
+    as_of: str | None = None,
     offset: int = 0,
 ) -> Response:
     chain = _int(chain_id)
     year = year or office_today().year
+    city = (city or "").strip() or None
+    funnel_error = None
+    day: dt.date | None = None
+    try:
+        day = dt.date.fromisoformat(as_of) if as_of else None
+    except ValueError:
+        funnel_error = "截至日期格式应为 YYYY-MM-DD"
+    if city is not None and not (len(city) == 6 and city.isdigit() and city.endswith("00")):
+        funnel_error, city = "城市代码为6位、以00结尾（如370600）", None
     filters = service.LeadFilters(chain, stage, source, (responsible or "").strip() or None)
     page = PageParams(limit=PAGE_SIZE, offset=max(offset, 0))
     total, rows = service.list_leads(session, filters, page)
@@ -78,6 +90,8 @@ def attraction(
         }.items()
         if v
     }
+    export_query = urlencode(query)
+    query |= {k: v for k, v in {"city": city, "as_of": day and day.isoformat()}.items() if v}
     return render(
         request,
         "attraction.html",
@@ -87,7 +101,9 @@ def attraction(
             "base": "/attraction?" + urlencode(query),
             "f": query,
             "year": year,
-            "funnel": service.funnel(session, chain, year),
+            "funnel": service.funnel(session, chain, year, city=city, as_of=day),
+            "funnel_error": funnel_error,
+            "export_query": export_query,
             "chains": [(c.id, f"{c.code} {c.name_zh}") for c in chains],
             "stages": _options(LeadStage),
             "sources": _options(LeadSource),
@@ -259,4 +275,74 @@ async def land(
         return _again(request, session, lead_id, 412, land_errors={"": STALE}, land=values)
     except FORM_PROBLEMS as err:
         return _again(request, session, lead_id, 422, land_errors=field_errors(err), land=values)
+    return redirect(f"/attraction/leads/{lead_id}?saved=1")
+
+
+# --- edit a lead ----------------------------------------------------------------------------
+
+
+def _edit_context(
+    session: Session, lead_id: int, values: dict[str, Any] | None, errors: dict[str, str]
+) -> dict[str, Any]:
+    d = service.lead_detail(session, lead_id)
+    if values is None:
+        values = {
+            "company_name": d.company_name,
+            "uscc": d.uscc or "",
+            "origin": d.origin or "",
+            "source": d.source.value,
+            "intended_investment": str(d.intended_investment),
+            "responsible_unit": d.responsible_unit,
+            "responsible_person": d.responsible_person,
+            "note": d.note or "",
+            "node_ids": [str(n.id) for n in d.nodes],
+        }
+    return {
+        "chain": get_chain(session, d.chain.id),
+        "nodes": service.node_choices(session, d.chain.id),
+        "sources": _options(LeadSource),
+        "values": values,
+        "errors": errors,
+        "lead_id": lead_id,
+        "etag": values.get("etag") or f'"{d.version}"',
+    }
+
+
+@router.get("/attraction/leads/{lead_id}/edit")
+def edit_lead_form(
+    request: Request, lead_id: int, principal: CurrentPrincipal, session: SessionDep
+) -> Response:
+    context = _edit_context(session, lead_id, None, {})
+    return render(request, "lead_new.html", context, section="attraction")
+
+
+@router.post(
+    "/attraction/leads/{lead_id}/edit",
+    dependencies=[page_rule(Rule(Access.CHAIN, LEAD, (Ref.nodes("node_ids"),)))],
+)
+async def edit_lead(
+    request: Request, lead_id: int, principal: CurrentPrincipal, session: SessionDep
+) -> Response:
+    form = await request.form()
+    values = form_values(form, lists=("node_ids",))
+    lead = service.get_lead(session, lead_id)
+    fields = {k: v for k, v in values.items() if k != "etag"}
+    fields.setdefault("node_ids", [])
+    for name in ("uscc", "origin", "note"):
+        fields.setdefault(name, None)
+    try:
+        check_if_match(str(form.get("etag") or ""), lead)
+        patch = LeadPatch.model_validate(fields)
+        service.update_lead(session, lead, patch.model_dump(exclude_unset=True), office_today())
+    except PreconditionFailed:
+        form_failed(session)
+        context = _edit_context(session, lead_id, None, {"": STALE})
+        return render(request, "lead_new.html", context, status_code=412, section="attraction")
+    except FORM_PROBLEMS as err:
+        form_failed(session)
+        errors = {
+            ("node_ids" if k.startswith("node_ids") else k): v for k, v in field_errors(err).items()
+        }
+        context = _edit_context(session, lead_id, values, errors)
+        return render(request, "lead_new.html", context, status_code=422, section="attraction")
     return redirect(f"/attraction/leads/{lead_id}?saved=1")

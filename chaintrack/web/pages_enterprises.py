@@ -10,6 +10,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.orm import Session
 
+from chaintrack.attraction.service import leads_of_enterprise
 from chaintrack.auth.deps import CurrentPrincipal
 from chaintrack.auth.permissions import Access, Rule
 from chaintrack.chains.service import list_chains
@@ -190,6 +191,7 @@ def detail(
         request,
         "enterprise.html",
         {
+            "leads": leads_of_enterprise(session, enterprise_id),  # 招商: where it came from
             "ent": view.enterprise,
             "current_tiers": view.tiers,
             "designations": designations,

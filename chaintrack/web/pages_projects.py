@@ -9,6 +9,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
+from chaintrack.attraction.service import lead_of_project
 from chaintrack.auth.deps import CurrentPrincipal
 from chaintrack.auth.permissions import Access, ChainOf, Rule
 from chaintrack.common.concurrency import check_if_match, etag_for
@@ -124,6 +125,7 @@ def _project_context(session: Session, request: Request, project_id: int) -> dic
         "errors": {},
         "values": {},
         "correct": None,
+        "lead": lead_of_project(session, project_id),  # 招商: the lead it came from
     }
 
 

@@ -448,6 +448,14 @@ def test_a_lead_on_a_gap_lands_as_enterprise_and_project(site: Site, page: Any) 
     pg.wait_for_url(re.compile(r"/attraction/leads/\d+\?saved=1$"))
     lead_url = pg.url.split("?")[0]
 
+    # the edit form (wave 3): the figure changes, the nodes stay checked
+    pg.click("#edit-lead")
+    assert pg.is_checked(f"input[name=node_ids][value='{gap_id}']")
+    pg.fill("#f-intended_investment", "16000")
+    pg.click("button:has-text('保存修改')")
+    pg.wait_for_url(re.compile(r"/attraction/leads/\d+\?saved=1$"))
+    assert "16,000.00" in pg.content()
+
     # along the pipeline with the next-stage buttons
     for stage in ("接洽", "考察", "洽谈"):
         pg.fill("#timeline input[name=summary]", f"{stage}情况")
@@ -482,6 +490,10 @@ def test_a_lead_on_a_gap_lands_as_enterprise_and_project(site: Site, page: Any) 
     # visible on the chain's pages: the project on its tab, the enterprise on the chain
     pg.goto(f"{site.base}/chains/{site.chain_id}/projects")
     assert "浏览器招商精密部件有限公司补链项目" in pg.content()
+    # the landed project links back to its lead (wave 3)
+    pg.click("a:has-text('浏览器招商精密部件有限公司补链项目')")
+    pg.click("#from-lead")
+    assert pg.url.split("?")[0] == lead_url
     pg.goto(f"{site.base}/chains/{site.chain_id}/enterprises")
     assert "浏览器招商精密部件有限公司" in pg.content()
     pg.goto(f"{site.base}/chains/{site.chain_id}/map?node={gap_id}")
