@@ -369,6 +369,7 @@ def add_assessment_rows(db, chain):
         ScoreAdjustment,
         TaskNote,
     )
+    from chaintrack.models.assessment_history import TargetRevision
 
     task = AnnualTask(
         chain_id=chain.id,
@@ -395,6 +396,16 @@ def add_assessment_rows(db, chain):
                 points=Decimal(1),
                 reason="加分",
                 decided_on=dt.date(2024, 3, 1),
+                **subject,
+            ),
+            # a target's earlier value (chaintrack.models.assessment_history)
+            TargetRevision(
+                target_id=1,
+                year=2024,
+                indicator_code="INV",
+                value=Decimal(1),
+                valid_from=dt.datetime(2024, 1, 1, tzinfo=dt.UTC),
+                valid_until=dt.datetime(2024, 2, 1, tzinfo=dt.UTC),
                 **subject,
             ),
         ]

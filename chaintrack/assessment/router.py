@@ -293,7 +293,7 @@ def get_adjustment(
     summary="One target",
     responses=problem_responses(NotFound),
 )
-def get_target(target_id: int, session: SessionDep, response: Response) -> s.AssessmentTargetOut:
+def get_target(target_id: StrictId, session: SessionDep, response: Response) -> s.AssessmentTargetOut:
     target = service.get_target(session, target_id)
     set_etag(response, target)
     return s.AssessmentTargetOut.model_validate(target)
@@ -308,7 +308,7 @@ def get_target(target_id: int, session: SessionDep, response: Response) -> s.Ass
     responses=problem_responses(*WRITE),
 )
 def update_target(
-    target_id: int,
+    target_id: StrictId,
     data: s.TargetUpdate,
     session: SessionDep,
     response: Response,
@@ -330,7 +330,7 @@ def update_target(
     description="Requires If-Match.",
     responses=problem_responses(NotFound, PreconditionFailed, PreconditionRequired),
 )
-def delete_target(target_id: int, session: SessionDep, if_match: IfMatch = None) -> Response:
+def delete_target(target_id: StrictId, session: SessionDep, if_match: IfMatch = None) -> Response:
     target = service.get_target(session, target_id)
     check_if_match(if_match, target)
     service.delete_target(session, target)
@@ -364,7 +364,7 @@ def list_adjustments(session: SessionDep, year: YearQ) -> list[s.AdjustmentOut]:
     responses=problem_responses(*WRITE),
 )
 def update_figure(
-    figure_id: int,
+    figure_id: StrictId,
     data: s.FigureUpdate,
     session: SessionDep,
     response: Response,
@@ -386,7 +386,7 @@ def update_figure(
     description="Requires If-Match.",
     responses=problem_responses(NotFound, PreconditionFailed, PreconditionRequired),
 )
-def delete_figure(figure_id: int, session: SessionDep, if_match: IfMatch = None) -> Response:
+def delete_figure(figure_id: StrictId, session: SessionDep, if_match: IfMatch = None) -> Response:
     figure = service.get_row(session, IndicatorFigure, figure_id, "figure")
     check_if_match(if_match, figure)
     service.delete_row(session, figure)
@@ -402,7 +402,7 @@ def delete_figure(figure_id: int, session: SessionDep, if_match: IfMatch = None)
     responses=problem_responses(*WRITE),
 )
 def update_adjustment(
-    adjustment_id: int,
+    adjustment_id: StrictId,
     data: s.AdjustmentUpdate,
     session: SessionDep,
     response: Response,
@@ -425,7 +425,7 @@ def update_adjustment(
     responses=problem_responses(NotFound, PreconditionFailed, PreconditionRequired),
 )
 def delete_adjustment(
-    adjustment_id: int, session: SessionDep, if_match: IfMatch = None
+    adjustment_id: StrictId, session: SessionDep, if_match: IfMatch = None
 ) -> Response:
     item = service.get_row(session, ScoreAdjustment, adjustment_id, "adjustment")
     check_if_match(if_match, item)

@@ -68,6 +68,7 @@ DateOrInstant = Annotated[
     WithJsonSchema(
         {
             "type": "string",
+            "maxLength": 40,
             "anyOf": [{"format": "date"}, {"format": "date-time"}],
             "examples": ["2026-11-05", "2026-11-05T09:00:00+08:00"],
         }
