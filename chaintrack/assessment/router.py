@@ -293,7 +293,9 @@ def get_adjustment(
     summary="One target",
     responses=problem_responses(NotFound),
 )
-def get_target(target_id: StrictId, session: SessionDep, response: Response) -> s.AssessmentTargetOut:
+def get_target(
+    target_id: StrictId, session: SessionDep, response: Response
+) -> s.AssessmentTargetOut:
     target = service.get_target(session, target_id)
     set_etag(response, target)
     return s.AssessmentTargetOut.model_validate(target)
