@@ -6,7 +6,7 @@ import datetime as dt
 
 from chaintrack.history import office_today
 from chaintrack.models import MapRelation
-from chaintrack.models.enums import Assessment, GapKind, NodeKind, Stage
+from chaintrack.models.enums import Assessment, GapKind, MembershipRole, NodeKind, Stage
 from tests.factories import make_chain, make_enterprise, make_membership, make_node
 
 API = "/api/v1"
@@ -72,7 +72,14 @@ def test_map_tree_counts_and_summary(client, db):
     # one future, one on another node
     e1, e2, e3, e4 = (make_enterprise(db) for _ in range(4))
     make_membership(db, e1, chain, node_id=c_early.id)
-    make_membership(db, e1, chain, node_id=c_early.id, started_on=dt.date(2024, 6, 1))
+    make_membership(  # the same enterprise in a second role (roles may not overlap)
+        db,
+        e1,
+        chain,
+        node_id=c_early.id,
+        started_on=dt.date(2024, 6, 1),
+        role=MembershipRole.LEADING,
+    )
     make_membership(db, e2, chain, node_id=c_early.id)
     make_membership(
         db,
